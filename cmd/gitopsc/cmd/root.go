@@ -1,0 +1,116 @@
+// Package cmd is the gitopsc command line: thin commands over the compiler
+// and the policies. Errors are returned up to Main, which prints each once.
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/load"
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// DefaultInput is the folder read when no DIR is given.
+const DefaultInput = "./environments"
+
+// exitError carries an exit code for a result that is not an error of
+// the input, such as findings or stale output; its message, if any, has
+// already been printed.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// Main runs gitopsc with the process arguments and returns the exit code.
+func Main() int {
+	return Run(os.Args[1:], os.Stdout, os.Stderr)
+}
+
+// Run runs gitopsc with args, writing to stdout and stderr.
+func Run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return diag.ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	wd, _ := os.Getwd()
+	diag.Print(stderr, err, wd)
+	return diag.ExitCode(err)
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gitopsc",
+		Short: "Compile a CUE system description into Flux-ready manifests",
+		Long: `gitopsc compiles one CUE description of a system and its environments,
+checks it against the schema, and renders Kubernetes manifests per
+environment for Flux to reconcile.
+
+Exit codes: 0 success, 1 findings or stale output, 2 input that does not
+compile or a wrong command line, 3 a file system, registry or git failure.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return diag.Usagef("%v (see %s --help)", err, c.CommandPath())
+	})
+	root.AddCommand(newVet(), newSchema())
+	return root
+}
+
+// envSelection loads DIR and picks the environments named by --env, all
+// of them when none is named.
+func loadInput(args []string) (*model.Input, error) {
+	dir := DefaultInput
+	if len(args) > 0 {
+		dir = args[0]
+	}
+	return load.Dir(dir)
+}
+
+func selectEnvironments(in *model.Input, names []string) ([]*model.Environment, error) {
+	if len(names) == 0 {
+		return in.Environments, nil
+	}
+	var out []*model.Environment
+	seen := map[string]bool{}
+	for _, n := range names {
+		e := in.Environment(n)
+		if e == nil {
+			var all []string
+			for _, e := range in.Environments {
+				all = append(all, e.Name)
+			}
+			sort.Strings(all)
+			return nil, diag.Usagef("unknown environment %q (environments: %s)", n, strings.Join(all, ", "))
+		}
+		if !seen[n] {
+			out = append(out, e)
+			seen[n] = true
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func resolvedFor(all []*model.Resolved, env string) *model.Resolved {
+	for _, r := range all {
+		if r.Env.Name == env {
+			return r
+		}
+	}
+	return nil
+}

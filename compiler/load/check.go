@@ -1,0 +1,197 @@
+package load
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// checkReferences reports names that point nowhere: namespaces, flows,
+// ports, secrets and environment overrides.
+func checkReferences(in *model.Input, errs *diag.List) {
+	s := in.System
+	nsNames := func() string {
+		var n []string
+		for _, ns := range s.Namespaces {
+			n = append(n, ns.Name)
+		}
+		return strings.Join(n, ", ")
+	}
+	for _, sec := range s.Secrets {
+		if s.Namespace(sec.Namespace) == nil {
+			errs.Add(sec.NsPos, "system.secrets.%s.namespace: unknown namespace %q (declared: %s)", sec.Name, sec.Namespace, nsNames())
+		}
+		checkSource(in.Dir, "system.secrets."+sec.Name+".from", sec.Source, errs)
+	}
+	for _, c := range s.Components {
+		path := "system.components." + c.Name
+		if s.Namespace(c.Namespace) == nil {
+			errs.Add(c.NsPos, "%s.namespace: unknown namespace %q (declared: %s)", path, c.Namespace, nsNames())
+		}
+		byNumber := map[int]string{}
+		for _, p := range c.Ports {
+			if other, ok := byNumber[p.Number]; ok {
+				errs.Add(p.Pos, "%s.ports.%s: port %d is already used by port %q", path, p.Name, p.Number, other)
+				continue
+			}
+			byNumber[p.Number] = p.Name
+		}
+		seenFlow := map[string]bool{}
+		for _, f := range c.TalksTo {
+			flow := f.Target + ":" + f.Port
+			switch t := s.Component(f.Target); {
+			case seenFlow[flow]:
+				errs.Add(f.Pos, "%s.talksTo: %q is declared twice", path, flow)
+			case t == nil:
+				errs.Add(f.Pos, "%s.talksTo: unknown component %q", path, f.Target)
+			case t.Name == c.Name:
+				errs.Add(f.Pos, "%s.talksTo: %q is the component itself; traffic inside a component needs no flow", path, flow)
+			case t.Port(f.Port) == nil:
+				errs.Add(f.Pos, "%s.talksTo: component %q has no port %q (ports: %s)", path, f.Target, f.Port, portNames(t))
+			}
+			seenFlow[flow] = true
+		}
+		for _, r := range c.Secrets {
+			sec := s.Secret(r.Secret)
+			switch {
+			case sec == nil:
+				errs.Add(r.Pos, "%s.secrets.%s: unknown secret %q", path, r.Env, r.Secret)
+			case sec.Namespace != c.Namespace:
+				errs.Add(r.Pos, "%s.secrets.%s: secret %q is in namespace %q, not %q; a pod reads secrets of its own namespace only", path, r.Env, r.Secret, sec.Namespace, c.Namespace)
+			case !sec.HasKey(r.Key):
+				errs.Add(r.Pos, "%s.secrets.%s: secret %q has no key %q (keys: %s)", path, r.Env, r.Secret, r.Key, strings.Join(sec.Keys, ", "))
+			}
+		}
+		for _, cfg := range c.Config {
+			for _, r := range c.Secrets {
+				if cfg.Key == r.Env {
+					errs.Add(cfg.Pos, "%s.config.%s: %s is also read from secret %q; a variable comes from one place", path, cfg.Key, cfg.Key, r.Secret)
+				}
+			}
+		}
+		if len(c.Storage) > 0 && c.Kind != model.Stateful {
+			errs.Add(c.Storage[0].Pos, "%s.storage: storage needs kind: \"stateful\"; a %s component keeps no volumes", path, c.Kind)
+		}
+		if c.Autoscale != nil {
+			if c.ReplicasSet {
+				errs.Add(c.ReplicasPos, "%s.replicas: conflicts with autoscale; an autoscaled component's replicas are set by autoscale.min and max", path)
+			}
+			if c.Autoscale.Min > c.Autoscale.Max {
+				errs.Add(c.Autoscale.MaxPos, "%s.autoscale: max %d is below min %d", path, c.Autoscale.Max, c.Autoscale.Min)
+			}
+		}
+		checkPortRef := func(pos model.Pos, where, port string) {
+			if port != "" && c.Port(port) == nil {
+				errs.Add(pos, "%s.%s: no port %q (ports: %s)", path, where, port, portNames(c))
+			}
+		}
+		if c.Expose != nil {
+			checkPortRef(c.Expose.Pos, "expose", c.Expose.Port)
+		}
+		for _, p := range []struct {
+			name string
+			p    *model.Probe
+		}{{"readiness", c.Probes.Readiness}, {"liveness", c.Probes.Liveness}, {"startup", c.Probes.Startup}} {
+			if p.p != nil {
+				checkPortRef(p.p.Pos, "probes."+p.name, p.p.Port)
+			}
+		}
+		if c.Metrics != nil {
+			checkPortRef(c.Metrics.Pos, "metrics", c.Metrics.Port)
+		}
+		if len(c.Ports) == 0 && (c.Expose != nil || needsDefaultPort(c)) {
+			errs.Add(c.Pos, "%s: declares no ports, but its exposure or probes need one", path)
+		}
+		mounts := map[string]bool{}
+		for _, v := range c.Storage {
+			mounts[v.MountPath] = true
+		}
+		for _, w := range c.Writable {
+			if mounts[w.Path] {
+				errs.Add(w.Pos, "%s.writable: %s is mounted twice", path, w.Path)
+			}
+			mounts[w.Path] = true
+		}
+		names := map[string]bool{c.Name: true}
+		for _, ic := range c.Init {
+			if names[ic.Name] {
+				errs.Add(ic.Pos, "%s.initContainers: container name %q is used twice", path, ic.Name)
+			}
+			names[ic.Name] = true
+		}
+	}
+	for _, e := range in.Environments {
+		path := "environments." + e.Name
+		for _, n := range e.Namespaces {
+			if s.Namespace(n.Name) == nil {
+				errs.Add(n.Pos, "%s.namespaces: unknown namespace %q (declared: %s)", path, n.Name, nsNames())
+			}
+		}
+		for _, o := range e.Components {
+			if s.Component(o.Name) == nil {
+				errs.Add(o.Pos, "%s.components: unknown component %q; an environment changes components of the system, it does not add them", path, o.Name)
+			}
+		}
+		for _, o := range e.Secrets {
+			if s.Secret(o.Name) == nil {
+				errs.Add(o.Pos, "%s.secrets: unknown secret %q", path, o.Name)
+				continue
+			}
+			checkSource(in.Dir, path+".secrets."+o.Name+".from", o.Source, errs)
+		}
+	}
+}
+
+// needsDefaultPort reports whether a probe was declared without a port,
+// so it would fall back to the component's first port.
+func needsDefaultPort(c *model.Component) bool {
+	for _, p := range []*model.Probe{c.Probes.Readiness, c.Probes.Liveness, c.Probes.Startup} {
+		if p != nil && p.Kind != model.ProbeExec && p.Port == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func portNames(c *model.Component) string {
+	var n []string
+	for _, p := range c.Ports {
+		n = append(n, p.Name)
+	}
+	sort.Strings(n)
+	if len(n) == 0 {
+		return "none"
+	}
+	return strings.Join(n, ", ")
+}
+
+// checkSource reports a SOPS file that is missing or lies outside the
+// input folder.
+func checkSource(dir, path string, src model.SecretSource, errs *diag.List) {
+	if src.SOPS == "" {
+		return
+	}
+	if filepath.IsAbs(src.SOPS) || strings.HasPrefix(src.SOPS, "../") || src.SOPS == ".." {
+		errs.Add(src.Pos, "%s.sops: %q must be a path inside the input folder", path, src.SOPS)
+		return
+	}
+	st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(src.SOPS)))
+	switch {
+	case err != nil:
+		errs.Add(src.Pos, "%s.sops: %s", path, fileError(src.SOPS, err))
+	case !st.Mode().IsRegular():
+		errs.Add(src.Pos, "%s.sops: %s is not a regular file", path, src.SOPS)
+	}
+}
+
+func fileError(name string, err error) string {
+	if os.IsNotExist(err) {
+		return fmt.Sprintf("file %s does not exist", name)
+	}
+	return fmt.Sprintf("cannot read %s: %v", name, err)
+}

@@ -1,0 +1,627 @@
+// Package load reads a gitopsc input folder: it evaluates the CUE package
+// there, unifies it with the embedded schema, and decodes it into the Go
+// model with the position of every field. Every problem is returned as a
+// diag.List with positions.
+package load
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	cueload "cuelang.org/go/cue/load"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/model"
+	"github.com/gitopsc/gitopsc/schema"
+)
+
+// Paths into the input, as CUE selectors.
+const (
+	pathSystem       = "system"
+	pathEnvironments = "environments"
+	rootDefinition   = "#Root"
+)
+
+// Dir loads the CUE package in dir.
+func Dir(dir string) (*model.Input, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, diag.Usagef("input folder %s does not exist", dir)
+		}
+		return nil, diag.OutsideErr(err)
+	}
+	if !st.IsDir() {
+		return nil, diag.Usagef("input %s is not a folder", dir)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, diag.OutsideErr(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(abs, "*.cue")); len(files) == 0 {
+		return nil, diag.Usagef("no .cue files in %s", dir)
+	}
+	insts := cueload.Instances([]string{"."}, &cueload.Config{Dir: abs})
+	if len(insts) == 0 {
+		return nil, diag.Usagef("no CUE package in %s", dir)
+	}
+	if err := insts[0].Err; err != nil {
+		return nil, diag.FromCUE(err)
+	}
+	ctx := cuecontext.New()
+	// v.Err() holds only the first conflict; validating against the
+	// schema in Value reports all of them.
+	v := ctx.BuildInstance(insts[0])
+	return Value(ctx, abs, v)
+}
+
+// Schema evaluates the embedded schema in ctx.
+func Schema(ctx *cue.Context) (cue.Value, error) {
+	bi := build.NewContext().NewInstance("schema", nil)
+	for _, f := range schema.Files() {
+		if err := bi.AddFile(f.Name, f.Source); err != nil {
+			return cue.Value{}, fmt.Errorf("embedded schema: %w", err)
+		}
+	}
+	v := ctx.BuildInstance(bi)
+	return v, v.Err()
+}
+
+// Value validates an evaluated input against the schema and decodes it.
+// dir is the input folder; file references in the input are relative to it.
+func Value(ctx *cue.Context, dir string, v cue.Value) (*model.Input, error) {
+	sv, err := Schema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var errs diag.List
+	// Literal secret values get their own message rather than a type
+	// conflict, and their CUE errors are not repeated.
+	literal := checkSecretLiterals(v, &errs)
+	u := sv.LookupPath(cue.ParsePath(rootDefinition)).Unify(v)
+	if err := u.Validate(cue.Concrete(true), cue.Final()); err != nil {
+	next:
+		for _, d := range diag.FromCUEIn(err, enclosingIn(v)) {
+			for _, p := range literal {
+				if strings.HasPrefix(d.Msg, p+":") || strings.HasPrefix(d.Msg, p+".") {
+					continue next
+				}
+			}
+			errs = append(errs, d)
+		}
+	}
+	if len(errs) == 0 && v.Err() != nil {
+		errs = diag.FromCUE(v.Err())
+	}
+	if len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	d := &decoder{dir: dir, errs: &errs}
+	in := d.input(v)
+	if len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	checkReferences(in, &errs)
+	return in, errs.Err()
+}
+
+// enclosingIn returns a function giving the position of the deepest field
+// of path that exists in v.
+func enclosingIn(v cue.Value) func([]string) model.Pos {
+	return func(path []string) model.Pos {
+		for n := len(path); n > 0; n-- {
+			sels := make([]cue.Selector, n)
+			for i, p := range path[:n] {
+				sels[i] = cue.Str(p)
+			}
+			if f := v.LookupPath(cue.MakePath(sels...)); f.Exists() {
+				return f.Pos()
+			}
+		}
+		return v.Pos()
+	}
+}
+
+// checkSecretLiterals reports secret entries written as plain values and
+// returns their paths, so that CUE's own conflict, which would quote the
+// value, is not printed.
+func checkSecretLiterals(v cue.Value, errs *diag.List) []string {
+	var seen []string
+	comps := v.LookupPath(cue.ParsePath(pathSystem + ".components"))
+	for _, c := range fields(comps) {
+		for _, s := range fields(c.v.LookupPath(cue.ParsePath("secrets"))) {
+			if k := s.v.IncompleteKind(); k&cue.StructKind == 0 {
+				p := "system.components." + c.label + ".secrets." + s.label
+				errs.Add(s.v.Pos(), "%s: a secret is a reference, not a value: write {secret: NAME, key: KEY} and keep the value in a SOPS file or an external store", p)
+				seen = append(seen, p)
+			}
+		}
+	}
+	return seen
+}
+
+type field struct {
+	label string
+	v     cue.Value
+}
+
+// fields lists a struct's regular fields in source order.
+func fields(v cue.Value) []field {
+	if !v.Exists() {
+		return nil
+	}
+	it, err := v.Fields()
+	if err != nil {
+		return nil
+	}
+	var out []field
+	for it.Next() {
+		out = append(out, field{label: it.Selector().Unquoted(), v: it.Value()})
+	}
+	return out
+}
+
+func sortedFields(v cue.Value) []field {
+	fs := fields(v)
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].label < fs[j].label })
+	return fs
+}
+
+var (
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	portName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	envName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// decoder turns a validated value into the model. Values are concrete
+// here, so decoding only fails on checks the schema cannot express.
+type decoder struct {
+	dir  string
+	errs *diag.List
+}
+
+func (d *decoder) label(f field, what, path string) bool {
+	if !dnsLabel.MatchString(f.label) {
+		d.errs.Add(f.v.Pos(), "%s: %s name %q is not a DNS-1123 label (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)", path, what, f.label)
+		return false
+	}
+	return true
+}
+
+func (d *decoder) input(v cue.Value) *model.Input {
+	in := &model.Input{Dir: d.dir, System: d.system(v.LookupPath(cue.ParsePath(pathSystem)))}
+	for _, f := range sortedFields(v.LookupPath(cue.ParsePath(pathEnvironments))) {
+		if d.label(f, "environment", "environments."+f.label) {
+			in.Environments = append(in.Environments, d.environment(f))
+		}
+	}
+	return in
+}
+
+func str(v cue.Value, path string) (string, model.Pos) {
+	f := v
+	if path != "" {
+		f = v.LookupPath(cue.ParsePath(path))
+	}
+	if !f.Exists() {
+		return "", model.Pos{}
+	}
+	s, _ := f.String()
+	return s, f.Pos()
+}
+
+func num(v cue.Value, path string) (int, model.Pos, bool) {
+	f := v.LookupPath(cue.ParsePath(path))
+	if !f.Exists() {
+		return 0, model.Pos{}, false
+	}
+	n, _ := f.Int64()
+	return int(n), f.Pos(), true
+}
+
+func strs(v cue.Value, path string) []string {
+	f := v.LookupPath(cue.ParsePath(path))
+	var out []string
+	if it, err := f.List(); err == nil {
+		for it.Next() {
+			s, _ := it.Value().String()
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (d *decoder) system(v cue.Value) *model.System {
+	s := &model.System{}
+	s.Name, s.NamePos = str(v, "name")
+	for _, f := range sortedFields(v.LookupPath(cue.ParsePath("namespaces"))) {
+		if !d.label(f, "namespace", "system.namespaces."+f.label) {
+			continue
+		}
+		ns := &model.Namespace{Name: f.label, Pos: f.v.Pos(), PodSecurity: "restricted"}
+		if p, pos := str(f.v, "podSecurity"); p != "" {
+			ns.PodSecurity, ns.PodSecurityPos = p, pos
+		}
+		ns.Quota = quota(f.v.LookupPath(cue.ParsePath("quota")))
+		s.Namespaces = append(s.Namespaces, ns)
+	}
+	for _, f := range sortedFields(v.LookupPath(cue.ParsePath("components"))) {
+		if d.label(f, "component", "system.components."+f.label) {
+			s.Components = append(s.Components, d.component(f))
+		}
+	}
+	for _, f := range sortedFields(v.LookupPath(cue.ParsePath("secrets"))) {
+		if !d.label(f, "secret", "system.secrets."+f.label) {
+			continue
+		}
+		sec := &model.Secret{Name: f.label, Pos: f.v.Pos(), Keys: strs(f.v, "keys")}
+		sec.Namespace, sec.NsPos = str(f.v, "namespace")
+		sec.Source = d.secretSource(f.v.LookupPath(cue.ParsePath("from")))
+		s.Secrets = append(s.Secrets, sec)
+	}
+	return s
+}
+
+func quota(v cue.Value) *model.Quota {
+	if !v.Exists() {
+		return nil
+	}
+	q := &model.Quota{Pos: v.Pos()}
+	q.RequestsCPU, _ = str(v, "requests.cpu")
+	q.RequestsMemory, _ = str(v, "requests.memory")
+	q.LimitsCPU, _ = str(v, "limits.cpu")
+	q.LimitsMemory, _ = str(v, "limits.memory")
+	q.Pods, _, _ = num(v, "pods")
+	return q
+}
+
+func (d *decoder) secretSource(v cue.Value) model.SecretSource {
+	src := model.SecretSource{Pos: v.Pos()}
+	if p, _ := str(v, "sops"); p != "" {
+		src.SOPS = filepath.ToSlash(filepath.Clean(p))
+		return src
+	}
+	src.Store, _ = str(v, "external.store")
+	src.StoreKind, _ = str(v, "external.storeKind")
+	if src.StoreKind == "" {
+		src.StoreKind = "ClusterSecretStore"
+	}
+	src.Path, _ = str(v, "external.path")
+	src.RefreshInterval, _ = str(v, "external.refreshInterval")
+	if src.RefreshInterval == "" {
+		src.RefreshInterval = "1h"
+	}
+	return src
+}
+
+// SplitImage splits "repo:tag" into repository and tag; a colon inside
+// the registry host (a port) is not a tag separator.
+func SplitImage(ref string) (repo, tag string) {
+	slash := strings.LastIndexByte(ref, '/')
+	if i := strings.LastIndexByte(ref, ':'); i > slash {
+		return ref[:i], ref[i+1:]
+	}
+	return ref, ""
+}
+
+func image(v cue.Value) model.Image {
+	ref, pos := str(v, "")
+	repo, tag := SplitImage(ref)
+	return model.Image{Ref: ref, Repository: repo, Tag: tag, Pos: pos}
+}
+
+func resources(v cue.Value) model.Resources {
+	r := model.Resources{Pos: v.Pos()}
+	r.Requests.CPU, r.Requests.CPUPos = str(v, "requests.cpu")
+	r.Requests.Memory, r.Requests.MemoryPos = str(v, "requests.memory")
+	r.Limits.CPU, r.Limits.CPUPos = str(v, "limits.cpu")
+	r.Limits.Memory, r.Limits.MemoryPos = str(v, "limits.memory")
+	return r
+}
+
+func (d *decoder) component(f field) *model.Component {
+	v := f.v
+	path := "system.components." + f.label
+	c := &model.Component{Name: f.label, Pos: v.Pos(), Kind: model.Stateless}
+	c.Namespace, c.NsPos = str(v, "namespace")
+	if k, pos := str(v, "kind"); k != "" {
+		c.Kind, c.KindPos = k, pos
+	}
+	c.Image = image(v.LookupPath(cue.ParsePath("image")))
+	c.Replicas = 1
+	if n, pos, ok := num(v, "replicas"); ok {
+		c.Replicas, c.ReplicasPos, c.ReplicasSet = n, pos, true
+	}
+	if a := v.LookupPath(cue.ParsePath("autoscale")); a.Exists() {
+		as := &model.Autoscale{Pos: a.Pos(), CPUUtilization: 80}
+		as.Min, _, _ = num(a, "min")
+		as.Max, as.MaxPos, _ = num(a, "max")
+		if n, _, ok := num(a, "cpuUtilization"); ok {
+			as.CPUUtilization = n
+		}
+		c.Autoscale = as
+	}
+	c.Resources = resources(v.LookupPath(cue.ParsePath("resources")))
+	for _, p := range fields(v.LookupPath(cue.ParsePath("ports"))) {
+		if !portName.MatchString(p.label) || len(p.label) > 15 {
+			d.errs.Add(p.v.Pos(), "%s.ports.%s: port name %q must be at most 15 lower-case letters, digits and '-', starting with a letter", path, p.label, p.label)
+			continue
+		}
+		n, _ := p.v.Int64()
+		c.Ports = append(c.Ports, model.Port{Name: p.label, Number: int(n), Pos: p.v.Pos()})
+	}
+	if l, err := v.LookupPath(cue.ParsePath("talksTo")).List(); err == nil {
+		for l.Next() {
+			s, _ := l.Value().String()
+			target, port, _ := strings.Cut(s, ":")
+			c.TalksTo = append(c.TalksTo, model.Flow{Target: target, Port: port, Pos: l.Value().Pos()})
+		}
+	}
+	c.Config = d.settings(v.LookupPath(cue.ParsePath("config")), path+".config")
+	for _, s := range fields(v.LookupPath(cue.ParsePath("secrets"))) {
+		if !envName.MatchString(s.label) {
+			d.errs.Add(s.v.Pos(), "%s.secrets.%s: %q is not a valid environment variable name", path, s.label, s.label)
+			continue
+		}
+		ref := model.SecretRef{Env: s.label, Pos: s.v.Pos()}
+		ref.Secret, _ = str(s.v, "secret")
+		ref.Key, _ = str(s.v, "key")
+		c.Secrets = append(c.Secrets, ref)
+	}
+	sort.Slice(c.Secrets, func(i, j int) bool { return c.Secrets[i].Env < c.Secrets[j].Env })
+	for _, s := range fields(v.LookupPath(cue.ParsePath("storage"))) {
+		if !d.label(s, "volume", path+".storage."+s.label) {
+			continue
+		}
+		vol := model.Volume{Name: s.label, Pos: s.v.Pos()}
+		vol.Size, _ = str(s.v, "size")
+		vol.MountPath, _ = str(s.v, "mountPath")
+		vol.Class, _ = str(s.v, "class")
+		c.Storage = append(c.Storage, vol)
+	}
+	if l, err := v.LookupPath(cue.ParsePath("writable")).List(); err == nil {
+		for l.Next() {
+			s, _ := l.Value().String()
+			c.Writable = append(c.Writable, model.Path{Path: s, Pos: l.Value().Pos()})
+		}
+	}
+	c.Expose = expose(v.LookupPath(cue.ParsePath("expose")))
+	pv := v.LookupPath(cue.ParsePath("probes"))
+	c.Probes = model.Probes{
+		Readiness: probe(pv.LookupPath(cue.ParsePath("readiness"))),
+		Liveness:  probe(pv.LookupPath(cue.ParsePath("liveness"))),
+		Startup:   probe(pv.LookupPath(cue.ParsePath("startup"))),
+	}
+	c.Rolling = model.RollingUpdate{MaxSurge: "25%", MaxUnavailable: "25%"}
+	if r := v.LookupPath(cue.ParsePath("rollingUpdate")); r.Exists() {
+		c.Rolling.Pos = r.Pos()
+		if s := intOrPercent(r.LookupPath(cue.ParsePath("maxSurge"))); s != "" {
+			c.Rolling.MaxSurge = s
+		}
+		if s := intOrPercent(r.LookupPath(cue.ParsePath("maxUnavailable"))); s != "" {
+			c.Rolling.MaxUnavailable = s
+		}
+	}
+	if m := v.LookupPath(cue.ParsePath("metrics")); m.Exists() {
+		c.Metrics = &model.Metrics{Pos: m.Pos(), Path: "/metrics"}
+		c.Metrics.Port, _ = str(m, "port")
+		if p, _ := str(m, "path"); p != "" {
+			c.Metrics.Path = p
+		}
+	}
+	c.Command = strs(v, "command")
+	c.Args = strs(v, "args")
+	if l, err := v.LookupPath(cue.ParsePath("initContainers")).List(); err == nil {
+		for l.Next() {
+			iv := l.Value()
+			ic := model.InitContainer{Pos: iv.Pos(), Command: strs(iv, "command"), Args: strs(iv, "args")}
+			ic.Name, _ = str(iv, "name")
+			ic.Image = image(iv.LookupPath(cue.ParsePath("image")))
+			ic.Resources = resources(iv.LookupPath(cue.ParsePath("resources")))
+			c.Init = append(c.Init, ic)
+		}
+	}
+	if s := v.LookupPath(cue.ParsePath("security")); s.Exists() {
+		se := &model.SecurityException{Pos: s.Pos(), AddCapabilities: strs(s, "addCapabilities")}
+		se.Reason, _ = str(s, "reason")
+		se.RunAsUser = optInt(s, "runAsUser")
+		se.RunAsGroup = optInt(s, "runAsGroup")
+		se.FSGroup = optInt(s, "fsGroup")
+		if b := s.LookupPath(cue.ParsePath("readOnlyRootFilesystem")); b.Exists() {
+			x, _ := b.Bool()
+			se.ReadOnlyRootFilesystem = &x
+		}
+		c.Security = se
+	}
+	return c
+}
+
+func optInt(v cue.Value, path string) *int64 {
+	f := v.LookupPath(cue.ParsePath(path))
+	if !f.Exists() {
+		return nil
+	}
+	n, _ := f.Int64()
+	return &n
+}
+
+func intOrPercent(v cue.Value) string {
+	if !v.Exists() {
+		return ""
+	}
+	if n, err := v.Int64(); err == nil {
+		return fmt.Sprint(n)
+	}
+	s, _ := v.String()
+	return s
+}
+
+func (d *decoder) settings(v cue.Value, path string) []model.Setting {
+	var out []model.Setting
+	for _, s := range sortedFields(v) {
+		if !envName.MatchString(s.label) {
+			d.errs.Add(s.v.Pos(), "%s.%s: %q is not a valid environment variable name", path, s.label, s.label)
+			continue
+		}
+		val, _ := s.v.String()
+		out = append(out, model.Setting{Key: s.label, Value: val, Pos: s.v.Pos()})
+	}
+	return out
+}
+
+func expose(v cue.Value) *model.Expose {
+	if !v.Exists() {
+		return nil
+	}
+	e := &model.Expose{Pos: v.Pos()}
+	if in := v.LookupPath(cue.ParsePath("ingress")); in.Exists() {
+		e.Ingress = true
+		e.Host, _ = str(in, "host")
+		e.Path, _ = str(in, "path")
+		e.Port, _ = str(in, "port")
+		e.TLSSecret, _ = str(in, "tlsSecret")
+		if e.Path == "" {
+			e.Path = "/"
+		}
+		return e
+	}
+	e.LoadBalancer = true
+	e.Port, _ = str(v, "loadBalancer.port")
+	return e
+}
+
+func probe(v cue.Value) *model.Probe {
+	if !v.Exists() {
+		return nil
+	}
+	p := &model.Probe{Pos: v.Pos()}
+	switch {
+	case v.LookupPath(cue.ParsePath("http")).Exists():
+		p.Kind = model.ProbeHTTP
+		p.Path, _ = str(v, "http.path")
+		p.Port, _ = str(v, "http.port")
+	case v.LookupPath(cue.ParsePath("tcp")).Exists():
+		p.Kind = model.ProbeTCP
+		p.Port, _ = str(v, "tcp.port")
+	default:
+		p.Kind = model.ProbeExec
+		p.Command = strs(v, "exec")
+	}
+	p.InitialDelaySeconds, _, _ = num(v, "initialDelaySeconds")
+	p.PeriodSeconds, _, _ = num(v, "periodSeconds")
+	p.TimeoutSeconds, _, _ = num(v, "timeoutSeconds")
+	p.FailureThreshold, _, _ = num(v, "failureThreshold")
+	return p
+}
+
+func (d *decoder) environment(f field) *model.Environment {
+	v := f.v
+	path := "environments." + f.label
+	e := &model.Environment{Name: f.label, Pos: v.Pos()}
+	cv := v.LookupPath(cue.ParsePath("cluster"))
+	e.Cluster.Pos = cv.Pos()
+	e.Cluster.Distribution, e.Cluster.DistributionPos = str(cv, "distribution")
+	e.Cluster.Arch = strs(cv, "arch")
+	e.Cluster.ArchPos = cv.LookupPath(cue.ParsePath("arch")).Pos()
+	e.Cluster.StorageClass, _ = str(cv, "storageClass")
+	e.Cluster.IngressClass, _ = str(cv, "ingressClass")
+	if e.Cluster.StorageClass == "" {
+		e.Cluster.StorageClass = map[string]string{"k3s": "local-path", "eks": "gp3"}[e.Cluster.Distribution]
+	}
+	if e.Cluster.IngressClass == "" {
+		e.Cluster.IngressClass = map[string]string{"k3s": "traefik", "eks": "alb"}[e.Cluster.Distribution]
+	}
+	if n := cv.LookupPath(cue.ParsePath("nodes")); n.Exists() {
+		np := &model.NodePool{Pos: n.Pos()}
+		np.InstanceType, _ = str(n, "instanceType")
+		np.CPU, _ = str(n, "cpu")
+		np.Memory, _ = str(n, "memory")
+		np.Pods, _, _ = num(n, "pods")
+		np.Max, _, _ = num(n, "max")
+		e.Cluster.Nodes = np
+	}
+	fv := v.LookupPath(cue.ParsePath("flux"))
+	e.Flux = model.Flux{SourceName: "flux-system", SourceNamespace: "flux-system", Branch: "main", PathPrefix: "out", Interval: "10m", Timeout: "5m"}
+	for p, dst := range map[string]*string{
+		"sourceRef.name": &e.Flux.SourceName, "sourceRef.namespace": &e.Flux.SourceNamespace,
+		"url": &e.Flux.URL, "branch": &e.Flux.Branch, "pathPrefix": &e.Flux.PathPrefix,
+		"interval": &e.Flux.Interval, "timeout": &e.Flux.Timeout,
+	} {
+		if s, _ := str(fv, p); s != "" {
+			*dst = s
+		}
+	}
+	e.Flux.PathPrefix = strings.TrimSuffix(e.Flux.PathPrefix, "/")
+	for _, n := range sortedFields(v.LookupPath(cue.ParsePath("namespaces"))) {
+		no := &model.NamespaceOverride{Name: n.label, Pos: n.v.Pos(), Quota: quota(n.v.LookupPath(cue.ParsePath("quota")))}
+		no.PodSecurity, no.PodSecurityPos = str(n.v, "podSecurity")
+		e.Namespaces = append(e.Namespaces, no)
+	}
+	for _, c := range sortedFields(v.LookupPath(cue.ParsePath("components"))) {
+		e.Components = append(e.Components, d.override(c, path+".components."+c.label))
+	}
+	for _, s := range sortedFields(v.LookupPath(cue.ParsePath("secrets"))) {
+		e.Secrets = append(e.Secrets, &model.SecretOverride{Name: s.label, Pos: s.v.Pos(),
+			Source: d.secretSource(s.v.LookupPath(cue.ParsePath("from")))})
+	}
+	pv := v.LookupPath(cue.ParsePath("policy"))
+	e.Policy.RequireArch = strs(pv, "requireArch")
+	e.Policy.RequireArchPos = pv.LookupPath(cue.ParsePath("requireArch")).Pos()
+	e.Policy.Registries = strs(pv, "registries")
+	e.Policy.RegistriesPos = pv.LookupPath(cue.ParsePath("registries")).Pos()
+	if l, err := pv.LookupPath(cue.ParsePath("waivers")).List(); err == nil {
+		for l.Next() {
+			w := model.Waiver{Pos: l.Value().Pos()}
+			w.Rule, _ = str(l.Value(), "rule")
+			w.Target, _ = str(l.Value(), "target")
+			w.Reason, _ = str(l.Value(), "reason")
+			w.Expires, _ = str(l.Value(), "expires")
+			e.Policy.Waivers = append(e.Policy.Waivers, w)
+		}
+	}
+	return e
+}
+
+func (d *decoder) override(f field, path string) *model.Override {
+	v := f.v
+	o := &model.Override{Name: f.label, Pos: v.Pos()}
+	if n, pos, ok := num(v, "replicas"); ok {
+		o.Replicas, o.ReplicasPos = &n, pos
+	}
+	if a := v.LookupPath(cue.ParsePath("autoscale")); a.Exists() {
+		ao := &model.AutoscaleOverride{Pos: a.Pos()}
+		if n, _, ok := num(a, "min"); ok {
+			ao.Min = &n
+		}
+		if n, pos, ok := num(a, "max"); ok {
+			ao.Max, ao.MaxPos = &n, pos
+		}
+		if n, _, ok := num(a, "cpuUtilization"); ok {
+			ao.CPUUtilization = &n
+		}
+		o.Autoscale = ao
+	}
+	if r := v.LookupPath(cue.ParsePath("resources")); r.Exists() {
+		ro := &model.ResourcesOverride{Pos: r.Pos()}
+		for p, dst := range map[string]**string{
+			"requests.cpu": &ro.RequestsCPU, "requests.memory": &ro.RequestsMemory,
+			"limits.cpu": &ro.LimitsCPU, "limits.memory": &ro.LimitsMemory,
+		} {
+			if s, _ := str(r, p); s != "" {
+				*dst = &s
+			}
+		}
+		o.Resources = ro
+	}
+	o.Tag, o.TagPos = str(v, "tag")
+	o.Config = d.settings(v.LookupPath(cue.ParsePath("config")), path+".config")
+	o.Expose = expose(v.LookupPath(cue.ParsePath("expose")))
+	return o
+}

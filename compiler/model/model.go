@@ -1,0 +1,399 @@
+// Package model holds the Go form of a gitopsc input: the system, its
+// components and the environments they run in. Every value a user wrote
+// keeps the position of the CUE field it came from, so later stages can
+// point at the line to change.
+package model
+
+import "cuelang.org/go/cue/token"
+
+// Pos is the source position of a CUE field.
+type Pos = token.Pos
+
+// Input is a loaded, validated gitopsc input.
+type Input struct {
+	Dir          string // the input folder, as given
+	System       *System
+	Environments []*Environment // sorted by name
+}
+
+// Environment returns the environment called name, or nil.
+func (in *Input) Environment(name string) *Environment {
+	for _, e := range in.Environments {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+type System struct {
+	Name       string
+	NamePos    Pos
+	Namespaces []*Namespace // sorted by name
+	Components []*Component // sorted by name
+	Secrets    []*Secret    // sorted by name
+}
+
+// Namespace returns the namespace called name, or nil.
+func (s *System) Namespace(name string) *Namespace {
+	for _, n := range s.Namespaces {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// Component returns the component called name, or nil.
+func (s *System) Component(name string) *Component {
+	for _, c := range s.Components {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Secret returns the secret called name, or nil.
+func (s *System) Secret(name string) *Secret {
+	for _, c := range s.Secrets {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+type Namespace struct {
+	Name           string
+	Pos            Pos
+	PodSecurity    string // restricted, baseline or privileged
+	PodSecurityPos Pos
+	Quota          *Quota // nil when none is set
+}
+
+// Quota is a namespace's ResourceQuota. Quantities are kept as written.
+type Quota struct {
+	Pos            Pos
+	RequestsCPU    string
+	RequestsMemory string
+	LimitsCPU      string // empty when not set
+	LimitsMemory   string
+	Pods           int // 0 when not set
+}
+
+// Stateless and Stateful are the workload kinds.
+const (
+	Stateless = "stateless"
+	Stateful  = "stateful"
+)
+
+type Component struct {
+	Name      string
+	Pos       Pos // the component's label
+	Namespace string
+	NsPos     Pos
+	Kind      string
+	KindPos   Pos
+	Image     Image
+	// Replicas is the fixed replica count; ignored when Autoscale is set.
+	Replicas    int
+	ReplicasSet bool
+	ReplicasPos Pos
+	Autoscale   *Autoscale
+	Resources   Resources
+	Ports       []Port // in source order
+	TalksTo     []Flow // in source order
+	Config      []Setting
+	Secrets     []SecretRef
+	Storage     []Volume
+	Writable    []Path
+	Expose      *Expose
+	Probes      Probes
+	Rolling     RollingUpdate
+	Metrics     *Metrics
+	Command     []string
+	Args        []string
+	Init        []InitContainer
+	Security    *SecurityException
+}
+
+// Port returns the named port, or nil.
+func (c *Component) Port(name string) *Port {
+	for i := range c.Ports {
+		if c.Ports[i].Name == name {
+			return &c.Ports[i]
+		}
+	}
+	return nil
+}
+
+// Image is an image reference as written, split into repository and tag.
+type Image struct {
+	Ref        string // repository:tag as written (with an override applied)
+	Repository string
+	Tag        string // empty when the reference has none
+	Pos        Pos
+}
+
+type Autoscale struct {
+	Min, Max       int
+	CPUUtilization int
+	Pos            Pos
+	MaxPos         Pos
+}
+
+type Resources struct {
+	Requests, Limits CPUMemory
+	Pos              Pos
+}
+
+type CPUMemory struct {
+	CPU, Memory       string
+	CPUPos, MemoryPos Pos
+}
+
+type Port struct {
+	Name   string
+	Number int
+	Pos    Pos
+}
+
+// Flow is one declared talksTo entry: this component may open connections
+// to Target's named Port.
+type Flow struct {
+	Target string
+	Port   string
+	Pos    Pos
+}
+
+type Setting struct {
+	Key, Value string
+	Pos        Pos
+}
+
+type SecretRef struct {
+	Env    string
+	Secret string
+	Key    string
+	Pos    Pos
+}
+
+type Volume struct {
+	Name      string
+	Size      string
+	MountPath string
+	Class     string
+	Pos       Pos
+}
+
+type Path struct {
+	Path string
+	Pos  Pos
+}
+
+type Expose struct {
+	Pos Pos
+	// Ingress is set for HTTP exposure; otherwise a LoadBalancer Service.
+	Ingress      bool
+	Host         string
+	Path         string
+	Port         string
+	TLSSecret    string
+	LoadBalancer bool
+}
+
+type Probes struct {
+	Readiness, Liveness, Startup *Probe
+}
+
+// Probe kinds.
+const (
+	ProbeHTTP = "http"
+	ProbeTCP  = "tcp"
+	ProbeExec = "exec"
+)
+
+type Probe struct {
+	Kind                string
+	Path                string // http
+	Port                string // http, tcp
+	Command             []string
+	InitialDelaySeconds int
+	PeriodSeconds       int
+	TimeoutSeconds      int
+	FailureThreshold    int
+	Pos                 Pos
+}
+
+// RollingUpdate holds maxSurge and maxUnavailable as written: an integer
+// or a percentage.
+type RollingUpdate struct {
+	MaxSurge, MaxUnavailable string
+	Pos                      Pos
+}
+
+type Metrics struct {
+	Port string
+	Path string
+	Pos  Pos
+}
+
+type InitContainer struct {
+	Name      string
+	Image     Image
+	Command   []string
+	Args      []string
+	Resources Resources
+	Pos       Pos
+}
+
+type SecurityException struct {
+	RunAsUser              *int64
+	RunAsGroup             *int64
+	FSGroup                *int64
+	ReadOnlyRootFilesystem *bool
+	AddCapabilities        []string
+	Reason                 string
+	Pos                    Pos
+}
+
+type Secret struct {
+	Name      string
+	Pos       Pos
+	Namespace string
+	NsPos     Pos
+	Keys      []string
+	Source    SecretSource
+}
+
+// HasKey reports whether key is one of the secret's keys.
+func (s *Secret) HasKey(key string) bool {
+	for _, k := range s.Keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// SecretSource is where a secret's values live: a SOPS file or an
+// external store.
+type SecretSource struct {
+	Pos Pos
+	// SOPS is the encrypted file, relative to the input folder.
+	SOPS string
+	// External store fields, set when SOPS is empty.
+	Store           string
+	StoreKind       string
+	Path            string
+	RefreshInterval string
+}
+
+type Environment struct {
+	Name       string
+	Pos        Pos
+	Cluster    Cluster
+	Flux       Flux
+	Namespaces []*NamespaceOverride // sorted by name
+	Components []*Override          // sorted by name
+	Secrets    []*SecretOverride    // sorted by name
+	Policy     PolicySettings
+}
+
+type Cluster struct {
+	Distribution    string
+	DistributionPos Pos
+	Arch            []string
+	ArchPos         Pos
+	Nodes           *NodePool
+	StorageClass    string
+	IngressClass    string
+	Pos             Pos
+}
+
+// ArchOnly reports whether arch is the cluster's only architecture.
+func (c Cluster) ArchOnly(arch string) bool {
+	return len(c.Arch) == 1 && c.Arch[0] == arch
+}
+
+type NodePool struct {
+	InstanceType string
+	CPU, Memory  string
+	Pods         int
+	Max          int
+	Pos          Pos
+}
+
+type Flux struct {
+	SourceName      string
+	SourceNamespace string
+	URL             string
+	Branch          string
+	PathPrefix      string
+	Interval        string
+	Timeout         string
+}
+
+type NamespaceOverride struct {
+	Name           string
+	Pos            Pos
+	PodSecurity    string
+	PodSecurityPos Pos
+	Quota          *Quota
+}
+
+// Override is what an environment changes in one component. Nil or
+// empty fields keep the component's value.
+type Override struct {
+	Name        string
+	Pos         Pos
+	Replicas    *int
+	ReplicasPos Pos
+	Autoscale   *AutoscaleOverride
+	Resources   *ResourcesOverride
+	Tag         string
+	TagPos      Pos
+	Config      []Setting
+	Expose      *Expose
+}
+
+type AutoscaleOverride struct {
+	Min, Max, CPUUtilization *int
+	Pos, MaxPos              Pos
+}
+
+type ResourcesOverride struct {
+	RequestsCPU, RequestsMemory, LimitsCPU, LimitsMemory *string
+	Pos                                                  Pos
+}
+
+type SecretOverride struct {
+	Name   string
+	Pos    Pos
+	Source SecretSource
+}
+
+type PolicySettings struct {
+	RequireArch    []string
+	RequireArchPos Pos
+	Registries     []string
+	RegistriesPos  Pos
+	Waivers        []Waiver
+}
+
+type Waiver struct {
+	Rule    string
+	Target  string
+	Reason  string
+	Expires string // YYYY-MM-DD
+	Pos     Pos
+}
+
+// Resolved is the system as it runs in one environment: overrides applied,
+// quotas and secret sources chosen.
+type Resolved struct {
+	Input  *Input
+	Env    *Environment
+	System *System
+}

@@ -1,0 +1,156 @@
+// Package resolve applies one environment to the system: its overrides,
+// quotas and secret sources, giving the system as it runs there.
+package resolve
+
+import (
+	"sort"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// Environment returns the system as it runs in env. Overrides replace the
+// component's fields they name and keep the rest; values that came from
+// the environment carry the environment's positions.
+func Environment(in *model.Input, env *model.Environment) (*model.Resolved, error) {
+	var errs diag.List
+	path := "environments." + env.Name
+	sys := &model.System{Name: in.System.Name, NamePos: in.System.NamePos}
+	for _, ns := range in.System.Namespaces {
+		n := *ns
+		for _, o := range env.Namespaces {
+			if o.Name != ns.Name {
+				continue
+			}
+			if o.PodSecurity != "" {
+				n.PodSecurity, n.PodSecurityPos = o.PodSecurity, o.PodSecurityPos
+			}
+			if o.Quota != nil {
+				n.Quota = o.Quota
+			}
+		}
+		sys.Namespaces = append(sys.Namespaces, &n)
+	}
+	for _, sec := range in.System.Secrets {
+		s := *sec
+		for _, o := range env.Secrets {
+			if o.Name == sec.Name {
+				s.Source = o.Source
+			}
+		}
+		sys.Secrets = append(sys.Secrets, &s)
+	}
+	for _, c := range in.System.Components {
+		rc := clone(c)
+		for _, o := range env.Components {
+			if o.Name == c.Name {
+				apply(rc, o, path+".components."+o.Name, &errs)
+			}
+		}
+		sys.Components = append(sys.Components, rc)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return &model.Resolved{Input: in, Env: env, System: sys}, nil
+}
+
+// All resolves every environment and reports the problems of all of them.
+func All(in *model.Input) ([]*model.Resolved, error) {
+	var errs diag.List
+	var out []*model.Resolved
+	for _, env := range in.Environments {
+		r, err := Environment(in, env)
+		if err != nil {
+			if l, ok := err.(diag.List); ok {
+				errs = append(errs, l...)
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, errs.Err()
+}
+
+func clone(c *model.Component) *model.Component {
+	rc := *c
+	if c.Autoscale != nil {
+		a := *c.Autoscale
+		rc.Autoscale = &a
+	}
+	rc.Config = append([]model.Setting(nil), c.Config...)
+	return &rc
+}
+
+func apply(c *model.Component, o *model.Override, path string, errs *diag.List) {
+	if o.Autoscale != nil {
+		a := o.Autoscale
+		if c.Autoscale == nil {
+			if a.Min == nil || a.Max == nil {
+				errs.Add(a.Pos, "%s.autoscale: component %q is not autoscaled, so the override must give both min and max", path, c.Name)
+				return
+			}
+			c.Autoscale = &model.Autoscale{CPUUtilization: 80}
+		}
+		c.Autoscale.Pos = a.Pos
+		if a.Min != nil {
+			c.Autoscale.Min = *a.Min
+		}
+		if a.Max != nil {
+			c.Autoscale.Max, c.Autoscale.MaxPos = *a.Max, a.MaxPos
+		}
+		if a.CPUUtilization != nil {
+			c.Autoscale.CPUUtilization = *a.CPUUtilization
+		}
+		if c.Autoscale.Min > c.Autoscale.Max {
+			errs.Add(a.Pos, "%s.autoscale: max %d is below min %d once the override is applied", path, c.Autoscale.Max, c.Autoscale.Min)
+		}
+	}
+	if o.Replicas != nil {
+		if c.Autoscale != nil {
+			errs.Add(o.ReplicasPos, "%s.replicas: conflicts with the autoscaling of %q (min %d, max %d); override autoscale instead", path, c.Name, c.Autoscale.Min, c.Autoscale.Max)
+		}
+		c.Replicas, c.ReplicasPos, c.ReplicasSet = *o.Replicas, o.ReplicasPos, true
+	}
+	if r := o.Resources; r != nil {
+		set := func(dst *string, pos *model.Pos, v *string) {
+			if v != nil {
+				*dst, *pos = *v, r.Pos
+			}
+		}
+		set(&c.Resources.Requests.CPU, &c.Resources.Requests.CPUPos, r.RequestsCPU)
+		set(&c.Resources.Requests.Memory, &c.Resources.Requests.MemoryPos, r.RequestsMemory)
+		set(&c.Resources.Limits.CPU, &c.Resources.Limits.CPUPos, r.LimitsCPU)
+		set(&c.Resources.Limits.Memory, &c.Resources.Limits.MemoryPos, r.LimitsMemory)
+		c.Resources.Pos = r.Pos
+	}
+	if o.Tag != "" {
+		c.Image.Tag, c.Image.Pos = o.Tag, o.TagPos
+		c.Image.Ref = c.Image.Repository + ":" + o.Tag
+	}
+	for _, s := range o.Config {
+		replaced := false
+		for i := range c.Config {
+			if c.Config[i].Key == s.Key {
+				c.Config[i] = s
+				replaced = true
+			}
+		}
+		if !replaced {
+			c.Config = append(c.Config, s)
+		}
+		for _, r := range c.Secrets {
+			if r.Env == s.Key {
+				errs.Add(s.Pos, "%s.config.%s: %s is read from secret %q; a variable comes from one place", path, s.Key, s.Key, r.Secret)
+			}
+		}
+	}
+	sort.Slice(c.Config, func(i, j int) bool { return c.Config[i].Key < c.Config[j].Key })
+	if o.Expose != nil {
+		if o.Expose.Port != "" && c.Port(o.Expose.Port) == nil {
+			errs.Add(o.Expose.Pos, "%s.expose: component %q has no port %q", path, c.Name, o.Expose.Port)
+		}
+		c.Expose = o.Expose
+	}
+}
