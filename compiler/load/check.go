@@ -26,7 +26,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		if s.Namespace(sec.Namespace) == nil {
 			errs.Add(sec.NsPos, "system.secrets.%s.namespace: unknown namespace %q (declared: %s)", sec.Name, sec.Namespace, nsNames())
 		}
-		checkSource(in.Dir, "system.secrets."+sec.Name+".from", sec.Source, errs)
+		checkSource(in.Dir, "system.secrets."+sec.Name+".from", &sec.Source, errs)
 	}
 	for _, c := range s.Components {
 		path := "system.components." + c.Name
@@ -142,7 +142,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 				errs.Add(o.Pos, "%s.secrets: unknown secret %q", path, o.Name)
 				continue
 			}
-			checkSource(in.Dir, path+".secrets."+o.Name+".from", o.Source, errs)
+			checkSource(in.Dir, path+".secrets."+o.Name+".from", &o.Source, errs)
 		}
 	}
 }
@@ -170,9 +170,9 @@ func portNames(c *model.Component) string {
 	return strings.Join(n, ", ")
 }
 
-// checkSource reports a SOPS file that is missing or lies outside the
-// input folder.
-func checkSource(dir, path string, src model.SecretSource, errs *diag.List) {
+// checkSource reads a SOPS file and reports one that is missing or lies
+// outside the input folder.
+func checkSource(dir, path string, src *model.SecretSource, errs *diag.List) {
 	if src.SOPS == "" {
 		return
 	}
@@ -186,6 +186,12 @@ func checkSource(dir, path string, src model.SecretSource, errs *diag.List) {
 		errs.Add(src.Pos, "%s.sops: %s", path, fileError(src.SOPS, err))
 	case !st.Mode().IsRegular():
 		errs.Add(src.Pos, "%s.sops: %s is not a regular file", path, src.SOPS)
+	default:
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(src.SOPS)))
+		if err != nil {
+			errs.Add(src.Pos, "%s.sops: %s", path, fileError(src.SOPS, err))
+		}
+		src.Content = b
 	}
 }
 

@@ -183,8 +183,9 @@ var (
 // decoder turns a validated value into the model. Values are concrete
 // here, so decoding only fails on checks the schema cannot express.
 type decoder struct {
-	dir  string
-	errs *diag.List
+	dir        string
+	errs       *diag.List
+	systemName string
 }
 
 func (d *decoder) label(f field, what, path string) bool {
@@ -241,6 +242,7 @@ func strs(v cue.Value, path string) []string {
 func (d *decoder) system(v cue.Value) *model.System {
 	s := &model.System{}
 	s.Name, s.NamePos = str(v, "name")
+	d.systemName = s.Name
 	for _, f := range sortedFields(v.LookupPath(cue.ParsePath("namespaces"))) {
 		if !d.label(f, "namespace", "system.namespaces."+f.label) {
 			continue
@@ -548,9 +550,15 @@ func (d *decoder) environment(f field) *model.Environment {
 		e.Cluster.Nodes = np
 	}
 	fv := v.LookupPath(cue.ParsePath("flux"))
-	e.Flux = model.Flux{SourceName: "flux-system", SourceNamespace: "flux-system", Branch: "main", PathPrefix: "out", Interval: "10m", Timeout: "5m"}
+	e.Flux = model.Flux{SourceName: "flux-system", SourceNamespace: "flux-system", Branch: "main", PathPrefix: "out",
+		Interval: "10m", Timeout: "5m", DecryptionSecret: "sops-age"}
+	if u, _ := str(fv, "url"); u != "" {
+		e.Flux.ManagedSource = true
+		e.Flux.SourceName = d.systemName
+	}
 	for p, dst := range map[string]*string{
-		"sourceRef.name": &e.Flux.SourceName, "sourceRef.namespace": &e.Flux.SourceNamespace,
+		"decryptionSecret": &e.Flux.DecryptionSecret,
+		"sourceRef.name":   &e.Flux.SourceName, "sourceRef.namespace": &e.Flux.SourceNamespace,
 		"url": &e.Flux.URL, "branch": &e.Flux.Branch, "pathPrefix": &e.Flux.PathPrefix,
 		"interval": &e.Flux.Interval, "timeout": &e.Flux.Timeout,
 	} {

@@ -281,8 +281,10 @@ func (s *Secret) HasKey(key string) bool {
 // external store.
 type SecretSource struct {
 	Pos Pos
-	// SOPS is the encrypted file, relative to the input folder.
-	SOPS string
+	// SOPS is the encrypted file, relative to the input folder, and
+	// Content its bytes, copied verbatim into the output.
+	SOPS    string
+	Content []byte
 	// External store fields, set when SOPS is empty.
 	Store           string
 	StoreKind       string
@@ -326,6 +328,10 @@ type NodePool struct {
 }
 
 type Flux struct {
+	// ManagedSource is set when the environment gives a git URL: gitopsc
+	// then renders the GitRepository itself instead of using the one
+	// flux bootstrap made.
+	ManagedSource   bool
 	SourceName      string
 	SourceNamespace string
 	URL             string
@@ -333,6 +339,8 @@ type Flux struct {
 	PathPrefix      string
 	Interval        string
 	Timeout         string
+	// DecryptionSecret holds the SOPS private key in the Flux namespace.
+	DecryptionSecret string
 }
 
 type NamespaceOverride struct {

@@ -1,0 +1,103 @@
+package cmd
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitopsc/gitopsc/compiler"
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/emit"
+	"github.com/gitopsc/gitopsc/compiler/images"
+)
+
+const buildDoc = `Build renders every environment of DIR (default ./environments) into
+OUT/<env>/ (default ./out): a flux/ folder of Flux Kustomizations, a
+platform/ folder (namespaces, quotas, default-deny policies) and one folder
+per namespace. Each environment's folder is built beside the old one and
+swapped in whole; files gitopsc did not write are kept, and an unchanged
+environment is not touched.
+
+With --check nothing is written: the files that differ from what would be
+written are listed and the exit code is 1 when any does.
+
+Examples:
+  # render the shipped environments into ./out
+  gitopsc build
+
+  # fail CI when the committed output is stale
+  gitopsc build --check
+
+  # render one environment elsewhere
+  gitopsc build ./environments --env eks --out /tmp/rendered
+`
+
+func newBuild() *cobra.Command {
+	var (
+		envs   []string
+		outDir string
+		check  bool
+	)
+	c := &cobra.Command{
+		Use:   "build [DIR]",
+		Short: "Render Flux-ready manifests per environment",
+		Long:  buildDoc,
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			in, err := loadInput(args)
+			if err != nil {
+				return err
+			}
+			selected, err := selectEnvironments(in, envs)
+			if err != nil {
+				return err
+			}
+			lock, err := images.ReadLock(in.Dir)
+			if err != nil {
+				return err
+			}
+			results, err := compiler.Compile(in, selected, lock)
+			if err != nil {
+				return err
+			}
+			stdout := c.OutOrStdout()
+			stale := false
+			for _, r := range results {
+				envDir := filepath.Join(outDir, r.Tree.Env)
+				prefix := filepath.ToSlash(envDir) + "/"
+				if check {
+					d, err := emit.Compare(envDir, r.Tree)
+					if err != nil {
+						return err
+					}
+					for _, l := range d.Lines(prefix) {
+						fmt.Fprintln(stdout, l)
+					}
+					if !d.Empty() {
+						stale = true
+					}
+					continue
+				}
+				d, err := emit.Write(outDir, r.Tree)
+				if err != nil {
+					return err
+				}
+				status := "up to date"
+				if !d.Empty() {
+					status = fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))
+				}
+				fmt.Fprintf(stdout, "%s: %d objects in %s (%s)\n", r.Tree.Env, len(r.Output.Objects), filepath.ToSlash(envDir), status)
+			}
+			if stale {
+				fmt.Fprintf(c.ErrOrStderr(), "gitopsc: %s is stale; run gitopsc build\n", filepath.ToSlash(outDir))
+				return &exitError{code: diag.ExitFindings}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringArrayVar(&envs, "env", nil, "build only this environment (repeatable)")
+	c.Flags().StringVar(&outDir, "out", "out", "folder to write the environments into")
+	c.Flags().BoolVar(&check, "check", false, "write nothing; list stale files and exit 1 if any")
+	return c
+}

@@ -1,0 +1,78 @@
+// Package compiler runs the pipeline of DESIGN.md: resolve each selected
+// environment of a loaded input, render it and build its file tree.
+package compiler
+
+import (
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/emit"
+	"github.com/gitopsc/gitopsc/compiler/images"
+	"github.com/gitopsc/gitopsc/compiler/model"
+	"github.com/gitopsc/gitopsc/compiler/render"
+	"github.com/gitopsc/gitopsc/compiler/resolve"
+)
+
+// Result is one environment compiled.
+type Result struct {
+	Resolved *model.Resolved
+	Output   *render.Output
+	Tree     *emit.Tree
+}
+
+// Compile resolves every environment (so that a problem in any of them is
+// reported), then renders and builds the trees of the selected ones,
+// several at a time. Results come in the order of selected.
+func Compile(in *model.Input, selected []*model.Environment, facts images.Facts) ([]*Result, error) {
+	all, err := resolve.All(in)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*model.Resolved{}
+	for _, r := range all {
+		byName[r.Env.Name] = r
+	}
+	source := filepath.Base(in.Dir)
+	results := make([]*Result, len(selected))
+	errs := make([]error, len(selected))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, env := range selected {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r := byName[env.Name]
+			out, err := render.Render(r, facts)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			tree, err := emit.Build(out, source)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			results[i] = &Result{Resolved: r, Output: out, Tree: tree}
+		}()
+	}
+	wg.Wait()
+	var list diag.List
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		l, ok := err.(diag.List)
+		if !ok {
+			return nil, err
+		}
+		list = append(list, l...)
+	}
+	if err := list.Err(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}

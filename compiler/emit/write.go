@@ -1,0 +1,197 @@
+package emit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+)
+
+// writeFile writes one file of a new tree; tests replace it to inject
+// failures part way through a build.
+var writeFile = func(path string, b []byte) error {
+	return os.WriteFile(path, b, 0o644)
+}
+
+// Diff is how an environment folder on disk differs from a tree.
+type Diff struct {
+	Added, Changed, Removed []string // paths relative to the environment folder
+}
+
+// Empty reports whether the folder matches the tree.
+func (d Diff) Empty() bool { return len(d.Added)+len(d.Changed)+len(d.Removed) == 0 }
+
+// Lines lists the differences, one "+ path", "~ path" or "- path" a line.
+func (d Diff) Lines(prefix string) []string {
+	var out []string
+	for _, p := range d.Added {
+		out = append(out, "added:   "+prefix+p)
+	}
+	for _, p := range d.Changed {
+		out = append(out, "changed: "+prefix+p)
+	}
+	for _, p := range d.Removed {
+		out = append(out, "removed: "+prefix+p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][9:] < out[j][9:] })
+	return out
+}
+
+// Compare reports how envDir differs from t, looking only at the files
+// gitopsc writes: those of t and those the folder's manifest lists.
+func Compare(envDir string, t *Tree) (Diff, error) {
+	var d Diff
+	old, err := previousFiles(envDir)
+	if err != nil {
+		return d, err
+	}
+	want := map[string]bool{}
+	for _, f := range t.Files {
+		want[f.Path] = true
+		b, err := os.ReadFile(filepath.Join(envDir, filepath.FromSlash(f.Path)))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			d.Added = append(d.Added, f.Path)
+		case err != nil:
+			return d, diag.OutsideErr(err)
+		case !bytes.Equal(b, f.Content):
+			d.Changed = append(d.Changed, f.Path)
+		}
+	}
+	for _, p := range old {
+		if !want[p] {
+			if _, err := os.Lstat(filepath.Join(envDir, filepath.FromSlash(p))); err == nil {
+				d.Removed = append(d.Removed, p)
+			}
+		}
+	}
+	return d, nil
+}
+
+// previousFiles is the list of files the last build wrote in envDir.
+func previousFiles(envDir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(envDir, ManifestFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, diag.OutsideErr(err)
+	}
+	var out []string
+	for _, p := range parseManifest(b) {
+		// A manifest edited to point outside the folder is ignored.
+		if c := filepath.ToSlash(filepath.Clean(p)); c == p && !strings.HasPrefix(c, "../") && !filepath.IsAbs(p) {
+			out = append(out, p)
+		}
+	}
+	return append(out, ManifestFile), nil
+}
+
+// Write makes outDir/<env> hold exactly the tree's files plus any file
+// gitopsc did not write there. The new folder is built beside the old one
+// and swapped in with one rename, so an interrupted build leaves the old
+// tree whole. Unchanged files keep their modification time; when nothing
+// changed, nothing is written. It returns the differences it applied.
+func Write(outDir string, t *Tree) (Diff, error) {
+	envDir := filepath.Join(outDir, t.Env)
+	d, err := Compare(envDir, t)
+	if err != nil || d.Empty() {
+		return d, err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return d, diag.OutsideErr(err)
+	}
+	tmp, err := os.MkdirTemp(outDir, "."+t.Env+".new-")
+	if err != nil {
+		return d, diag.OutsideErr(err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return d, diag.OutsideErr(err)
+	}
+	changed := map[string]bool{}
+	for _, p := range append(d.Added, d.Changed...) {
+		changed[p] = true
+	}
+	ours := map[string]bool{}
+	for _, f := range t.Files {
+		ours[f.Path] = true
+		dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return d, diag.OutsideErr(err)
+		}
+		if !changed[f.Path] {
+			// Same bytes as on disk: link the old file to keep its mtime.
+			if err := os.Link(filepath.Join(envDir, filepath.FromSlash(f.Path)), dst); err == nil {
+				continue
+			}
+		}
+		if err := writeFile(dst, f.Content); err != nil {
+			return d, diag.OutsideErr(err)
+		}
+	}
+	old, err := previousFiles(envDir)
+	if err != nil {
+		return d, err
+	}
+	if err := carryForeign(envDir, tmp, old, ours); err != nil {
+		return d, err
+	}
+	if _, err := os.Stat(envDir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Rename(tmp, envDir); err != nil {
+			return d, diag.OutsideErr(err)
+		}
+		done = true
+		return d, nil
+	}
+	// Swap the folders in one step; tmp then holds the old tree.
+	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, envDir, unix.RENAME_EXCHANGE); err != nil {
+		return d, diag.OutsideErr(fmt.Errorf("swap %s into place: %w", envDir, err))
+	}
+	return d, diag.OutsideErr(os.RemoveAll(tmp))
+}
+
+// carryForeign links into tmp every file of envDir that gitopsc did not
+// write, so the swap keeps it. A foreign file where gitopsc now writes
+// one is an error: gitopsc never overwrites what it did not write.
+func carryForeign(envDir, tmp string, old []string, ours map[string]bool) error {
+	wrote := map[string]bool{}
+	for _, p := range old {
+		wrote[p] = true
+	}
+	err := filepath.WalkDir(envDir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && path == envDir {
+				return fs.SkipDir
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(envDir, path)
+		rel = filepath.ToSlash(rel)
+		if e.IsDir() || wrote[rel] {
+			return nil
+		}
+		if ours[rel] {
+			return fmt.Errorf("%s was not written by gitopsc; move it away so gitopsc can write its own", path)
+		}
+		dst := filepath.Join(tmp, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.Link(path, dst)
+	})
+	return diag.OutsideErr(err)
+}

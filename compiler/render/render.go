@@ -1,0 +1,209 @@
+// Package render turns a resolved environment into the Kubernetes and Flux
+// objects gitopsc writes: a platform layer (namespaces, quotas, default-deny
+// policies), one layer per namespace (workloads, services, policies, ...)
+// and a flux layer of Kustomizations that applies them in order.
+package render
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/images"
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// Layer names besides the namespace layers.
+const (
+	LayerFlux     = "flux"
+	LayerPlatform = "platform"
+)
+
+// Labels and annotations gitopsc sets.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelVersion   = "app.kubernetes.io/version"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelPartOf    = "app.kubernetes.io/part-of"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelNamespace = "kubernetes.io/metadata.name"
+	LabelArch      = "kubernetes.io/arch"
+	ManagedBy      = "gitopsc"
+
+	AnnotationPrune    = "kustomize.toolkit.fluxcd.io/prune"
+	AnnotationChecksum = "gitopsc.dev/config-checksum"
+)
+
+// Object is one rendered manifest.
+type Object struct {
+	Layer      string // LayerFlux, LayerPlatform or a namespace name
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	// Obj is the typed object; nil for a file copied verbatim.
+	Obj any
+	// Raw is the exact content of a copied file (a SOPS-encrypted Secret).
+	Raw []byte
+	// Component is the component the object belongs to, if any.
+	Component string
+	// Pos is the CUE field the object comes from.
+	Pos model.Pos
+}
+
+// FileName is the object's file inside its layer folder:
+// "<kind>-<name>.yaml". The platform layer holds objects of every
+// namespace, so there the namespace is part of the name:
+// "<kind>-<namespace>-<name>.yaml".
+func (o *Object) FileName() string {
+	if o.Layer == LayerPlatform && o.Namespace != "" {
+		return strings.ToLower(o.Kind) + "-" + o.Namespace + "-" + o.Name + ".yaml"
+	}
+	return strings.ToLower(o.Kind) + "-" + o.Name + ".yaml"
+}
+
+// ID identifies an object across renders: group/kind/namespace/name.
+func (o *Object) ID() string {
+	group := o.APIVersion
+	if i := strings.LastIndexByte(group, '/'); i >= 0 {
+		group = group[:i]
+	} else {
+		group = ""
+	}
+	return group + "/" + o.Kind + "/" + o.Namespace + "/" + o.Name
+}
+
+// Output is everything rendered for one environment.
+type Output struct {
+	Env     *model.Resolved
+	Objects []*Object // sorted by layer, kind, namespace, name
+}
+
+// Layers returns the layer names in the order Flux applies them: flux,
+// platform, then the namespace layers by name.
+func (o *Output) Layers() []string {
+	seen := map[string]bool{}
+	var ns []string
+	for _, obj := range o.Objects {
+		if !seen[obj.Layer] && obj.Layer != LayerFlux && obj.Layer != LayerPlatform {
+			ns = append(ns, obj.Layer)
+		}
+		seen[obj.Layer] = true
+	}
+	sort.Strings(ns)
+	return append([]string{LayerFlux, LayerPlatform}, ns...)
+}
+
+// Render renders one resolved environment. Images are pinned by the
+// digests in facts; an image the lock does not know is an error at its
+// CUE line.
+func Render(r *model.Resolved, facts images.Facts) (*Output, error) {
+	rd := &renderer{r: r, sys: r.System, env: r.Env, facts: facts, errs: &diag.List{}}
+	rd.platform()
+	for _, c := range rd.sys.Components {
+		rd.component(c)
+	}
+	rd.secrets()
+	rd.flux()
+	if err := rd.errs.Err(); err != nil {
+		return nil, err
+	}
+	out := &Output{Env: r, Objects: rd.objects}
+	sortObjects(out.Objects)
+	for i := 1; i < len(out.Objects); i++ {
+		a, b := out.Objects[i-1], out.Objects[i]
+		if a.Layer == b.Layer && a.FileName() == b.FileName() {
+			return nil, diag.List{{Pos: b.Pos, Msg: fmt.Sprintf("environments.%s: two objects render to %s/%s; rename one of them", r.Env.Name, b.Layer, b.FileName())}}
+		}
+	}
+	return out, nil
+}
+
+func sortObjects(objs []*Object) {
+	rank := func(l string) string {
+		switch l {
+		case LayerFlux:
+			return "0"
+		case LayerPlatform:
+			return "1"
+		}
+		return "2" + l
+	}
+	sort.SliceStable(objs, func(i, j int) bool {
+		a, b := objs[i], objs[j]
+		if ra, rb := rank(a.Layer), rank(b.Layer); ra != rb {
+			return ra < rb
+		}
+		return a.FileName() < b.FileName()
+	})
+}
+
+type renderer struct {
+	r       *model.Resolved
+	sys     *model.System
+	env     *model.Environment
+	facts   images.Facts
+	errs    *diag.List
+	objects []*Object
+}
+
+func (rd *renderer) add(o *Object) { rd.objects = append(rd.objects, o) }
+
+// pin returns the image reference pinned by digest.
+func (rd *renderer) pin(img model.Image, what string) string {
+	if img.Tag == "" {
+		rd.errs.Add(img.Pos, "%s: image %q has no tag; name a tag so the lock can pin it", what, img.Ref)
+		return img.Ref
+	}
+	e, ok := rd.facts.Lookup(img.Ref)
+	if !ok {
+		rd.errs.Add(img.Pos, "%s: image %s is not in %s; run: gitopsc images lock %s", what, img.Ref, images.LockFile, rd.r.Input.Dir)
+		return img.Ref
+	}
+	return e.Pinned()
+}
+
+// componentLabels are the labels of a component's objects; selector
+// labels are the stable subset that selects its pods.
+func (rd *renderer) componentLabels(c *model.Component) map[string]string {
+	l := rd.selectorLabels(c)
+	l[LabelInstance] = c.Name
+	l[LabelManagedBy] = ManagedBy
+	if c.Image.Tag != "" {
+		l[LabelVersion] = versionLabel(c.Image.Tag)
+	}
+	return l
+}
+
+func (rd *renderer) selectorLabels(c *model.Component) map[string]string {
+	return map[string]string{LabelName: c.Name, LabelPartOf: rd.sys.Name}
+}
+
+// versionLabel makes an image tag a valid label value (at most 63
+// characters of [-A-Za-z0-9_.], alphanumeric at both ends).
+func versionLabel(tag string) string {
+	if len(tag) > 63 {
+		tag = tag[:63]
+	}
+	return strings.Trim(tag, "-_.")
+}
+
+// PodLabels returns the labels rendered on the pods of component c of
+// system sys; policies and the analyzer select pods with them.
+func PodLabels(sys *model.System, c *model.Component) map[string]string {
+	rd := &renderer{sys: sys}
+	return rd.componentLabels(c)
+}
+
+// SelectorLabels returns the labels that select the pods of c.
+func SelectorLabels(sys *model.System, c *model.Component) map[string]string {
+	rd := &renderer{sys: sys}
+	return rd.selectorLabels(c)
+}
+
+// DNSName is the cluster DNS name of a component's Service.
+func DNSName(c *model.Component) string {
+	return c.Name + "." + c.Namespace + ".svc.cluster.local"
+}

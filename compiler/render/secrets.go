@@ -1,0 +1,74 @@
+package render
+
+import (
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// ExternalSecretAPIVersion is the External Secrets Operator API rendered.
+const ExternalSecretAPIVersion = "external-secrets.io/v1"
+
+// secrets renders each declared secret in its namespace's layer: a SOPS
+// file copied byte for byte, or an ExternalSecret.
+func (rd *renderer) secrets() {
+	for _, s := range rd.sys.Secrets {
+		src := s.Source
+		if src.SOPS != "" {
+			rd.checkSOPSManifest(s)
+			rd.add(&Object{Layer: s.Namespace, APIVersion: "v1", Kind: "Secret", Namespace: s.Namespace, Name: s.Name, Raw: src.Content, Pos: src.Pos})
+			continue
+		}
+		var data []any
+		for _, k := range s.Keys {
+			data = append(data, map[string]any{
+				"secretKey": k,
+				"remoteRef": map[string]any{"key": src.Path, "property": k},
+			})
+		}
+		rd.add(&Object{
+			Layer: s.Namespace, APIVersion: ExternalSecretAPIVersion, Kind: "ExternalSecret", Namespace: s.Namespace, Name: s.Name, Pos: src.Pos,
+			Obj: map[string]any{
+				"apiVersion": ExternalSecretAPIVersion,
+				"kind":       "ExternalSecret",
+				"metadata": map[string]any{
+					"name":      s.Name,
+					"namespace": s.Namespace,
+					"labels":    map[string]any{LabelPartOf: rd.sys.Name, LabelManagedBy: ManagedBy},
+				},
+				"spec": map[string]any{
+					"refreshInterval": src.RefreshInterval,
+					"secretStoreRef":  map[string]any{"name": src.Store, "kind": src.StoreKind},
+					"target":          map[string]any{"name": s.Name, "creationPolicy": "Owner"},
+					"data":            data,
+				},
+			},
+		})
+	}
+}
+
+// checkSOPSManifest makes sure the copied file is the Secret the
+// components reference: kind Secret, the same name, and the secret's
+// namespace or none.
+func (rd *renderer) checkSOPSManifest(s *model.Secret) {
+	var m struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+	}
+	src := s.Source
+	if err := yaml.Unmarshal(src.Content, &m); err != nil {
+		rd.errs.Add(src.Pos, "system.secrets.%s: %s is not a YAML manifest: %v", s.Name, src.SOPS, err)
+		return
+	}
+	switch {
+	case m.Kind != "Secret":
+		rd.errs.Add(src.Pos, "system.secrets.%s: %s holds a %q, not a Secret", s.Name, src.SOPS, m.Kind)
+	case m.Metadata.Name != s.Name:
+		rd.errs.Add(src.Pos, "system.secrets.%s: %s names the Secret %q; it must be %q, the name components reference", s.Name, src.SOPS, m.Metadata.Name, s.Name)
+	case m.Metadata.Namespace != "" && m.Metadata.Namespace != s.Namespace:
+		rd.errs.Add(src.Pos, "system.secrets.%s: %s is for namespace %q, but the secret is declared in %q", s.Name, src.SOPS, m.Metadata.Namespace, s.Namespace)
+	}
+}

@@ -1,0 +1,573 @@
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// Probe defaults, as a Kubernetes operator would set them by hand.
+const (
+	defaultProbePath   = "/healthz"
+	defaultPeriod      = 10
+	defaultTimeout     = 3
+	defaultFailures    = 3
+	terminationSeconds = 30
+)
+
+func (rd *renderer) qty(s string, pos model.Pos, what string) resource.Quantity {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		rd.errs.Add(pos, "%s: %q is not a Kubernetes quantity", what, s)
+	}
+	return q
+}
+
+func (rd *renderer) resources(r model.Resources, what string) corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{
+			corev1.ResourceCPU:    rd.qty(r.Requests.CPU, r.Requests.CPUPos, what+".requests.cpu"),
+			corev1.ResourceMemory: rd.qty(r.Requests.Memory, r.Requests.MemoryPos, what+".requests.memory"),
+		},
+		Limits: corev1.ResourceList{
+			corev1.ResourceCPU:    rd.qty(r.Limits.CPU, r.Limits.CPUPos, what+".limits.cpu"),
+			corev1.ResourceMemory: rd.qty(r.Limits.Memory, r.Limits.MemoryPos, what+".limits.memory"),
+		},
+	}
+}
+
+// EnvKey turns a component name into an environment variable prefix:
+// "planner-agent" becomes "PLANNER_AGENT".
+func EnvKey(name string) string {
+	return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// configData is the component's config plus one service-discovery pair
+// per declared flow: TARGET_HOST and TARGET_PORTNAME_PORT.
+func (rd *renderer) configData(c *model.Component, path string) map[string]string {
+	data := map[string]string{}
+	origin := map[string]string{}
+	for _, f := range c.TalksTo {
+		t := rd.sys.Component(f.Target)
+		host := EnvKey(t.Name) + "_HOST"
+		port := EnvKey(t.Name) + "_" + EnvKey(f.Port) + "_PORT"
+		data[host] = DNSName(t)
+		data[port] = strconv.Itoa(t.Port(f.Port).Number)
+		origin[host], origin[port] = f.Target, f.Target+":"+f.Port
+	}
+	for _, s := range c.Config {
+		if flow, ok := origin[s.Key]; ok {
+			rd.errs.Add(s.Pos, "%s.config.%s: the key is set by service discovery for talksTo %q; choose another name", path, s.Key, flow)
+			continue
+		}
+		data[s.Key] = s.Value
+	}
+	return data
+}
+
+func checksum(data map[string]string) string {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s=%s\n", k, data[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// volumeName turns a writable path into a volume name: "/var/cache/nginx"
+// becomes "var-cache-nginx".
+func volumeName(path string) string {
+	n := strings.ToLower(strings.Trim(path, "/"))
+	n = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, n)
+	if n == "" {
+		n = "root"
+	}
+	if len(n) > 50 {
+		n = strings.Trim(n[:50], "-")
+	}
+	return "w-" + n
+}
+
+func (rd *renderer) component(c *model.Component) {
+	path := "system.components." + c.Name
+	ns := c.Namespace
+	labels := rd.componentLabels(c)
+	meta := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: copyMap(labels)}
+	}
+	obj := func(apiVersion, kind, name string, pos model.Pos, o any) {
+		rd.add(&Object{Layer: ns, APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name, Obj: o, Component: c.Name, Pos: pos})
+	}
+
+	no := false
+	obj("v1", "ServiceAccount", c.Name, c.Pos, &corev1.ServiceAccount{
+		TypeMeta:                     metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta:                   meta(c.Name),
+		AutomountServiceAccountToken: &no,
+	})
+
+	data := rd.configData(c, path)
+	obj("v1", "ConfigMap", c.Name, c.Pos, &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: meta(c.Name),
+		Data:       data,
+	})
+
+	pod := rd.podTemplate(c, path, labels, checksum(data))
+	selector := &metav1.LabelSelector{MatchLabels: rd.selectorLabels(c)}
+	var replicas *int32
+	if c.Autoscale == nil {
+		n := int32(c.Replicas)
+		replicas = &n
+	}
+	if c.Kind == model.Stateful {
+		m := meta(c.Name)
+		// Deleting a StatefulSet by pruning would orphan its data: never prune.
+		m.Annotations = map[string]string{AnnotationPrune: "disabled"}
+		ss := &appsv1.StatefulSet{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+			ObjectMeta: m,
+			Spec: appsv1.StatefulSetSpec{
+				Replicas:            replicas,
+				Selector:            selector,
+				ServiceName:         c.Name + "-headless",
+				PodManagementPolicy: appsv1.OrderedReadyPodManagement,
+				UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
+				Template:            pod,
+				PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+					WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+					WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+				},
+			},
+		}
+		for _, v := range c.Storage {
+			class := v.Class
+			if class == "" {
+				class = rd.env.Cluster.StorageClass
+			}
+			ss.Spec.VolumeClaimTemplates = append(ss.Spec.VolumeClaimTemplates, corev1.PersistentVolumeClaim{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
+				ObjectMeta: metav1.ObjectMeta{Name: v.Name, Labels: copyMap(rd.selectorLabels(c))},
+				Spec: corev1.PersistentVolumeClaimSpec{
+					AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					StorageClassName: &class,
+					Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{
+						corev1.ResourceStorage: rd.qty(v.Size, v.Pos, path+".storage."+v.Name+".size"),
+					}},
+				},
+			})
+		}
+		obj("apps/v1", "StatefulSet", c.Name, c.Pos, ss)
+	} else {
+		surge, unavailable := intOrPercent(c.Rolling.MaxSurge), intOrPercent(c.Rolling.MaxUnavailable)
+		obj("apps/v1", "Deployment", c.Name, c.Pos, &appsv1.Deployment{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+			ObjectMeta: meta(c.Name),
+			Spec: appsv1.DeploymentSpec{
+				Replicas:             replicas,
+				Selector:             selector,
+				RevisionHistoryLimit: ptr(int32(5)),
+				Strategy: appsv1.DeploymentStrategy{
+					Type:          appsv1.RollingUpdateDeploymentStrategyType,
+					RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unavailable},
+				},
+				Template: pod,
+			},
+		})
+	}
+
+	rd.services(c, meta, obj)
+
+	if a := c.Autoscale; a != nil {
+		kind := "Deployment"
+		if c.Kind == model.Stateful {
+			kind = "StatefulSet"
+		}
+		min := int32(a.Min)
+		util := int32(a.CPUUtilization)
+		obj("autoscaling/v2", "HorizontalPodAutoscaler", c.Name, a.Pos, &autoscalingv2.HorizontalPodAutoscaler{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
+			ObjectMeta: meta(c.Name),
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: kind, Name: c.Name},
+				MinReplicas:    &min,
+				MaxReplicas:    int32(a.Max),
+				Metrics: []autoscalingv2.MetricSpec{{
+					Type: autoscalingv2.ResourceMetricSourceType,
+					Resource: &autoscalingv2.ResourceMetricSource{
+						Name:   corev1.ResourceCPU,
+						Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &util},
+					},
+				}},
+			},
+		})
+	}
+
+	if Replicated(c) {
+		one := intstr.FromInt32(1)
+		pos := c.ReplicasPos
+		if c.Autoscale != nil {
+			pos = c.Autoscale.Pos
+		}
+		if !pos.IsValid() {
+			pos = c.Pos
+		}
+		obj("policy/v1", "PodDisruptionBudget", c.Name, pos, &policyv1.PodDisruptionBudget{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+			ObjectMeta: meta(c.Name),
+			Spec: policyv1.PodDisruptionBudgetSpec{
+				MaxUnavailable:             &one,
+				Selector:                   &metav1.LabelSelector{MatchLabels: rd.selectorLabels(c)},
+				UnhealthyPodEvictionPolicy: ptr(policyv1.AlwaysAllow),
+			},
+		})
+	}
+
+	if e := c.Expose; e != nil && e.Ingress {
+		rd.ingress(c, e, meta, obj)
+	}
+	rd.flowPolicies(c)
+}
+
+// Replicated reports whether more than one pod of c can run: a fixed
+// count of two or more, or an autoscaling maximum of two or more. Such a
+// workload gets a PodDisruptionBudget.
+func Replicated(c *model.Component) bool {
+	if c.Autoscale != nil {
+		return c.Autoscale.Max >= 2
+	}
+	return c.Replicas >= 2
+}
+
+func (rd *renderer) podTemplate(c *model.Component, path string, labels map[string]string, configSum string) corev1.PodTemplateSpec {
+	annotations := map[string]string{AnnotationChecksum: configSum}
+	if m := c.Metrics; m != nil {
+		annotations["prometheus.io/scrape"] = "true"
+		annotations["prometheus.io/port"] = strconv.Itoa(c.Port(m.Port).Number)
+		annotations["prometheus.io/path"] = m.Path
+	}
+	yes, no := true, false
+	podSec := &corev1.PodSecurityContext{
+		RunAsNonRoot:   &yes,
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	readOnly := true
+	var addCaps []corev1.Capability
+	if s := c.Security; s != nil {
+		podSec.RunAsUser, podSec.RunAsGroup, podSec.FSGroup = s.RunAsUser, s.RunAsGroup, s.FSGroup
+		if s.ReadOnlyRootFilesystem != nil {
+			readOnly = *s.ReadOnlyRootFilesystem
+		}
+		for _, cp := range s.AddCapabilities {
+			addCaps = append(addCaps, corev1.Capability(cp))
+		}
+	}
+	containerSec := func() *corev1.SecurityContext {
+		ro := readOnly
+		return &corev1.SecurityContext{
+			AllowPrivilegeEscalation: &no,
+			ReadOnlyRootFilesystem:   &ro,
+			RunAsNonRoot:             &yes,
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: addCaps},
+		}
+	}
+
+	var volumes []corev1.Volume
+	var mounts []corev1.VolumeMount
+	for _, w := range c.Writable {
+		name := volumeName(w.Path)
+		volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: w.Path})
+	}
+	for _, v := range c.Storage {
+		mounts = append(mounts, corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath})
+	}
+
+	var ports []corev1.ContainerPort
+	for _, p := range c.Ports {
+		ports = append(ports, corev1.ContainerPort{Name: p.Name, ContainerPort: int32(p.Number), Protocol: corev1.ProtocolTCP})
+	}
+	var env []corev1.EnvVar
+	for _, s := range c.Secrets {
+		env = append(env, corev1.EnvVar{Name: s.Env, ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: s.Secret}, Key: s.Key},
+		}})
+	}
+	main := corev1.Container{
+		Name:                     c.Name,
+		Image:                    rd.pin(c.Image, path+".image"),
+		ImagePullPolicy:          corev1.PullIfNotPresent,
+		Command:                  c.Command,
+		Args:                     c.Args,
+		Ports:                    ports,
+		EnvFrom:                  []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: c.Name}}}},
+		Env:                      env,
+		Resources:                rd.resources(c.Resources, path+".resources"),
+		SecurityContext:          containerSec(),
+		VolumeMounts:             mounts,
+		ReadinessProbe:           rd.probe(c, c.Probes.Readiness, true),
+		LivenessProbe:            rd.probe(c, c.Probes.Liveness, true),
+		StartupProbe:             rd.probe(c, c.Probes.Startup, false),
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+	var inits []corev1.Container
+	for i, ic := range c.Init {
+		ipath := fmt.Sprintf("%s.initContainers[%d]", path, i)
+		inits = append(inits, corev1.Container{
+			Name:                     ic.Name,
+			Image:                    rd.pin(ic.Image, ipath+".image"),
+			ImagePullPolicy:          corev1.PullIfNotPresent,
+			Command:                  ic.Command,
+			Args:                     ic.Args,
+			Resources:                rd.resources(ic.Resources, ipath+".resources"),
+			SecurityContext:          containerSec(),
+			VolumeMounts:             mounts,
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		})
+	}
+	spec := corev1.PodSpec{
+		ServiceAccountName:            c.Name,
+		AutomountServiceAccountToken:  &no,
+		EnableServiceLinks:            &no,
+		SecurityContext:               podSec,
+		InitContainers:                inits,
+		Containers:                    []corev1.Container{main},
+		Volumes:                       volumes,
+		TerminationGracePeriodSeconds: ptr(int64(terminationSeconds)),
+	}
+	if rd.env.Cluster.ArchOnly("arm64") {
+		spec.NodeSelector = map[string]string{LabelArch: "arm64", "kubernetes.io/os": "linux"}
+	}
+	if Replicated(c) {
+		spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
+			MaxSkew:           1,
+			TopologyKey:       "kubernetes.io/hostname",
+			WhenUnsatisfiable: corev1.ScheduleAnyway,
+			LabelSelector:     &metav1.LabelSelector{MatchLabels: rd.selectorLabels(c)},
+		}}
+	}
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: copyMap(labels), Annotations: annotations},
+		Spec:       spec,
+	}
+}
+
+// probe renders a declared probe, or the default for readiness and
+// liveness: HTTP GET /healthz on a port named http, else a TCP check of
+// the first port. A component without ports gets no default probe.
+func (rd *renderer) probe(c *model.Component, p *model.Probe, defaulted bool) *corev1.Probe {
+	if p == nil {
+		if !defaulted || len(c.Ports) == 0 {
+			return nil
+		}
+		if c.Port("http") != nil {
+			p = &model.Probe{Kind: model.ProbeHTTP, Port: "http"}
+		} else {
+			p = &model.Probe{Kind: model.ProbeTCP}
+		}
+	}
+	port := p.Port
+	if port == "" && p.Kind != model.ProbeExec {
+		if c.Port("http") != nil && p.Kind == model.ProbeHTTP {
+			port = "http"
+		} else {
+			port = c.Ports[0].Name
+		}
+	}
+	out := &corev1.Probe{
+		InitialDelaySeconds: int32(p.InitialDelaySeconds),
+		PeriodSeconds:       int32(or(p.PeriodSeconds, defaultPeriod)),
+		TimeoutSeconds:      int32(or(p.TimeoutSeconds, defaultTimeout)),
+		FailureThreshold:    int32(or(p.FailureThreshold, defaultFailures)),
+		SuccessThreshold:    1,
+	}
+	switch p.Kind {
+	case model.ProbeHTTP:
+		out.HTTPGet = &corev1.HTTPGetAction{Path: orStr(p.Path, defaultProbePath), Port: intstr.FromString(port), Scheme: corev1.URISchemeHTTP}
+	case model.ProbeTCP:
+		out.TCPSocket = &corev1.TCPSocketAction{Port: intstr.FromString(port)}
+	default:
+		out.Exec = &corev1.ExecAction{Command: p.Command}
+	}
+	return out
+}
+
+type metaFunc func(name string) metav1.ObjectMeta
+type objFunc func(apiVersion, kind, name string, pos model.Pos, o any)
+
+func (rd *renderer) services(c *model.Component, meta metaFunc, obj objFunc) {
+	if len(c.Ports) == 0 {
+		return
+	}
+	var ports []corev1.ServicePort
+	for _, p := range c.Ports {
+		ports = append(ports, corev1.ServicePort{Name: p.Name, Port: int32(p.Number), TargetPort: intstr.FromString(p.Name), Protocol: corev1.ProtocolTCP})
+	}
+	svc := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: meta(c.Name),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: rd.selectorLabels(c),
+			Ports:    ports,
+		},
+	}
+	pos := c.Pos
+	if e := c.Expose; e != nil && e.LoadBalancer {
+		pos = e.Pos
+		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+		local := corev1.ServiceExternalTrafficPolicyLocal
+		svc.Spec.ExternalTrafficPolicy = local
+		if rd.env.Cluster.Distribution == "eks" {
+			svc.Annotations = map[string]string{
+				"service.beta.kubernetes.io/aws-load-balancer-type":            "external",
+				"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+				"service.beta.kubernetes.io/aws-load-balancer-scheme":          "internet-facing",
+			}
+			svc.Spec.LoadBalancerClass = ptr("service.k8s.aws/nlb")
+		}
+		if e.Port != "" {
+			svc.Spec.Ports = []corev1.ServicePort{ports[portIndex(c, e.Port)]}
+		}
+	}
+	obj("v1", "Service", c.Name, pos, svc)
+	if c.Kind == model.Stateful {
+		headless := &corev1.Service{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+			ObjectMeta: meta(c.Name + "-headless"),
+			Spec: corev1.ServiceSpec{
+				Type:                     corev1.ServiceTypeClusterIP,
+				ClusterIP:                corev1.ClusterIPNone,
+				PublishNotReadyAddresses: true,
+				Selector:                 rd.selectorLabels(c),
+				Ports:                    ports,
+			},
+		}
+		obj("v1", "Service", c.Name+"-headless", c.Pos, headless)
+	}
+}
+
+func portIndex(c *model.Component, name string) int {
+	for i, p := range c.Ports {
+		if p.Name == name {
+			return i
+		}
+	}
+	return 0
+}
+
+// exposedPort is the port an exposure routes to: the one named, else
+// "http", else the first.
+func exposedPort(c *model.Component, e *model.Expose) *model.Port {
+	if e.Port != "" {
+		return c.Port(e.Port)
+	}
+	if p := c.Port("http"); p != nil {
+		return p
+	}
+	return &c.Ports[0]
+}
+
+func (rd *renderer) ingress(c *model.Component, e *model.Expose, meta metaFunc, obj objFunc) {
+	port := exposedPort(c, e)
+	prefix := networkingv1.PathTypePrefix
+	m := meta(c.Name)
+	ing := &networkingv1.Ingress{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
+		ObjectMeta: m,
+		Spec: networkingv1.IngressSpec{
+			IngressClassName: ptr(rd.env.Cluster.IngressClass),
+			Rules: []networkingv1.IngressRule{{
+				Host: e.Host,
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+					Paths: []networkingv1.HTTPIngressPath{{
+						Path:     e.Path,
+						PathType: &prefix,
+						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+							Name: c.Name,
+							Port: networkingv1.ServiceBackendPort{Name: port.Name},
+						}},
+					}},
+				}},
+			}},
+		},
+	}
+	if e.TLSSecret != "" {
+		ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{e.Host}, SecretName: e.TLSSecret}}
+	}
+	if rd.env.Cluster.Distribution == "eks" {
+		listen := `[{"HTTP":80}]`
+		if e.TLSSecret != "" {
+			listen = `[{"HTTP":80},{"HTTPS":443}]`
+		}
+		ing.Annotations = map[string]string{
+			"alb.ingress.kubernetes.io/scheme":       "internet-facing",
+			"alb.ingress.kubernetes.io/target-type":  "ip",
+			"alb.ingress.kubernetes.io/listen-ports": listen,
+			"alb.ingress.kubernetes.io/healthcheck-path": func() string {
+				if p := c.Probes.Readiness; p != nil && p.Kind == model.ProbeHTTP {
+					return orStr(p.Path, defaultProbePath)
+				}
+				return defaultProbePath
+			}(),
+		}
+		if e.TLSSecret != "" {
+			ing.Annotations["alb.ingress.kubernetes.io/ssl-redirect"] = "443"
+		}
+	}
+	obj("networking.k8s.io/v1", "Ingress", c.Name, e.Pos, ing)
+}
+
+func intOrPercent(s string) intstr.IntOrString {
+	if n, err := strconv.Atoi(s); err == nil {
+		return intstr.FromInt32(int32(n))
+	}
+	return intstr.FromString(s)
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func or(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orStr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
