@@ -59,7 +59,11 @@ func Dir(dir string) (*model.Input, error) {
 	// v.Err() holds only the first conflict; validating against the
 	// schema in Value reports all of them.
 	v := ctx.BuildInstance(insts[0])
-	return Value(ctx, abs, v)
+	in, err := Value(ctx, abs, v)
+	if in != nil {
+		in.Arg = dir
+	}
+	return in, err
 }
 
 // Schema evaluates the embedded schema in ctx.

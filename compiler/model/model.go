@@ -11,7 +11,8 @@ type Pos = token.Pos
 
 // Input is a loaded, validated gitopsc input.
 type Input struct {
-	Dir          string // the input folder, as given
+	Dir          string // the input folder, absolute
+	Arg          string // the input folder as the user named it
 	System       *System
 	Environments []*Environment // sorted by name
 }

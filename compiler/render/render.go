@@ -159,7 +159,7 @@ func (rd *renderer) pin(img model.Image, what string) string {
 	}
 	e, ok := rd.facts.Lookup(img.Ref)
 	if !ok {
-		rd.errs.Add(img.Pos, "%s: image %s is not in %s; run: gitopsc images lock %s", what, img.Ref, images.LockFile, rd.r.Input.Dir)
+		rd.errs.Add(img.Pos, "%s: image %s is not in %s; run: gitopsc images lock %s", what, img.Ref, images.LockFile, inputArg(rd.r.Input))
 		return img.Ref
 	}
 	return e.Pinned()
@@ -206,4 +206,11 @@ func SelectorLabels(sys *model.System, c *model.Component) map[string]string {
 // DNSName is the cluster DNS name of a component's Service.
 func DNSName(c *model.Component) string {
 	return c.Name + "." + c.Namespace + ".svc.cluster.local"
+}
+
+func inputArg(in *model.Input) string {
+	if in.Arg != "" {
+		return in.Arg
+	}
+	return in.Dir
 }

@@ -19,6 +19,9 @@ per namespace. Each environment's folder is built beside the old one and
 swapped in whole; files gitopsc did not write are kept, and an unchanged
 environment is not touched.
 
+Every policy rule runs first (as in gitopsc vet); nothing is written while
+an error finding stands.
+
 With --check nothing is written: the files that differ from what would be
 written are listed and the exit code is 1 when any does.
 
@@ -38,6 +41,7 @@ func newBuild() *cobra.Command {
 		envs   []string
 		outDir string
 		check  bool
+		pf     policyFlags
 	)
 	c := &cobra.Command{
 		Use:   "build [DIR]",
@@ -45,6 +49,9 @@ func newBuild() *cobra.Command {
 		Long:  buildDoc,
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := pf.validate(); err != nil {
+				return err
+			}
 			in, err := loadInput(args)
 			if err != nil {
 				return err
@@ -60,6 +67,10 @@ func newBuild() *cobra.Command {
 			results, err := compiler.Compile(in, selected, lock)
 			if err != nil {
 				return err
+			}
+			if checkPolicies(c, results, lock, pf) {
+				fmt.Fprintln(c.ErrOrStderr(), "gitopsc: nothing written: fix the error findings first")
+				return &exitError{code: diag.ExitFindings}
 			}
 			stdout := c.OutOrStdout()
 			stale := false
@@ -99,5 +110,6 @@ func newBuild() *cobra.Command {
 	c.Flags().StringArrayVar(&envs, "env", nil, "build only this environment (repeatable)")
 	c.Flags().StringVar(&outDir, "out", "out", "folder to write the environments into")
 	c.Flags().BoolVar(&check, "check", false, "write nothing; list stale files and exit 1 if any")
+	pf.register(c)
 	return c
 }

@@ -5,12 +5,19 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gitopsc/gitopsc/compiler/resolve"
+	"github.com/gitopsc/gitopsc/compiler"
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/images"
 )
 
 const vetDoc = `Vet loads the CUE package in DIR (default ./environments), checks it
-against the gitopsc schema and resolves every environment, reporting each
-problem once as file.cue:LINE:COL: message.
+against the gitopsc schema, resolves and renders every environment in
+memory and runs every policy rule on the result. Nothing is written.
+
+Input problems are reported once as file.cue:LINE:COL: message (exit 2).
+Policy findings point at the CUE line to change, with their rule ID; an
+error finding, or with --strict any finding, exits 1. "gitopsc rules"
+lists the rules and "gitopsc explain ID" tells why each exists.
 
 Examples:
   # check the shipped system
@@ -18,16 +25,24 @@ Examples:
 
   # check one environment of another input folder
   gitopsc vet ./my-system --env eks
+
+  # annotate a GitHub pull request, or upload to code scanning
+  gitopsc vet --format github
+  gitopsc vet --format sarif > gitopsc.sarif
 `
 
 func newVet() *cobra.Command {
 	var envs []string
+	var pf policyFlags
 	c := &cobra.Command{
 		Use:   "vet [DIR]",
-		Short: "Check a system description without writing anything",
+		Short: "Check a system description and its policies without writing anything",
 		Long:  vetDoc,
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := pf.validate(); err != nil {
+				return err
+			}
 			in, err := loadInput(args)
 			if err != nil {
 				return err
@@ -36,17 +51,27 @@ func newVet() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resolved, err := resolve.All(in)
+			lock, err := images.ReadLock(in.Dir)
 			if err != nil {
 				return err
 			}
-			for _, env := range selected {
-				r := resolvedFor(resolved, env.Name)
-				fmt.Fprintf(c.OutOrStdout(), "%s: ok (%d components in %d namespaces)\n", env.Name, len(r.System.Components), len(r.System.Namespaces))
+			results, err := compiler.Compile(in, selected, lock)
+			if err != nil {
+				return err
+			}
+			if checkPolicies(c, results, lock, pf) {
+				return &exitError{code: diag.ExitFindings}
+			}
+			if pf.format == "text" {
+				for _, r := range results {
+					fmt.Fprintf(c.OutOrStdout(), "%s: ok (%d components in %d namespaces, %d objects)\n", r.Resolved.Env.Name,
+						len(r.Resolved.System.Components), len(r.Resolved.System.Namespaces), len(r.Output.Objects))
+				}
 			}
 			return nil
 		},
 	}
 	c.Flags().StringArrayVar(&envs, "env", nil, "check only this environment (repeatable)")
+	pf.register(c)
 	return c
 }

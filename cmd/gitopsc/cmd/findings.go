@@ -1,0 +1,65 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitopsc/gitopsc/compiler"
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/images"
+	"github.com/gitopsc/gitopsc/policies"
+)
+
+// Version is reported in SARIF output.
+var Version = "dev"
+
+// policyFlags are the flags of every command that runs the rules.
+type policyFlags struct {
+	format string
+	strict bool
+}
+
+func (p *policyFlags) register(c *cobra.Command) {
+	c.Flags().StringVar(&p.format, "format", "text", "findings format: "+strings.Join(policies.Formats, ", "))
+	c.Flags().BoolVar(&p.strict, "strict", false, "refuse every waiver and fail on warnings too")
+}
+
+func (p *policyFlags) validate() error {
+	if !slices.Contains(policies.Formats, p.format) {
+		return diag.Usagef("unknown --format %q (formats: %s)", p.format, strings.Join(policies.Formats, ", "))
+	}
+	return nil
+}
+
+// checkPolicies runs every rule on the compiled environments, prints the
+// findings in the chosen format and reports whether they fail the gate.
+// Machine formats go to stdout; text goes to stderr with the diagnostics.
+func checkPolicies(c *cobra.Command, results []*compiler.Result, facts images.Facts, p policyFlags) bool {
+	opts := policies.Options{Strict: p.strict, Today: time.Now().UTC()}
+	var perEnv [][]policies.Finding
+	for _, r := range results {
+		perEnv = append(perEnv, policies.Check(r.Resolved, r.Output, facts, opts))
+	}
+	fs := policies.Merge(perEnv)
+	wd, _ := os.Getwd()
+	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
+	switch p.format {
+	case "json":
+		policies.WriteJSON(stdout, fs, wd)
+	case "sarif":
+		policies.WriteSARIF(stdout, fs, wd, Version)
+	case "github":
+		policies.WriteGitHub(stdout, fs, wd)
+	default:
+		policies.WriteText(stderr, fs, wd)
+		if len(fs) > 0 {
+			fmt.Fprintf(stderr, "findings: %s\n", policies.Summarize(fs))
+		}
+	}
+	return policies.Failed(fs, p.strict)
+}

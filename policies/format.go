@@ -1,0 +1,220 @@
+package policies
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+)
+
+// Formats findings can be printed in.
+var Formats = []string{"text", "json", "github", "sarif"}
+
+// Summary counts findings by outcome.
+type Summary struct {
+	Errors, Warnings, Waived int
+}
+
+// Summarize counts fs.
+func Summarize(fs []Finding) Summary {
+	var s Summary
+	for _, f := range fs {
+		switch {
+		case f.Waiver != "":
+			s.Waived++
+		case f.Severity == Error:
+			s.Errors++
+		default:
+			s.Warnings++
+		}
+	}
+	return s
+}
+
+func (s Summary) String() string {
+	plural := func(n int, w string) string {
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, w)
+		}
+		return fmt.Sprintf("%d %ss", n, w)
+	}
+	return fmt.Sprintf("%s, %s, %d waived", plural(s.Errors, "error"), plural(s.Warnings, "warning"), s.Waived)
+}
+
+// WriteText prints one line per finding, "file:LINE:COL: severity RULE:
+// message (environments; object)", waived ones marked, then a summary.
+func WriteText(w io.Writer, fs []Finding, cwd string) {
+	for _, f := range fs {
+		loc := diag.Position(f.Pos, cwd)
+		if loc != "" {
+			loc += ": "
+		}
+		sev := string(f.Severity)
+		if f.Waiver != "" {
+			sev = "waived " + sev
+		}
+		fmt.Fprintf(w, "%s%s %s: %s (%s)\n", loc, sev, f.Rule, f.Message, context(f))
+		if f.Waiver != "" {
+			fmt.Fprintf(w, "\twaived: %s\n", f.Waiver)
+		}
+	}
+}
+
+func context(f Finding) string {
+	parts := []string{"env " + f.Env}
+	if f.Object != "" {
+		parts = append(parts, f.Object)
+	}
+	return strings.Join(parts, "; ")
+}
+
+type jsonFinding struct {
+	Rule     string   `json:"rule"`
+	Severity string   `json:"severity"`
+	Message  string   `json:"message"`
+	File     string   `json:"file,omitempty"`
+	Line     int      `json:"line,omitempty"`
+	Column   int      `json:"column,omitempty"`
+	Target   string   `json:"target,omitempty"`
+	Object   string   `json:"object,omitempty"`
+	Envs     []string `json:"environments"`
+	Waived   bool     `json:"waived"`
+	Waiver   string   `json:"waiverReason,omitempty"`
+}
+
+func toJSON(f Finding, cwd string) jsonFinding {
+	p := f.Pos.Position()
+	j := jsonFinding{Rule: f.Rule, Severity: string(f.Severity), Message: f.Message, Target: f.Target, Object: f.Object,
+		Envs: strings.Split(f.Env, ", "), Waived: f.Waiver != "", Waiver: f.Waiver}
+	if p.Filename != "" {
+		j.File, j.Line, j.Column = diag.RelPath(p.Filename, cwd), p.Line, p.Column
+	}
+	return j
+}
+
+// WriteJSON prints {"findings": [...], "summary": {...}}.
+func WriteJSON(w io.Writer, fs []Finding, cwd string) error {
+	out := struct {
+		Findings []jsonFinding `json:"findings"`
+		Summary  Summary       `json:"summary"`
+	}{Findings: []jsonFinding{}, Summary: Summarize(fs)}
+	for _, f := range fs {
+		out.Findings = append(out.Findings, toJSON(f, cwd))
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// WriteGitHub prints GitHub Actions workflow commands, one annotation per
+// unwaived finding, at the CUE file and line.
+func WriteGitHub(w io.Writer, fs []Finding, cwd string) {
+	esc := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	for _, f := range fs {
+		if f.Waiver != "" {
+			continue
+		}
+		level := "error"
+		if f.Severity == Warning {
+			level = "warning"
+		}
+		p := f.Pos.Position()
+		var props []string
+		if p.Filename != "" {
+			props = append(props, "file="+prop.Replace(diag.RelPath(p.Filename, cwd)), fmt.Sprintf("line=%d", p.Line), fmt.Sprintf("col=%d", p.Column))
+		}
+		props = append(props, "title="+prop.Replace(f.Rule))
+		fmt.Fprintf(w, "::%s %s::%s\n", level, strings.Join(props, ","), esc.Replace(f.Message+" ("+context(f)+")"))
+	}
+}
+
+// WriteSARIF prints a SARIF 2.1.0 log: one run, the rules as the tool's
+// driver rules, each finding a result at its CUE file and line. Waived
+// findings carry an accepted suppression.
+func WriteSARIF(w io.Writer, fs []Finding, cwd, version string) error {
+	type msg struct {
+		Text string `json:"text"`
+	}
+	type rule struct {
+		ID               string         `json:"id"`
+		Name             string         `json:"name"`
+		ShortDescription msg            `json:"shortDescription"`
+		FullDescription  msg            `json:"fullDescription"`
+		Help             msg            `json:"help"`
+		DefaultConfig    map[string]any `json:"defaultConfiguration"`
+		Properties       map[string]any `json:"properties"`
+	}
+	var rules []rule
+	ruleIndex := map[string]int{}
+	for i, r := range Rules() {
+		level := "error"
+		if r.Severity == Warning {
+			level = "warning"
+		}
+		ruleIndex[r.ID] = i
+		rules = append(rules, rule{
+			ID: r.ID, Name: r.ID, ShortDescription: msg{r.Title}, FullDescription: msg{oneLine(r.Rationale)},
+			Help: msg{"gitopsc explain " + r.ID}, DefaultConfig: map[string]any{"level": level},
+			Properties: map[string]any{"tags": []string{r.Family}},
+		})
+	}
+	var results []map[string]any
+	for _, f := range fs {
+		level := "error"
+		if f.Severity == Warning {
+			level = "warning"
+		}
+		res := map[string]any{
+			"ruleId":    f.Rule,
+			"ruleIndex": ruleIndex[f.Rule],
+			"level":     level,
+			"message":   msg{f.Message + " (" + context(f) + ")"},
+		}
+		if p := f.Pos.Position(); p.Filename != "" {
+			res["locations"] = []any{map[string]any{
+				"physicalLocation": map[string]any{
+					"artifactLocation": map[string]any{"uri": diag.RelPath(p.Filename, cwd), "uriBaseId": "%SRCROOT%"},
+					"region":           map[string]any{"startLine": p.Line, "startColumn": p.Column},
+				},
+			}}
+		}
+		if f.Waiver != "" {
+			res["suppressions"] = []any{map[string]any{"kind": "inSource", "status": "accepted", "justification": f.Waiver}}
+		}
+		results = append(results, res)
+	}
+	if results == nil {
+		results = []map[string]any{}
+	}
+	log := map[string]any{
+		"$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+		"version": "2.1.0",
+		"runs": []any{map[string]any{
+			"tool": map[string]any{"driver": map[string]any{
+				"name": "gitopsc", "informationUri": "https://github.com/gitopsc/gitopsc", "version": version, "rules": rules,
+			}},
+			"results": results,
+		}},
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(log)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// SortedIDs lists rule IDs, for help text.
+func SortedIDs() []string {
+	var ids []string
+	for _, r := range Rules() {
+		ids = append(ids, r.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,167 @@
+package policies
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+var imageRules = []*Rule{
+	{
+		ID: "IMG001", Family: "image", Severity: Error,
+		Title: "images name a tag, and not latest",
+		Rationale: `"latest" and untagged references move without a change in git, so what
+runs is not what was reviewed. Name a version tag; the lock pins it to a
+digest.`,
+		Check: checkImageTags,
+	},
+	{
+		ID: "IMG002", Family: "image", Severity: Error,
+		Title: "rendered images are pinned by digest",
+		Rationale: `A tag can be pushed again; a digest cannot. Every image in the output is
+written as repository:tag@sha256:..., the digest taken from the image lock.`,
+		Check: checkImagesPinned,
+	},
+	{
+		ID: "IMG003", Family: "image", Severity: Error,
+		Title: "images publish every architecture the cluster runs",
+		Rationale: `A pod lands on any node of its cluster. On AWS Graviton (arm64) nodes an
+image that publishes only linux/amd64 fails at start with "exec format
+error". Every image must publish linux/<arch> for each architecture of the
+cluster's nodes and each in policy.requireArch, as recorded in the image
+lock.`,
+		Check: checkImageArch,
+	},
+	{
+		ID: "IMG004", Family: "image", Severity: Error,
+		Title: "images come from the environment's allowed registries",
+		Rationale: `An environment can restrict where images come from (a mirror, a private
+registry) with policy.registries; an image from elsewhere may be
+unreachable from the cluster or unvetted.`,
+		Check: checkRegistries,
+	},
+}
+
+// imageUse is one image reference in a component.
+type imageUse struct {
+	c    *model.Component
+	what string
+	img  model.Image
+}
+
+func imageUses(ctx *Context) []imageUse {
+	var out []imageUse
+	for _, c := range ctx.Env.System.Components {
+		out = append(out, imageUse{c, "container " + c.Name, c.Image})
+		for _, ic := range c.Init {
+			out = append(out, imageUse{c, "init container " + ic.Name, ic.Image})
+		}
+	}
+	return out
+}
+
+func checkImageTags(ctx *Context) []Finding {
+	var fs []Finding
+	for _, u := range imageUses(ctx) {
+		switch {
+		case u.img.Tag == "":
+			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name, Message: fmt.Sprintf("%s: image %s has no tag", u.what, u.img.Ref)})
+		case u.img.Tag == "latest":
+			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name, Message: fmt.Sprintf("%s: image %s uses the tag latest; name a version", u.what, u.img.Ref)})
+		}
+	}
+	return fs
+}
+
+func checkImagesPinned(ctx *Context) []Finding {
+	var fs []Finding
+	for _, w := range workloads(ctx) {
+		for _, c := range allContainers(w.Template) {
+			if !strings.Contains(c.Image, "@sha256:") {
+				fs = append(fs, Finding{Pos: w.pos(), Target: w.Name, Object: w.object(),
+					Message: fmt.Sprintf("container %s: image %s is not pinned by digest", c.Name, c.Image)})
+			}
+		}
+	}
+	return fs
+}
+
+// requiredPlatforms is every linux/<arch> the environment's pods may run on.
+func requiredPlatforms(env *model.Environment) []string {
+	set := map[string]bool{}
+	for _, a := range env.Cluster.Arch {
+		set["linux/"+a] = true
+	}
+	for _, a := range env.Policy.RequireArch {
+		set["linux/"+a] = true
+	}
+	var out []string
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func checkImageArch(ctx *Context) []Finding {
+	if ctx.Facts == nil {
+		return nil
+	}
+	want := requiredPlatforms(ctx.Env.Env)
+	var fs []Finding
+	for _, u := range imageUses(ctx) {
+		e, ok := ctx.Facts.Lookup(u.img.Ref)
+		if !ok {
+			continue // the render reports images missing from the lock
+		}
+		var missing []string
+		for _, p := range want {
+			if !e.Publishes(p) {
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) > 0 {
+			has := strings.Join(e.Platforms, ", ")
+			if has == "" {
+				has = "none"
+			}
+			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name,
+				Message: fmt.Sprintf("%s: image %s does not publish %s, which the %s cluster runs (it publishes: %s)", u.what, u.img.Ref, strings.Join(missing, ", "), ctx.Env.Env.Cluster.Distribution, has)})
+		}
+	}
+	return fs
+}
+
+// Registry is the registry host of an image reference, "docker.io" when
+// the reference names none.
+func Registry(repo string) string {
+	first, _, ok := strings.Cut(repo, "/")
+	if !ok || !strings.ContainsAny(first, ".:") && first != "localhost" {
+		return "docker.io"
+	}
+	return first
+}
+
+func checkRegistries(ctx *Context) []Finding {
+	allowed := ctx.Env.Env.Policy.Registries
+	if len(allowed) == 0 {
+		return nil
+	}
+	var fs []Finding
+	for _, u := range imageUses(ctx) {
+		ok := false
+		for _, a := range allowed {
+			a = strings.TrimSuffix(a, "/")
+			if u.img.Repository == a || strings.HasPrefix(u.img.Repository, a+"/") || Registry(u.img.Repository) == a {
+				ok = true
+			}
+		}
+		if !ok {
+			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name,
+				Message: fmt.Sprintf("%s: image %s is not from an allowed registry (%s)", u.what, u.img.Ref, strings.Join(allowed, ", "))})
+		}
+	}
+	return fs
+}

@@ -1,0 +1,167 @@
+package policies
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/gitopsc/gitopsc/compiler/model"
+	"github.com/gitopsc/gitopsc/compiler/render"
+	"github.com/gitopsc/gitopsc/policies/reach"
+)
+
+var networkRules = []*Rule{
+	{
+		ID: "NET001", Family: "network", Severity: Error,
+		Title: "the rendered NetworkPolicies allow no flow that talksTo does not declare",
+		Rationale: `talksTo is the only way traffic is meant to be allowed. The rule does not
+trust the source: it evaluates the rendered NetworkPolicies (pod and
+namespace selectors, policy types, ports, named ports) into the set of
+(source workload, destination workload, port) connections they allow, and
+reports each one no talksTo declares — for example traffic from
+external-env into ai-agents that an over-broad selector lets in.`,
+		Check: checkNetwork,
+	},
+	{
+		ID: "NET002", Family: "network", Severity: Error,
+		Title: "every declared flow is allowed by the rendered NetworkPolicies",
+		Rationale: `A talksTo that the policies block fails at run time as a connection
+timeout, the hardest kind of failure to trace back to a policy. Each
+declared flow must be allowed on both ends: egress at the client and
+ingress at the server.`,
+	},
+	{
+		ID: "NET003", Family: "network", Severity: Error,
+		Title: "every namespace denies ingress and egress by default",
+		Rationale: `Without a default-deny policy in both directions, a pod that no other
+policy selects can send and receive anything, and every flow analysis is
+moot. Each namespace needs a policy selecting all its pods for Ingress and
+Egress that allows nothing broad.`,
+	},
+}
+
+// Analysis evaluates the NetworkPolicies of a rendered environment.
+func Analysis(out *render.Output) (*reach.Result, error) {
+	var nss []reach.Namespace
+	var ws []reach.Workload
+	var pols []networkingv1.NetworkPolicy
+	for _, o := range out.Objects {
+		switch t := o.Obj.(type) {
+		case *corev1.Namespace:
+			nss = append(nss, reach.Namespace{Name: t.Name, Labels: t.Labels})
+		case *networkingv1.NetworkPolicy:
+			pols = append(pols, *t)
+		}
+	}
+	for _, w := range workloads(&Context{Output: out, Env: out.Env}) {
+		rw := reach.Workload{Namespace: w.Namespace, Name: w.Name, PodLabels: w.Template.Labels}
+		for _, c := range w.Template.Spec.Containers {
+			for _, p := range c.Ports {
+				rw.Ports = append(rw.Ports, reach.Port{Name: p.Name, Number: p.ContainerPort, Protocol: p.Protocol})
+			}
+		}
+		ws = append(ws, rw)
+	}
+	return reach.Analyze(nss, ws, pols)
+}
+
+// checkNetwork runs the three network rules on one analysis.
+func checkNetwork(ctx *Context) []Finding {
+	res, err := Analysis(ctx.Output)
+	if err != nil {
+		return []Finding{{Pos: ctx.Env.Env.Pos, Target: "environment", Message: "the rendered NetworkPolicies cannot be analysed: " + err.Error()}}
+	}
+	sys := ctx.Env.System
+	policyPos := map[reach.PolicyRef]*render.Object{}
+	for _, o := range ctx.Output.Objects {
+		if o.Kind == "NetworkPolicy" {
+			policyPos[reach.PolicyRef{Namespace: o.Namespace, Name: o.Name}] = o
+		}
+	}
+	declared := map[string]model.Pos{}
+	key := func(from, to, port string) string { return from + "\x00" + to + "\x00" + port }
+	for _, c := range sys.Components {
+		for _, f := range c.TalksTo {
+			declared[key(c.Name, f.Target, f.Port)] = f.Pos
+		}
+	}
+	var fs []Finding
+	for _, fl := range res.Flows {
+		if _, ok := declared[key(fl.From.Name, fl.To.Name, fl.PortName)]; ok {
+			continue
+		}
+		v, _ := res.Explain(fl.From, fl.To, fl.Port, fl.Protocol)
+		pos, object := ctx.Env.Env.Pos, ""
+		var via []string
+		for _, d := range []reach.Decision{v.Ingress, v.Egress} {
+			for _, r := range d.Rules {
+				via = append(via, r.String())
+				if o := policyPos[r.Policy]; o != nil && object == "" {
+					pos, object = o.Pos, "NetworkPolicy "+o.Namespace+"/"+o.Name
+				}
+			}
+		}
+		if object == "" {
+			if ns := sys.Namespace(fl.To.Namespace); ns != nil {
+				pos = ns.Pos
+			}
+		}
+		how := "no policy isolates either end"
+		if len(via) > 0 {
+			how = "allowed by " + strings.Join(via, ", ")
+		}
+		into := ""
+		if fl.From.Namespace != fl.To.Namespace {
+			into = fmt.Sprintf(" (traffic from %s into %s)", fl.From.Namespace, fl.To.Namespace)
+		}
+		fs = append(fs, Finding{Rule: "NET001", Pos: pos, Target: fl.To.Name, Object: object,
+			Message: fmt.Sprintf("%s can reach %s, but no talksTo of %s declares %s:%s%s; %s", fl.From, flowDest(fl), fl.From.Name, fl.To.Name, portLabel(fl), into, how)})
+	}
+	for _, c := range sys.Components {
+		for _, f := range c.TalksTo {
+			t := sys.Component(f.Target)
+			if t == nil || t.Port(f.Port) == nil {
+				continue
+			}
+			from := reach.WorkloadRef{Namespace: c.Namespace, Name: c.Name}
+			to := reach.WorkloadRef{Namespace: t.Namespace, Name: t.Name}
+			port := int32(t.Port(f.Port).Number)
+			if res.Allowed(from, to, port, corev1.ProtocolTCP) {
+				continue
+			}
+			msg := fmt.Sprintf("declared flow %s -> %s:%s is blocked", from, to, f.Port)
+			if v, ok := res.Explain(from, to, port, corev1.ProtocolTCP); ok {
+				msg = "declared flow " + v.String()
+			}
+			fs = append(fs, Finding{Rule: "NET002", Pos: f.Pos, Target: c.Name, Message: msg})
+		}
+	}
+	for _, ns := range sys.Namespaces {
+		in, eg := res.DefaultDeny(ns.Name)
+		var missing []string
+		if !in {
+			missing = append(missing, "ingress")
+		}
+		if !eg {
+			missing = append(missing, "egress")
+		}
+		if len(missing) > 0 {
+			fs = append(fs, Finding{Rule: "NET003", Pos: ns.Pos, Target: "namespace/" + ns.Name, Object: "Namespace " + ns.Name,
+				Message: fmt.Sprintf("namespace %s does not deny %s by default", ns.Name, strings.Join(missing, " or "))})
+		}
+	}
+	return fs
+}
+
+func flowDest(f reach.Flow) string {
+	return fmt.Sprintf("%s on %s/%d", f.To, f.Protocol, f.Port)
+}
+
+func portLabel(f reach.Flow) string {
+	if f.PortName != "" {
+		return f.PortName
+	}
+	return fmt.Sprint(f.Port)
+}

@@ -1,0 +1,352 @@
+package policies
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+var quotaRules = []*Rule{
+	{
+		ID: "QUOTA001", Family: "quota", Severity: Error,
+		Title: "every container, init containers included, sets cpu and memory requests and limits",
+		Rationale: `A namespace with a ResourceQuota on requests or limits refuses any pod
+whose containers leave them unset, and a container without limits can
+starve its neighbours on the node. Every container, init containers too,
+must state cpu and memory requests and limits.`,
+		Check: checkContainerResources,
+	},
+	{
+		ID: "QUOTA002", Family: "quota", Severity: Error,
+		Title: "limits are at least the requests",
+		Rationale: `The API server refuses a container whose request exceeds its limit. The
+mistake is cheap to catch before merge and confusing to debug after it.`,
+		Check: checkLimitsAboveRequests,
+	},
+	{
+		ID: "QUOTA003", Family: "quota", Severity: Error,
+		Title: "the worst case of each namespace fits its ResourceQuota",
+		Rationale: `Quota admission refuses pods once a namespace's quota is used up, so a
+rollout or a scale-up fails at the worst moment. The worst case of each
+workload is its replica count (the HPA maximum when autoscaled) plus the
+pods a rolling update adds (maxSurge, rounded up as the Deployment
+controller rounds it), each pod counted as Kubernetes counts it: the sum
+of its containers, or its largest init container when that is larger.
+Their sum must fit requests.cpu, requests.memory, limits.cpu,
+limits.memory and pods of the namespace's ResourceQuota.`,
+		Check: checkQuotaFits,
+	},
+	{
+		ID: "QUOTA004", Family: "quota", Severity: Warning,
+		Title: "every namespace has a ResourceQuota",
+		Rationale: `Without a quota one namespace's autoscaler can take the whole node pool
+from the others. Set quota in the namespace or in the environment.`,
+		Check: checkQuotaPresent,
+	},
+	{
+		ID: "QUOTA005", Family: "quota", Severity: Warning,
+		Title: "the namespaces' quotas together fit the node pool",
+		Rationale: `Quotas that add up to more than the nodes can allocate promise capacity
+that is not there: pods are admitted and then stay Pending. The sum of the
+namespaces' quotas is compared with the node pool at its maximum size.`,
+		Check: checkNodePool,
+	},
+}
+
+func checkContainerResources(ctx *Context) []Finding {
+	var fs []Finding
+	for _, w := range workloads(ctx) {
+		for _, c := range allContainers(w.Template) {
+			var missing []string
+			for _, kind := range []struct {
+				name string
+				list corev1.ResourceList
+			}{{"requests", c.Resources.Requests}, {"limits", c.Resources.Limits}} {
+				for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+					if _, ok := kind.list[r]; !ok {
+						missing = append(missing, kind.name+"."+string(r))
+					}
+				}
+			}
+			if len(missing) > 0 {
+				fs = append(fs, Finding{Pos: w.pos(), Target: w.Name, Object: w.object(),
+					Message: fmt.Sprintf("container %s sets no %s", c.Name, strings.Join(missing, ", "))})
+			}
+		}
+	}
+	return fs
+}
+
+func allContainers(t *corev1.PodTemplateSpec) []corev1.Container {
+	return append(append([]corev1.Container(nil), t.Spec.InitContainers...), t.Spec.Containers...)
+}
+
+func checkLimitsAboveRequests(ctx *Context) []Finding {
+	var fs []Finding
+	for _, c := range ctx.Env.System.Components {
+		check := func(name string, r model.Resources) {
+			for _, p := range []struct {
+				what     string
+				req, lim string
+				limPos   model.Pos
+			}{
+				{"cpu", r.Requests.CPU, r.Limits.CPU, r.Limits.CPUPos},
+				{"memory", r.Requests.Memory, r.Limits.Memory, r.Limits.MemoryPos},
+			} {
+				req, err1 := resource.ParseQuantity(p.req)
+				lim, err2 := resource.ParseQuantity(p.lim)
+				if err1 == nil && err2 == nil && lim.Cmp(req) < 0 {
+					pos := p.limPos
+					if !pos.IsValid() {
+						pos = r.Pos
+					}
+					fs = append(fs, Finding{Pos: pos, Target: c.Name, Object: "container " + name,
+						Message: fmt.Sprintf("container %s: %s limit %s is below its request %s", name, p.what, p.lim, p.req)})
+				}
+			}
+		}
+		check(c.Name, c.Resources)
+		for _, ic := range c.Init {
+			check(ic.Name, ic.Resources)
+		}
+	}
+	return fs
+}
+
+// PodUsage is what one pod counts against a quota: per resource, the sum
+// of its containers or its largest init container, whichever is larger.
+func PodUsage(spec *corev1.PodSpec) (requests, limits corev1.ResourceList) {
+	requests, limits = corev1.ResourceList{}, corev1.ResourceList{}
+	for _, c := range spec.Containers {
+		addTo(requests, c.Resources.Requests)
+		addTo(limits, c.Resources.Limits)
+	}
+	for _, c := range spec.InitContainers {
+		maxInto(requests, c.Resources.Requests)
+		maxInto(limits, c.Resources.Limits)
+	}
+	return requests, limits
+}
+
+func addTo(dst, src corev1.ResourceList) {
+	for k, v := range src {
+		q := dst[k]
+		q.Add(v)
+		dst[k] = q
+	}
+}
+
+func maxInto(dst, src corev1.ResourceList) {
+	for k, v := range src {
+		if q, ok := dst[k]; !ok || v.Cmp(q) > 0 {
+			dst[k] = v.DeepCopy()
+		}
+	}
+}
+
+// quotaResources are the ResourceQuota keys checked, in report order.
+var quotaResources = []corev1.ResourceName{
+	corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory,
+	corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory, corev1.ResourcePods,
+}
+
+type contribution struct {
+	w      *workload
+	pods   int
+	perPod resource.Quantity
+	total  resource.Quantity
+}
+
+func checkQuotaFits(ctx *Context) []Finding {
+	quotas := map[string]*corev1.ResourceQuota{}
+	for _, o := range ctx.Output.Objects {
+		if q, ok := o.Obj.(*corev1.ResourceQuota); ok {
+			quotas[q.Namespace] = q
+		}
+	}
+	byNS := map[string][]*workload{}
+	for _, w := range workloads(ctx) {
+		byNS[w.Namespace] = append(byNS[w.Namespace], w)
+	}
+	var fs []Finding
+	for _, ns := range ctx.Env.System.Namespaces {
+		q := quotas[ns.Name]
+		if q == nil {
+			continue
+		}
+		for _, res := range quotaResources {
+			hard, ok := q.Spec.Hard[res]
+			if !ok {
+				continue
+			}
+			var contribs []contribution
+			var sum resource.Quantity
+			for _, w := range byNS[ns.Name] {
+				pods := w.Replicas + w.Surge
+				var per resource.Quantity
+				if res == corev1.ResourcePods {
+					per = *resource.NewQuantity(1, resource.DecimalSI)
+				} else {
+					req, lim := PodUsage(&w.Template.Spec)
+					list := req
+					if strings.HasPrefix(string(res), "limits.") {
+						list = lim
+					}
+					per = list[corev1.ResourceName(strings.TrimPrefix(strings.TrimPrefix(string(res), "requests."), "limits."))]
+				}
+				total := mul(per, pods)
+				sum.Add(total)
+				contribs = append(contribs, contribution{w: w, pods: pods, perPod: per, total: total})
+			}
+			if sum.Cmp(hard) <= 0 {
+				continue
+			}
+			sort.SliceStable(contribs, func(i, j int) bool { return contribs[i].total.Cmp(contribs[j].total) > 0 })
+			var parts []string
+			for _, c := range contribs {
+				count := fmt.Sprint(c.w.Replicas)
+				if c.w.Autoscaled {
+					count = fmt.Sprintf("HPA max %d", c.w.Replicas)
+				}
+				if c.w.Surge > 0 {
+					count += fmt.Sprintf(" + %d surge", c.w.Surge)
+				}
+				share := 0.0
+				if v := sum.MilliValue(); v > 0 {
+					share = float64(c.total.MilliValue()) * 100 / float64(v)
+				}
+				if res == corev1.ResourcePods {
+					parts = append(parts, fmt.Sprintf("%s %s = %d pods (%.0f%%)", c.w.Name, count, c.pods, share))
+				} else {
+					parts = append(parts, fmt.Sprintf("%s (%s) × %s = %s (%.0f%%)", c.w.Name, count, format(res, c.perPod), format(res, c.total), share))
+				}
+			}
+			pos := ns.Pos
+			if ns.Quota != nil {
+				pos = ns.Quota.Pos
+			}
+			fs = append(fs, Finding{Pos: pos, Target: "namespace/" + ns.Name, Object: "ResourceQuota " + ns.Name + "/" + q.Name,
+				Message: fmt.Sprintf("namespace %s: worst case %s %s exceeds the quota %s by %s: %s",
+					ns.Name, res, format(res, sum), format(res, hard), format(res, sub(sum, hard)), strings.Join(parts, "; "))})
+		}
+	}
+	return fs
+}
+
+func mul(q resource.Quantity, n int) resource.Quantity {
+	return *resource.NewMilliQuantity(q.MilliValue()*int64(n), q.Format)
+}
+
+func sub(a, b resource.Quantity) resource.Quantity {
+	c := a.DeepCopy()
+	c.Sub(b)
+	return c
+}
+
+// format prints cpu in millicores or cores, memory in binary units, pods
+// as a count.
+func format(res corev1.ResourceName, q resource.Quantity) string {
+	switch {
+	case res == corev1.ResourcePods:
+		return fmt.Sprint(q.Value())
+	case strings.HasSuffix(string(res), "cpu"):
+		m := q.MilliValue()
+		if m%1000 == 0 {
+			return fmt.Sprint(m / 1000)
+		}
+		return fmt.Sprintf("%dm", m)
+	default:
+		v := q.Value()
+		for _, u := range []struct {
+			suffix string
+			size   int64
+		}{{"Gi", 1 << 30}, {"Mi", 1 << 20}, {"Ki", 1 << 10}} {
+			if v%u.size == 0 && v >= u.size {
+				return fmt.Sprintf("%d%s", v/u.size, u.suffix)
+			}
+		}
+		return fmt.Sprint(v)
+	}
+}
+
+func checkQuotaPresent(ctx *Context) []Finding {
+	var fs []Finding
+	for _, ns := range ctx.Env.System.Namespaces {
+		if ns.Quota == nil {
+			fs = append(fs, Finding{Pos: ns.Pos, Target: "namespace/" + ns.Name, Object: "Namespace " + ns.Name,
+				Message: fmt.Sprintf("namespace %s has no quota in environment %s", ns.Name, ctx.Env.Env.Name)})
+		}
+	}
+	return fs
+}
+
+func checkNodePool(ctx *Context) []Finding {
+	np := ctx.Env.Env.Cluster.Nodes
+	if np == nil {
+		return nil
+	}
+	nodes := int64(np.Max)
+	capacity := map[corev1.ResourceName]resource.Quantity{}
+	if q, err := resource.ParseQuantity(np.CPU); err == nil {
+		capacity[corev1.ResourceRequestsCPU] = *resource.NewMilliQuantity(q.MilliValue()*nodes, resource.DecimalSI)
+	}
+	if q, err := resource.ParseQuantity(np.Memory); err == nil {
+		capacity[corev1.ResourceRequestsMemory] = *resource.NewQuantity(q.Value()*nodes, resource.BinarySI)
+	}
+	if np.Pods > 0 {
+		capacity[corev1.ResourcePods] = *resource.NewQuantity(int64(np.Pods)*nodes, resource.DecimalSI)
+	}
+	var fs []Finding
+	for _, res := range []corev1.ResourceName{corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory, corev1.ResourcePods} {
+		cp, ok := capacity[res]
+		if !ok {
+			continue
+		}
+		var sum resource.Quantity
+		var parts []string
+		for _, ns := range ctx.Env.System.Namespaces {
+			if ns.Quota == nil {
+				continue
+			}
+			var v string
+			switch res {
+			case corev1.ResourceRequestsCPU:
+				v = ns.Quota.RequestsCPU
+			case corev1.ResourceRequestsMemory:
+				v = ns.Quota.RequestsMemory
+			default:
+				if ns.Quota.Pods == 0 {
+					continue
+				}
+				v = fmt.Sprint(ns.Quota.Pods)
+			}
+			q, err := resource.ParseQuantity(v)
+			if err != nil {
+				continue
+			}
+			sum.Add(q)
+			parts = append(parts, fmt.Sprintf("%s %s", ns.Name, format(res, q)))
+		}
+		if sum.Cmp(cp) > 0 {
+			fs = append(fs, Finding{Pos: np.Pos, Target: "environment",
+				Message: fmt.Sprintf("quotas ask for %s %s (%s) but %d nodes of %s allocate %s", res, format(res, sum), strings.Join(parts, " + "), np.Max, nodeShape(np), format(res, cp))})
+		}
+	}
+	return fs
+}
+
+func nodeShape(np *model.NodePool) string {
+	s := np.CPU + " cpu, " + np.Memory
+	if np.Pods > 0 {
+		s += fmt.Sprintf(", %d pods", np.Pods)
+	}
+	if np.InstanceType != "" {
+		s = np.InstanceType + " (" + s + ")"
+	}
+	return s
+}

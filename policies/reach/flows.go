@@ -1,0 +1,111 @@
+package reach
+
+import "slices"
+
+// flows computes, for each destination and declared port, the set of
+// sources allowed to connect, and the flows that makes.
+//
+// A connection needs both ends: the sources the destination's ingress admits
+// on the port, intersected with the sources whose egress reaches the
+// destination on it. Both sides are unions of precomputed bitsets (a rule's
+// peers, a policy's selected workloads), so the work is proportional to
+// destinations × ports × rules touching the destination × workloads/64, not
+// to workloads² × policies.
+func flows(policies []policy, workloads []workload, isolated [2]bitset, selectedBy [2][][]int) ([][]bitset, []Flow) {
+	n := len(workloads)
+	all := fullBitset(n)
+	egressOpen := all.clone() // sources no egress policy isolates
+	for i := range egressOpen {
+		egressOpen[i] &^= isolated[dirEgress][i]
+	}
+
+	// For each destination, the egress rules whose peers include it. Rules
+	// whose peers include every workload are kept apart so as not to be
+	// listed n times.
+	egressTo := make([][]*rule, n)
+	var egressToAll []*rule
+	for pi := range policies {
+		p := &policies[pi]
+		if p.selected.empty() {
+			continue
+		}
+		for ri := range p.rules[dirEgress] {
+			r := &p.rules[dirEgress][ri]
+			if r.reach.equal(all) {
+				egressToAll = append(egressToAll, r)
+				continue
+			}
+			for d := range r.reach.all() {
+				egressTo[d] = append(egressTo[d], r)
+			}
+		}
+	}
+
+	allowed := make([][]bitset, n)
+	var out []Flow
+	for d := range workloads {
+		dst := &workloads[d]
+		allowed[d] = make([]bitset, len(dst.ports))
+		for q, pt := range dst.ports {
+			in := all.clone()
+			if isolated[dirIngress].has(d) {
+				clear(in)
+				for _, pi := range selectedBy[dirIngress][d] {
+					for ri := range policies[pi].rules[dirIngress] {
+						if r := &policies[pi].rules[dirIngress][ri]; r.allowsPort(pt) {
+							in.or(r.reach)
+						}
+					}
+				}
+			}
+			allowed[d][q] = in
+			if in.empty() {
+				continue
+			}
+			egress := egressOpen.clone()
+			for _, rules := range [2][]*rule{egressTo[d], egressToAll} {
+				for _, r := range rules {
+					if r.allowsPort(pt) {
+						egress.or(policies[r.policy].selected)
+					}
+				}
+			}
+			in.and(egress)
+			for s := range in.all() {
+				f := Flow{From: workloads[s].ref, To: dst.ref, Port: pt.number, Protocol: pt.protocol}
+				if len(pt.names) > 0 {
+					f.PortName = pt.names[0]
+				}
+				out = append(out, f)
+			}
+		}
+	}
+	slices.SortFunc(out, CompareFlows)
+	return allowed, out
+}
+
+// defaultDeny finds, per namespace, the directions in which policies
+// selecting every pod isolate it without a rule that lets everything back in.
+func defaultDeny(policies []policy) map[string][2]bool {
+	var isolates, broad = map[string][2]bool{}, map[string][2]bool{}
+	for _, p := range policies {
+		if !p.allPods {
+			continue
+		}
+		ns := p.ref.Namespace
+		iso, br := isolates[ns], broad[ns]
+		for d := range directions {
+			iso[d] = iso[d] || p.isolates[d]
+			for ri := range p.rules[d] {
+				br[d] = br[d] || p.rules[d][ri].broad()
+			}
+		}
+		isolates[ns], broad[ns] = iso, br
+	}
+	deny := make(map[string][2]bool, len(isolates))
+	for ns, iso := range isolates {
+		br := broad[ns]
+		deny[ns] = [2]bool{iso[dirIngress] && !br[dirIngress], iso[dirEgress] && !br[dirEgress]}
+	}
+	return deny
+}

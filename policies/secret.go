@@ -1,0 +1,202 @@
+package policies
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+var secretRules = []*Rule{
+	{
+		ID: "SEC001", Family: "secret", Severity: Error,
+		Title: "no plaintext secret value in the source",
+		Rationale: `Anything in config, command or args ends up in git, in the rendered
+ConfigMap and in every diff. A value under a name like PASSWORD or TOKEN,
+or one that looks like a credential (a cloud access key, a private key, a
+URL with a password), belongs in a SOPS file or an external store,
+referenced through secrets. The finding never repeats the value.`,
+		Check: checkSourcePlaintext,
+	},
+	{
+		ID: "SEC002", Family: "secret", Severity: Error,
+		Title: "a file referenced as SOPS is really SOPS-encrypted",
+		Rationale: `gitopsc copies SOPS files into the output byte for byte and Flux decrypts
+them. A file that was never encrypted, or was decrypted for editing and
+committed, would publish its values to everyone with read access to the
+repository. Every value under data and stringData must be an ENC[...]
+string and the file must carry SOPS metadata (mac, version, a key group).`,
+		Check: checkSOPSEncrypted,
+	},
+	{
+		ID: "SEC003", Family: "secret", Severity: Error,
+		Title: "no plaintext secret value in the output",
+		Rationale: `The rendered tree is committed. It may hold SOPS-encrypted Secrets and
+ExternalSecrets, never a Secret with plain data, nor a ConfigMap value
+that looks like a credential.`,
+		Check: checkOutputPlaintext,
+	},
+}
+
+var (
+	secretName    = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY)`)
+	notSecretName = regexp.MustCompile(`(?i)(_FILE|_PATH|_DIR|_NAME|_ID|_REF|_HEADER|_TTL|_LENGTH|_EXPIRY)$`)
+	secretValues  = []struct {
+		what string
+		re   *regexp.Regexp
+	}{
+		{"an AWS access key", regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
+		{"a private key", regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)},
+		{"a GitHub token", regexp.MustCompile(`\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{22,}`)},
+		{"a Slack token", regexp.MustCompile(`\bxox[baprs]-[A-Za-z0-9-]{10,}`)},
+		{"an API key", regexp.MustCompile(`\bsk-[A-Za-z0-9_-]{20,}|\bAIza[0-9A-Za-z_-]{35}\b`)},
+		{"a URL with a password", regexp.MustCompile(`[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`)},
+	}
+	flagWithSecret = regexp.MustCompile(`(?i)^--?[a-z0-9-]*(password|passwd|secret|token|api-?key)[a-z0-9-]*=.+`)
+)
+
+// LooksSecret reports why a name/value pair looks like a plaintext
+// credential, or "" when it does not. The value is never part of the
+// reason.
+func LooksSecret(name, value string) string {
+	if value == "" {
+		return ""
+	}
+	for _, p := range secretValues {
+		if p.re.MatchString(value) {
+			return "the value looks like " + p.what
+		}
+	}
+	if secretName.MatchString(name) && !notSecretName.MatchString(name) {
+		return "the name suggests a credential"
+	}
+	return ""
+}
+
+func checkSourcePlaintext(ctx *Context) []Finding {
+	var fs []Finding
+	for _, c := range ctx.Env.System.Components {
+		for _, s := range c.Config {
+			if why := LooksSecret(s.Key, s.Value); why != "" {
+				fs = append(fs, Finding{Pos: s.Pos, Target: c.Name,
+					Message: fmt.Sprintf("config %s of %s holds a plaintext value and %s; move it to a secret and reference it under secrets", s.Key, c.Name, why)})
+			}
+		}
+		for _, list := range [][]string{c.Command, c.Args} {
+			for i, a := range list {
+				if why := LooksSecret("", a); why != "" || flagWithSecret.MatchString(a) {
+					if why == "" {
+						why = "it passes a credential as a flag"
+					}
+					flag, _, _ := strings.Cut(a, "=")
+					if why != "it passes a credential as a flag" {
+						flag = fmt.Sprintf("argument %d", i+1)
+					}
+					fs = append(fs, Finding{Pos: c.Pos, Target: c.Name,
+						Message: fmt.Sprintf("%s of %s holds a plaintext value: %s; read it from a secret-backed environment variable", flag, c.Name, why)})
+				}
+			}
+		}
+	}
+	return fs
+}
+
+// SOPSProblem reports why b is not a SOPS-encrypted manifest, or "".
+func SOPSProblem(b []byte) string {
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return "it is not YAML"
+	}
+	meta, ok := doc["sops"].(map[string]any)
+	if !ok {
+		return "it has no sops metadata; encrypt it with sops"
+	}
+	if mac, _ := meta["mac"].(string); !strings.HasPrefix(mac, "ENC[") {
+		return "its sops metadata has no mac"
+	}
+	if _, ok := meta["version"]; !ok {
+		return "its sops metadata has no version"
+	}
+	keyGroup := false
+	for _, k := range []string{"age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "key_groups"} {
+		if l, ok := meta[k].([]any); ok && len(l) > 0 {
+			keyGroup = true
+		}
+	}
+	if !keyGroup {
+		return "its sops metadata names no key to decrypt it with"
+	}
+	var plain []string
+	for _, field := range []string{"data", "stringData"} {
+		m, _ := doc[field].(map[string]any)
+		for k, v := range m {
+			if s, ok := v.(string); !ok || !strings.HasPrefix(s, "ENC[") {
+				plain = append(plain, field+"."+k)
+			}
+		}
+	}
+	if len(plain) > 0 {
+		sort.Strings(plain)
+		return "these values are not encrypted: " + strings.Join(plain, ", ")
+	}
+	return ""
+}
+
+func checkSOPSEncrypted(ctx *Context) []Finding {
+	var fs []Finding
+	for _, s := range ctx.Env.System.Secrets {
+		if s.Source.SOPS == "" {
+			continue
+		}
+		if why := SOPSProblem(s.Source.Content); why != "" {
+			fs = append(fs, Finding{Pos: s.Source.Pos, Target: "secret/" + s.Name, Object: "Secret " + s.Namespace + "/" + s.Name,
+				Message: fmt.Sprintf("secret %s: %s is referenced as SOPS-encrypted, but %s", s.Name, s.Source.SOPS, why)})
+		}
+	}
+	return fs
+}
+
+func checkOutputPlaintext(ctx *Context) []Finding {
+	var fs []Finding
+	for _, o := range ctx.Output.Objects {
+		switch t := o.Obj.(type) {
+		case *corev1.Secret:
+			fs = append(fs, Finding{Pos: o.Pos, Target: o.Component, Object: "Secret " + t.Namespace + "/" + t.Name,
+				Message: fmt.Sprintf("Secret %s/%s would be written with plaintext data", t.Namespace, t.Name)})
+		case *corev1.ConfigMap:
+			c := ctx.Env.System.Component(o.Component)
+			keys := make([]string, 0, len(t.Data))
+			for k := range t.Data {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				// Names alone are judged in the source (SEC001); here only
+				// values that look like credentials.
+				if why := LooksSecret("", t.Data[k]); why != "" {
+					pos := o.Pos
+					if c != nil {
+						pos = settingPos(c, k, o.Pos)
+					}
+					fs = append(fs, Finding{Pos: pos, Target: o.Component, Object: "ConfigMap " + t.Namespace + "/" + t.Name,
+						Message: fmt.Sprintf("ConfigMap %s/%s key %s: %s", t.Namespace, t.Name, k, why)})
+				}
+			}
+		}
+	}
+	return fs
+}
+
+func settingPos(c *model.Component, key string, def model.Pos) model.Pos {
+	for _, s := range c.Config {
+		if s.Key == key {
+			return s.Pos
+		}
+	}
+	return def
+}

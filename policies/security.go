@@ -1,0 +1,231 @@
+package policies
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	psaapi "k8s.io/pod-security-admission/api"
+	psa "k8s.io/pod-security-admission/policy"
+
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+var securityRules = []*Rule{
+	{
+		ID: "POD001", Family: "security", Severity: Error,
+		Title: "pods run as non-root",
+		Rationale: `A process running as root in a container is root on the node if it
+escapes. runAsNonRoot makes the kubelet refuse to start a container whose
+user is root.`,
+		Check: podCheck(func(p *corev1.PodSpec, c *corev1.Container) string {
+			if c.SecurityContext != nil && c.SecurityContext.RunAsNonRoot != nil {
+				if !*c.SecurityContext.RunAsNonRoot {
+					return "sets runAsNonRoot: false"
+				}
+				return ""
+			}
+			if p.SecurityContext == nil || p.SecurityContext.RunAsNonRoot == nil || !*p.SecurityContext.RunAsNonRoot {
+				return "does not set runAsNonRoot"
+			}
+			return ""
+		}),
+	},
+	{
+		ID: "POD002", Family: "security", Severity: Error,
+		Title: "containers forbid privilege escalation",
+		Rationale: `allowPrivilegeEscalation: false stops setuid binaries and file
+capabilities from raising a process's privileges.`,
+		Check: podCheck(func(p *corev1.PodSpec, c *corev1.Container) string {
+			if c.SecurityContext == nil || c.SecurityContext.AllowPrivilegeEscalation == nil || *c.SecurityContext.AllowPrivilegeEscalation {
+				return "does not set allowPrivilegeEscalation: false"
+			}
+			return ""
+		}),
+	},
+	{
+		ID: "POD003", Family: "security", Severity: Error,
+		Title: "containers drop all capabilities",
+		Rationale: `Container runtimes grant a default set of Linux capabilities (NET_RAW,
+CHOWN, ...). Drop ALL and add back only what a component declares, with a
+reason, in security.addCapabilities.`,
+		Check: podCheck(func(p *corev1.PodSpec, c *corev1.Container) string {
+			if c.SecurityContext != nil && c.SecurityContext.Capabilities != nil {
+				for _, d := range c.SecurityContext.Capabilities.Drop {
+					if d == "ALL" {
+						return ""
+					}
+				}
+			}
+			return "does not drop ALL capabilities"
+		}),
+	},
+	{
+		ID: "POD004", Family: "security", Severity: Error,
+		Title: "pods use the RuntimeDefault seccomp profile",
+		Rationale: `Without a seccomp profile a container may make any system call,
+including those most kernel exploits need.`,
+		Check: podCheck(func(p *corev1.PodSpec, c *corev1.Container) string {
+			ok := func(s *corev1.SeccompProfile) bool {
+				return s != nil && (s.Type == corev1.SeccompProfileTypeRuntimeDefault || s.Type == corev1.SeccompProfileTypeLocalhost)
+			}
+			if c.SecurityContext != nil && c.SecurityContext.SeccompProfile != nil {
+				if ok(c.SecurityContext.SeccompProfile) {
+					return ""
+				}
+				return "sets an unconfined seccomp profile"
+			}
+			if p.SecurityContext == nil || !ok(p.SecurityContext.SeccompProfile) {
+				return "has no RuntimeDefault seccomp profile"
+			}
+			return ""
+		}),
+	},
+	{
+		ID: "POD005", Family: "security", Severity: Warning,
+		Title: "containers have a read-only root filesystem",
+		Rationale: `A read-only root filesystem keeps an intruder from changing the
+container's binaries and configuration. Paths a program must write to are
+declared under writable and mounted as emptyDir volumes.`,
+		Check: podCheck(func(p *corev1.PodSpec, c *corev1.Container) string {
+			if c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem {
+				return "has a writable root filesystem"
+			}
+			return ""
+		}),
+	},
+	{
+		ID: "POD006", Family: "security", Severity: Warning,
+		Title: "long-running containers have readiness and liveness probes",
+		Rationale: `Without a readiness probe a Service sends traffic to pods that cannot
+serve it yet; without a liveness probe a hung process is never restarted.`,
+		Check: checkProbes,
+	},
+	{
+		ID: "POD007", Family: "security", Severity: Warning,
+		Title: "replicated workloads have a PodDisruptionBudget",
+		Rationale: `A node drain may evict every replica of a workload at once unless a
+PodDisruptionBudget limits how many may be down.`,
+		Check: checkPDB,
+	},
+	{
+		ID: "POD008", Family: "security", Severity: Error,
+		Title: "pods pass their namespace's Pod Security level",
+		Rationale: `Each namespace enforces a Pod Security Standard (restricted unless the
+source says otherwise). A pod the level forbids is refused by the API
+server, and its workload never starts. Pods are checked with the
+Kubernetes Pod Security admission library itself.`,
+		Check: checkPodSecurityLevel,
+	},
+}
+
+// podCheck makes a rule that judges every container of every workload.
+func podCheck(judge func(*corev1.PodSpec, *corev1.Container) string) func(*Context) []Finding {
+	return func(ctx *Context) []Finding {
+		var fs []Finding
+		for _, w := range workloads(ctx) {
+			spec := &w.Template.Spec
+			for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+				for i := range list {
+					if why := judge(spec, &list[i]); why != "" {
+						fs = append(fs, Finding{Pos: securityPos(w), Target: w.Name, Object: w.object(),
+							Message: fmt.Sprintf("container %s %s", list[i].Name, why)})
+					}
+				}
+			}
+		}
+		return fs
+	}
+}
+
+// securityPos is the component's security exception when it has one: the
+// usual cause of a security finding.
+func securityPos(w *workload) model.Pos {
+	if w.Component != nil && w.Component.Security != nil {
+		return w.Component.Security.Pos
+	}
+	return w.pos()
+}
+
+func checkProbes(ctx *Context) []Finding {
+	var fs []Finding
+	for _, w := range workloads(ctx) {
+		for _, c := range w.Template.Spec.Containers {
+			var missing []string
+			if c.ReadinessProbe == nil {
+				missing = append(missing, "readiness")
+			}
+			if c.LivenessProbe == nil {
+				missing = append(missing, "liveness")
+			}
+			if len(missing) > 0 {
+				fs = append(fs, Finding{Pos: w.pos(), Target: w.Name, Object: w.object(),
+					Message: fmt.Sprintf("container %s has no %s probe; declare probes or a port to probe", c.Name, strings.Join(missing, " or "))})
+			}
+		}
+	}
+	return fs
+}
+
+func checkPDB(ctx *Context) []Finding {
+	var pdbs []*policyv1.PodDisruptionBudget
+	for _, o := range ctx.Output.Objects {
+		if p, ok := o.Obj.(*policyv1.PodDisruptionBudget); ok {
+			pdbs = append(pdbs, p)
+		}
+	}
+	var fs []Finding
+	for _, w := range workloads(ctx) {
+		if w.Replicas < 2 {
+			continue
+		}
+		covered := false
+		for _, p := range pdbs {
+			if p.Namespace != w.Namespace || p.Spec.Selector == nil {
+				continue
+			}
+			sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+			if err == nil && !sel.Empty() && sel.Matches(labels.Set(w.Template.Labels)) {
+				covered = true
+			}
+		}
+		if !covered {
+			fs = append(fs, Finding{Pos: w.pos(), Target: w.Name, Object: w.object(),
+				Message: fmt.Sprintf("%s runs up to %d replicas but no PodDisruptionBudget selects its pods", w.Name, w.Replicas)})
+		}
+	}
+	return fs
+}
+
+var evaluator = func() psa.Evaluator {
+	e, err := psa.NewEvaluator(psa.DefaultChecks(), nil)
+	if err != nil {
+		panic(err) // the library's own default checks are valid
+	}
+	return e
+}()
+
+func checkPodSecurityLevel(ctx *Context) []Finding {
+	levels := map[string]string{}
+	for _, o := range ctx.Output.Objects {
+		if ns, ok := o.Obj.(*corev1.Namespace); ok {
+			levels[ns.Name] = ns.Labels["pod-security.kubernetes.io/enforce"]
+		}
+	}
+	var fs []Finding
+	for _, w := range workloads(ctx) {
+		level, err := psaapi.ParseLevel(levels[w.Namespace])
+		if err != nil || level == psaapi.LevelPrivileged {
+			continue
+		}
+		res := psa.AggregateCheckResults(evaluator.EvaluatePod(psaapi.LevelVersion{Level: level, Version: psaapi.LatestVersion()}, &w.Template.ObjectMeta, &w.Template.Spec))
+		if !res.Allowed {
+			fs = append(fs, Finding{Pos: securityPos(w), Target: w.Name, Object: w.object(),
+				Message: fmt.Sprintf("namespace %s enforces Pod Security %q, which forbids the pods of %s: %s", w.Namespace, level, w.Name, res.ForbiddenDetail())})
+		}
+	}
+	return fs
+}

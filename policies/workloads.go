@@ -1,0 +1,92 @@
+package policies
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gitopsc/gitopsc/compiler/model"
+	"github.com/gitopsc/gitopsc/compiler/render"
+)
+
+// workload is a rendered Deployment or StatefulSet with what the rules
+// need to know of it.
+type workload struct {
+	Kind, Namespace, Name string
+	Obj                   *render.Object
+	Component             *model.Component
+	Template              *corev1.PodTemplateSpec
+	// Replicas is the fixed count, or the HPA maximum when autoscaled.
+	Replicas   int
+	Autoscaled bool
+	// Surge is how many extra pods a rolling update may add at Replicas.
+	Surge int
+}
+
+func (w *workload) object() string { return w.Kind + " " + w.Namespace + "/" + w.Name }
+
+// pos is the component's position, or the object's.
+func (w *workload) pos() model.Pos {
+	if w.Component != nil {
+		return w.Component.Pos
+	}
+	return w.Obj.Pos
+}
+
+// workloads lists the rendered workloads in output order, with HPA
+// maxima applied and the rolling-update surge rounded up as the
+// Deployment controller rounds it.
+func workloads(ctx *Context) []*workload {
+	hpaMax := map[string]int{}
+	for _, o := range ctx.Output.Objects {
+		if h, ok := o.Obj.(*autoscalingv2.HorizontalPodAutoscaler); ok {
+			hpaMax[h.Namespace+"/"+h.Spec.ScaleTargetRef.Kind+"/"+h.Spec.ScaleTargetRef.Name] = int(h.Spec.MaxReplicas)
+		}
+	}
+	var out []*workload
+	for _, o := range ctx.Output.Objects {
+		var w *workload
+		switch t := o.Obj.(type) {
+		case *appsv1.Deployment:
+			w = &workload{Kind: "Deployment", Namespace: t.Namespace, Name: t.Name, Obj: o, Template: &t.Spec.Template, Replicas: replicas(t.Spec.Replicas)}
+			if max, ok := hpaMax[t.Namespace+"/Deployment/"+t.Name]; ok {
+				w.Replicas, w.Autoscaled = max, true
+			}
+			if ru := t.Spec.Strategy.RollingUpdate; ru != nil && ru.MaxSurge != nil {
+				w.Surge = scaled(ru.MaxSurge, w.Replicas, true)
+			} else if t.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+				def := intstr.FromString("25%")
+				w.Surge = scaled(&def, w.Replicas, true)
+			}
+		case *appsv1.StatefulSet:
+			// A StatefulSet replaces pods one at a time: no surge.
+			w = &workload{Kind: "StatefulSet", Namespace: t.Namespace, Name: t.Name, Obj: o, Template: &t.Spec.Template, Replicas: replicas(t.Spec.Replicas)}
+			if max, ok := hpaMax[t.Namespace+"/StatefulSet/"+t.Name]; ok {
+				w.Replicas, w.Autoscaled = max, true
+			}
+		default:
+			continue
+		}
+		w.Component = ctx.Env.System.Component(o.Component)
+		out = append(out, w)
+	}
+	return out
+}
+
+func replicas(p *int32) int {
+	if p == nil {
+		return 1
+	}
+	return int(*p)
+}
+
+// scaled resolves an int-or-percent against total, rounding a percentage
+// up or down as the Deployment controller does (surge up, unavailable down).
+func scaled(v *intstr.IntOrString, total int, up bool) int {
+	n, err := intstr.GetScaledValueFromIntOrPercent(v, total, up)
+	if err != nil {
+		return 0
+	}
+	return n
+}
