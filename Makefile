@@ -25,3 +25,10 @@ unit:
 # Rewrite the golden sections of the testscripts.
 update-golden:
 	$(GO) test ./cmd/gitopsc/cmd -run TestScripts -update
+
+# Rewrite environments/images.lock: push deterministic stand-ins for the
+# example's images to a registry on loopback and lock against it with
+# --mirror registry.example.com=127.0.0.1:PORT. Same input, same bytes.
+.PHONY: example-images
+example-images:
+	$(GO) run ./internal/exampleimages environments

@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/gitopsc/gitopsc/compiler/diag"
 )
 
@@ -109,6 +107,15 @@ func Write(outDir string, t *Tree) (Diff, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return d, diag.OutsideErr(err)
 	}
+	// A build killed part way leaves its temporary folder behind; the
+	// folders are gitopsc's own, so clear them first.
+	if stale, _ := filepath.Glob(filepath.Join(outDir, "."+t.Env+".new-*")); len(stale) > 0 {
+		for _, s := range stale {
+			if err := os.RemoveAll(s); err != nil {
+				return d, diag.OutsideErr(err)
+			}
+		}
+	}
 	tmp, err := os.MkdirTemp(outDir, "."+t.Env+".new-")
 	if err != nil {
 		return d, diag.OutsideErr(err)
@@ -158,7 +165,7 @@ func Write(outDir string, t *Tree) (Diff, error) {
 		return d, nil
 	}
 	// Swap the folders in one step; tmp then holds the old tree.
-	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, envDir, unix.RENAME_EXCHANGE); err != nil {
+	if err := exchange(tmp, envDir); err != nil {
 		return d, diag.OutsideErr(fmt.Errorf("swap %s into place: %w", envDir, err))
 	}
 	return d, diag.OutsideErr(os.RemoveAll(tmp))

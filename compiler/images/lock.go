@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/gitopsc/gitopsc/compiler/diag"
 )
 
@@ -51,21 +53,57 @@ func (l *Lock) Lookup(ref string) (Entry, bool) {
 	return e, ok
 }
 
-// Publishes reports whether the entry lists platform ("linux/arm64"); an
-// entry for "linux/arm64/v8" satisfies "linux/arm64" and the reverse, as
-// v1.Platform.Satisfies treats arm64 variants.
+// Publishes reports whether the entry lists a platform that satisfies
+// platform ("linux/arm64"), the way v1.Platform.Satisfies matches: a part
+// the request leaves out matches anything, so "linux/arm64/v8" satisfies
+// "linux/arm64". A published arm64 without a variant is v8, so it also
+// satisfies "linux/arm64/v8"; other variants must be equal.
 func (e Entry) Publishes(platform string) bool {
-	want := strings.Split(platform, "/")
+	want, err := ParsePlatform(platform)
+	if err != nil {
+		return false
+	}
 	for _, p := range e.Platforms {
-		got := strings.Split(p, "/")
-		if len(got) < 2 || len(want) < 2 || got[0] != want[0] || got[1] != want[1] {
+		got, err := ParsePlatform(p)
+		if err != nil {
 			continue
 		}
-		if len(want) < 3 || len(got) < 3 || want[2] == got[2] {
+		if got.Architecture == "arm64" && got.Variant == "" {
+			got.Variant = "v8"
+		}
+		if got.Satisfies(want) {
 			return true
 		}
 	}
 	return false
+}
+
+// ParsePlatform parses a platform as the lock writes it: "os/arch" or
+// "os/arch/variant".
+func ParsePlatform(s string) (v1.Platform, error) {
+	parts := strings.Split(s, "/")
+	bad := len(parts) < 2 || len(parts) > 3
+	for _, p := range parts {
+		bad = bad || p == "" || strings.ContainsAny(p, " \t:")
+	}
+	if bad {
+		return v1.Platform{}, fmt.Errorf("platform %q is not os/arch[/variant]", s)
+	}
+	p := v1.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+// FormatPlatform renders p as the lock writes it: os/arch[/variant]. The
+// OS version and features are left out.
+func FormatPlatform(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
 }
 
 // ReadLock reads the lock in dir; a missing file is an empty lock.
@@ -94,17 +132,36 @@ func ParseLock(name string, b []byte) (*Lock, error) {
 			continue
 		}
 		f := strings.Fields(text)
-		if len(f) < 2 || !strings.HasPrefix(f[1], "sha256:") || len(f[1]) != len("sha256:")+64 {
+		if len(f) < 2 || !validDigest(f[1]) {
 			return nil, fmt.Errorf("%s:%d: want \"REFERENCE sha256:DIGEST [PLATFORM]...\"; run gitopsc images lock to rewrite the lock", name, line)
 		}
 		if _, dup := l.Entries[f[0]]; dup {
 			return nil, fmt.Errorf("%s:%d: %s is locked twice", name, line, f[0])
 		}
 		plats := append([]string(nil), f[2:]...)
+		for _, p := range plats {
+			if _, err := ParsePlatform(p); err != nil {
+				return nil, fmt.Errorf("%s:%d: %v; run gitopsc images lock to rewrite the lock", name, line, err)
+			}
+		}
 		sort.Strings(plats)
 		l.Entries[f[0]] = Entry{Ref: f[0], Digest: f[1], Platforms: plats}
 	}
 	return l, sc.Err()
+}
+
+// validDigest reports whether d is "sha256:" and 64 lowercase hex digits.
+func validDigest(d string) bool {
+	hex, ok := strings.CutPrefix(d, "sha256:")
+	if !ok || len(hex) != 64 {
+		return false
+	}
+	for _, c := range hex {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Format renders the lock deterministically: header, then one line per
@@ -132,3 +189,43 @@ func (l *Lock) Format() []byte {
 
 // Pinned returns ref pinned by the entry's digest: "repo:tag@sha256:...".
 func (e Entry) Pinned() string { return e.Ref + "@" + e.Digest }
+
+// WriteLock writes l as the lock in dir, whole or not at all: the content
+// goes to a temporary file in dir, which is then renamed over the lock.
+// It reports whether the file changed; an identical lock is left as it is.
+func WriteLock(dir string, l *Lock) (changed bool, err error) {
+	path := filepath.Join(dir, LockFile)
+	content := l.Format()
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
+		return false, nil
+	}
+	f, err := os.CreateTemp(dir, "."+LockFile+"-*")
+	if err != nil {
+		return false, diag.OutsideErr(err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(content); err != nil {
+		f.Close()
+		return false, diag.OutsideErr(err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return false, diag.OutsideErr(err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return false, diag.OutsideErr(err)
+	}
+	if err := f.Close(); err != nil {
+		return false, diag.OutsideErr(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return false, diag.OutsideErr(err)
+	}
+	return true, nil
+}

@@ -54,13 +54,14 @@ func (rd *renderer) namespace(ns *model.Namespace) {
 		},
 	})
 	if q := ns.Quota; q != nil {
+		what := "namespaces." + ns.Name + ".quota"
 		hard := corev1.ResourceList{
-			corev1.ResourceRequestsCPU:    resource.MustParse(q.RequestsCPU),
-			corev1.ResourceRequestsMemory: resource.MustParse(q.RequestsMemory),
+			corev1.ResourceRequestsCPU:    rd.qty(q.RequestsCPU, q.Pos, what+".requests.cpu"),
+			corev1.ResourceRequestsMemory: rd.qty(q.RequestsMemory, q.Pos, what+".requests.memory"),
 		}
 		if q.LimitsCPU != "" {
-			hard[corev1.ResourceLimitsCPU] = resource.MustParse(q.LimitsCPU)
-			hard[corev1.ResourceLimitsMemory] = resource.MustParse(q.LimitsMemory)
+			hard[corev1.ResourceLimitsCPU] = rd.qty(q.LimitsCPU, q.Pos, what+".limits.cpu")
+			hard[corev1.ResourceLimitsMemory] = rd.qty(q.LimitsMemory, q.Pos, what+".limits.memory")
 		}
 		if q.Pods > 0 {
 			hard[corev1.ResourcePods] = *resource.NewQuantity(int64(q.Pods), resource.DecimalSI)

@@ -3,9 +3,14 @@ package cmd
 import (
 	"flag"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/gitopsc/gitopsc/compiler/images/imagetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden sections of testscripts")
@@ -28,5 +33,117 @@ func scriptParams(dir string) testscript.Params {
 		UpdateScripts:       *update,
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
+		Setup: func(env *testscript.Env) error {
+			env.Values[registryKey{}] = &registryState{}
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"registry":  cmdRegistry,
+			"pushimage": cmdPushImage,
+		},
 	}
+}
+
+type registryKey struct{}
+
+// registryState is the script's registry, once started.
+type registryState struct{ r *imagetest.Registry }
+
+// cmdRegistry runs a real registry (go-containerregistry's pkg/registry)
+// on 127.0.0.1 for the script:
+//
+//	registry start            start it and set $REGISTRY to its host:port
+//	registry fault KIND [N]   misbehave: 500 (manifest reads), 401, 403,
+//	                          hang, or none; for the next N requests it
+//	                          hits, or all of them when N is left out
+func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("registry does not fail")
+	}
+	st := ts.Value(registryKey{}).(*registryState)
+	if len(args) == 0 {
+		ts.Fatalf("usage: registry start | registry fault KIND [N]")
+	}
+	switch args[0] {
+	case "start":
+		if st.r != nil {
+			ts.Fatalf("registry already started")
+		}
+		st.r = imagetest.StartRegistry()
+		ts.Defer(st.r.Close)
+		ts.Setenv("REGISTRY", st.r.Host)
+	case "fault":
+		if st.r == nil {
+			ts.Fatalf("registry fault: start the registry first")
+		}
+		if len(args) < 2 || len(args) > 3 {
+			ts.Fatalf("usage: registry fault KIND [N]")
+		}
+		f, err := imagetest.ParseFault(args[1])
+		ts.Check(err)
+		n := 0
+		if len(args) == 3 {
+			n, err = strconv.Atoi(args[2])
+			ts.Check(err)
+		}
+		st.r.SetFault(f, n)
+	default:
+		ts.Fatalf("usage: registry start | registry fault KIND [N]")
+	}
+}
+
+// cmdPushImage pushes a deterministic image to a registry, or adds it to
+// an OCI image layout:
+//
+//	pushimage REF [--platforms linux/amd64,linux/arm64/v8] [--single]
+//	          [--attestation] [--seed S] [--layout DIR]
+//
+// An index of the platforms by default (linux/amd64 when none is given);
+// --single pushes one image manifest, its platform only in its config;
+// --attestation adds buildx-style attestation manifests; a new --seed
+// moves the tag to new content; --layout writes to the layout in DIR,
+// annotating the entry with REF.
+func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("pushimage does not fail")
+	}
+	var (
+		spec   imagetest.Spec
+		ref    string
+		layout string
+	)
+	value := func(i *int) string {
+		if *i+1 >= len(args) {
+			ts.Fatalf("pushimage: %s needs a value", args[*i])
+		}
+		*i++
+		return args[*i]
+	}
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "--platforms":
+			spec.Platforms = strings.Split(value(&i), ",")
+		case "--single":
+			spec.Single = true
+		case "--attestation":
+			spec.Attestations = true
+		case "--seed":
+			spec.Seed = value(&i)
+		case "--layout":
+			layout = ts.MkAbs(value(&i))
+		default:
+			if strings.HasPrefix(a, "-") || ref != "" {
+				ts.Fatalf("usage: pushimage REF [--platforms P,...] [--single] [--attestation] [--seed S] [--layout DIR]")
+			}
+			ref = a
+		}
+	}
+	r, err := name.ParseReference(ref)
+	ts.Check(err)
+	if layout != "" {
+		_, err = imagetest.AppendLayout(layout, r, spec)
+	} else {
+		_, err = imagetest.Push(r, spec)
+	}
+	ts.Check(err)
 }

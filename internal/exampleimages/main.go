@@ -1,0 +1,102 @@
+// Command exampleimages writes the image lock of the shipped example.
+//
+// The example's images live under registry.example.com, which serves
+// nothing. This program builds a deterministic stand-in for each of them
+// (multi-arch linux/amd64 and linux/arm64 indexes, as the eks environment
+// runs on arm64), pushes them to go-containerregistry's registry on a
+// loopback port, and runs "gitopsc images lock" against it with
+// --mirror registry.example.com=127.0.0.1:PORT, so the lock is made by the
+// real command over the real protocol and keeps the original references.
+// The same input gives the same lock, byte for byte.
+//
+// Usage:
+//
+//	go run ./internal/exampleimages [DIR]   (default ./environments)
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/gitopsc/gitopsc/cmd/gitopsc/cmd"
+	"github.com/gitopsc/gitopsc/compiler/images"
+	"github.com/gitopsc/gitopsc/compiler/images/imagetest"
+	"github.com/gitopsc/gitopsc/compiler/load"
+	"github.com/gitopsc/gitopsc/compiler/resolve"
+)
+
+// exampleRegistry is the host every image of the example is under.
+const exampleRegistry = "registry.example.com"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 1 {
+		fmt.Fprintln(stderr, "usage: exampleimages [DIR]")
+		return 2
+	}
+	dir := cmd.DefaultInput
+	if len(args) == 1 {
+		dir = args[0]
+	}
+	reg := imagetest.StartRegistry()
+	defer reg.Close()
+	if err := pushAll(dir, reg.Host); err != nil {
+		fmt.Fprintln(stderr, "exampleimages:", err)
+		return 1
+	}
+	return cmd.Run([]string{"images", "lock", dir, "--mirror", exampleRegistry + "=" + reg.Host}, stdout, stderr)
+}
+
+// pushAll pushes a stand-in for every image the input in dir runs.
+func pushAll(dir, host string) error {
+	in, err := load.Dir(dir)
+	if err != nil {
+		return err
+	}
+	resolved, err := resolve.All(in)
+	if err != nil {
+		return err
+	}
+	for _, u := range images.Uses(resolved) {
+		ref, err := name.ParseReference(u.Ref)
+		if err != nil {
+			return err
+		}
+		if ref.Context().RegistryStr() != exampleRegistry {
+			return fmt.Errorf("%s: the example's images live under %s", u.Ref, exampleRegistry)
+		}
+		spec, err := specFor(ref.Context().RepositoryStr())
+		if err != nil {
+			return fmt.Errorf("%s: %w", u.Ref, err)
+		}
+		target, err := name.ParseReference(host + "/" + ref.Context().RepositoryStr() + ":" + ref.Identifier())
+		if err != nil {
+			return err
+		}
+		if _, err := imagetest.Push(target, spec); err != nil {
+			return fmt.Errorf("%s: %w", u.Ref, err)
+		}
+	}
+	return nil
+}
+
+// specFor says what each kind of image publishes. The team's own images
+// (agents/, apps/) are built with docker buildx, which adds an
+// attestation manifest per platform; the mirrored upstream images list
+// arm64 with its v8 variant, as the official images do.
+func specFor(repo string) (imagetest.Spec, error) {
+	switch {
+	case strings.HasPrefix(repo, "agents/"):
+		return imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64"}}, nil
+	case strings.HasPrefix(repo, "apps/"):
+		return imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64"}, Attestations: true}, nil
+	case strings.HasPrefix(repo, "mirror/"):
+		return imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64/v8"}}, nil
+	}
+	return imagetest.Spec{}, fmt.Errorf("no stand-in for repository %s (want agents/, apps/ or mirror/)", repo)
+}
