@@ -9,8 +9,9 @@ all: build
 build:
 	$(GO) build ./...
 
-# make test: formatting, go vet and every test (testscripts included).
-test: fmt-check vet unit
+# make test: formatting, go vet, every test (testscripts included), and the
+# committed out/ must match what the shipped environments render.
+test: fmt-check vet unit out-check
 
 fmt-check:
 	@out="$$(gofmt -l .)"; \
@@ -21,6 +22,13 @@ vet:
 
 unit:
 	$(GO) test ./...
+
+# Render the shipped environments into out/.
+out:
+	$(GO) run ./cmd/gitopsc build
+
+out-check:
+	$(GO) run ./cmd/gitopsc build --check
 
 # Rewrite the golden sections of the testscripts.
 update-golden:
