@@ -3,6 +3,7 @@ package reach
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -73,7 +74,8 @@ type rule struct {
 	// them, inside and outside the workloads.
 	anyPeer bool
 	peers   []peer
-	// reach is the union of the peers' workloads.
+	// reach is the union of the peers' workloads; like them it is shared
+	// and read-only.
 	reach bitset
 }
 
@@ -135,26 +137,39 @@ type analyzer struct {
 	workloads  []workload
 	peerCache  map[string]bitset
 	known      map[string]bool // namespace names, built on first use
+	unlisted   map[string]unlisted
+	selectors  map[string]*selector
+	// none and all are the empty and the full set of workloads, shared
+	// read-only like every peer's set.
+	none, all bitset
+}
+
+// selector is a converted label selector with a key that identifies it
+// among those of one Analyze call.
+type selector struct {
+	labels.Selector
+	key string
 }
 
 // Analyze computes the flows and external access the policies allow between
-// and from the workloads, in the namespaces given. Namespaces holding
-// workloads but missing from namespaces are taken to carry only the
-// NamespaceNameLabel.
+// and from the workloads, in the namespaces given. A namespace that holds
+// workloads but is missing from namespaces is taken to be given, with only
+// the NamespaceNameLabel. Policies are read as the API server stores them:
+// their namespace is metadata.namespace.
 //
 // It returns an *InvalidPolicyError for a policy the API server would reject
 // and an *InvalidInputError for duplicate or malformed namespaces and
 // workloads.
 func Analyze(namespaces []Namespace, workloads []Workload, policies []networkingv1.NetworkPolicy) (*Result, error) {
-	a := &analyzer{nsIndex: map[string]int{}, peerCache: map[string]bitset{}}
+	a := &analyzer{nsIndex: map[string]int{}, peerCache: map[string]bitset{}, unlisted: map[string]unlisted{}, selectors: map[string]*selector{}}
 	if err := a.addWorkloads(workloads, namespaces); err != nil {
 		return nil, err
 	}
 	n := len(a.workloads)
+	a.none, a.all = newBitset(n), fullBitset(n)
 	r := &Result{
 		workloads: a.workloads,
 		byRef:     make(map[WorkloadRef]int, n),
-		deny:      map[string][2]bool{},
 	}
 	for i, w := range a.workloads {
 		r.byRef[w.ref] = i
@@ -319,7 +334,7 @@ func (a *analyzer) compilePolicy(np *networkingv1.NetworkPolicy, index int) (pol
 	if np.Namespace == "" || np.Name == "" {
 		return p, invalid("metadata", fmt.Errorf("namespace and name are required"))
 	}
-	podSel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	podSel, err := a.selector(&np.Spec.PodSelector)
 	if err != nil {
 		return p, invalid("spec.podSelector", err)
 	}
@@ -367,31 +382,42 @@ func (a *analyzer) compilePolicy(np *networkingv1.NetworkPolicy, index int) (pol
 }
 
 func (a *analyzer) compileRule(ns string, ref RuleRef, ports []networkingv1.NetworkPolicyPort, peers []networkingv1.NetworkPolicyPeer) (rule, error) {
-	r := rule{ref: ref, reach: newBitset(len(a.workloads))}
-	field := strings.TrimPrefix(ref.String(), ref.Policy.String()+" ")
-	peersField := "from"
-	if ref.Direction == networkingv1.PolicyTypeEgress {
-		peersField = "to"
+	r := rule{ref: ref, reach: a.none}
+	// invalid reports an error in the rule's list named list, item i.
+	invalid := func(list string, i int, err error) error {
+		field := strings.TrimPrefix(ref.String(), ref.Policy.String()+" ")
+		return &InvalidPolicyError{Policy: ref.Policy, Field: fmt.Sprintf("%s.%s[%d]", field, list, i), Err: err}
 	}
 	for i, np := range ports {
 		m, err := compilePort(np)
 		if err != nil {
-			return r, &InvalidPolicyError{Policy: ref.Policy, Field: fmt.Sprintf("%s.ports[%d]", field, i), Err: err}
+			return r, invalid("ports", i, err)
 		}
 		r.ports = append(r.ports, m)
 	}
 	if len(peers) == 0 {
 		r.anyPeer = true
-		r.reach = fullBitset(len(a.workloads))
+		r.reach = a.all
 		return r, nil
 	}
 	for i, np := range peers {
 		p, err := a.compilePeer(ns, np)
 		if err != nil {
-			return r, &InvalidPolicyError{Policy: ref.Policy, Field: fmt.Sprintf("%s.%s[%d]", field, peersField, i), Err: err}
+			peers := "from"
+			if ref.Direction == networkingv1.PolicyTypeEgress {
+				peers = "to"
+			}
+			return r, invalid(peers, i, err)
 		}
 		r.peers = append(r.peers, p)
-		r.reach.or(p.workloads)
+	}
+	if len(r.peers) == 1 {
+		r.reach = r.peers[0].workloads
+	} else {
+		r.reach = newBitset(len(a.workloads))
+		for _, p := range r.peers {
+			r.reach.or(p.workloads)
+		}
 	}
 	return r, nil
 }
@@ -437,7 +463,7 @@ func compilePort(np networkingv1.NetworkPolicyPort) (PortMatch, error) {
 }
 
 func (a *analyzer) compilePeer(ns string, np networkingv1.NetworkPolicyPeer) (peer, error) {
-	p := peer{workloads: newBitset(len(a.workloads))}
+	p := peer{workloads: a.none}
 	if b := np.IPBlock; b != nil {
 		if np.PodSelector != nil || np.NamespaceSelector != nil {
 			return p, fmt.Errorf("may not specify both ipBlock and another peer")
@@ -462,10 +488,10 @@ func (a *analyzer) compilePeer(ns string, np networkingv1.NetworkPolicyPeer) (pe
 	if np.PodSelector == nil && np.NamespaceSelector == nil {
 		return p, fmt.Errorf("must specify a peer")
 	}
-	var podSel, nsSel labels.Selector
+	var podSel, nsSel *selector
 	var err error
 	if np.PodSelector != nil {
-		if podSel, err = metav1.LabelSelectorAsSelector(np.PodSelector); err != nil {
+		if podSel, err = a.selector(np.PodSelector); err != nil {
 			return p, fmt.Errorf("podSelector: %v", err)
 		}
 	}
@@ -473,12 +499,12 @@ func (a *analyzer) compilePeer(ns string, np networkingv1.NetworkPolicyPeer) (pe
 		p.workloads = a.podsIn(ns, podSel)
 		return p, nil
 	}
-	if nsSel, err = metav1.LabelSelectorAsSelector(np.NamespaceSelector); err != nil {
+	if nsSel, err = a.selector(np.NamespaceSelector); err != nil {
 		return p, fmt.Errorf("namespaceSelector: %v", err)
 	}
 	p.workloads = a.podsInNamespaces(nsSel, podSel)
 	p.everyone = nsSel.Empty() && (podSel == nil || podSel.Empty())
-	if names, ok := a.unlistedNamespaces(nsSel); ok && (podSel == nil || satisfiable(podSel, "", nil)) {
+	if names, ok := a.unlistedNamespaces(nsSel); ok && (podSel == nil || podSel.satisfiable()) {
 		p.outside = &outside{kind: OtherNamespaces, namespaces: names, nsSelector: nsSel.String()}
 		if podSel != nil {
 			p.outside.podSel = podSel.String()
@@ -487,10 +513,55 @@ func (a *analyzer) compilePeer(ns string, np networkingv1.NetworkPolicyPeer) (pe
 	return p, nil
 }
 
+// selector converts s, once for each distinct selector: rendered policies
+// repeat the same few selectors many times, and conversion validates every
+// key and value.
+func (a *analyzer) selector(s *metav1.LabelSelector) (*selector, error) {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(s.MatchLabels)) {
+		b.WriteString(k + "\x00" + s.MatchLabels[k] + "\x01")
+	}
+	for _, e := range s.MatchExpressions {
+		b.WriteString("\x02" + e.Key + "\x00" + string(e.Operator))
+		for _, v := range e.Values {
+			b.WriteString("\x00" + v)
+		}
+	}
+	key := b.String()
+	if sel, ok := a.selectors[key]; ok {
+		return sel, nil
+	}
+	conv, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		return nil, err
+	}
+	sel := &selector{Selector: conv, key: key}
+	a.selectors[key] = sel
+	return sel, nil
+}
+
+// satisfiable reports whether some pod's labels can match s.
+func (s *selector) satisfiable() bool {
+	_, ok := satisfiable(s.Selector, "", nil)
+	return ok
+}
+
+// matches reports whether l matches s; a nil s matches everything.
+func (s *selector) matches(l labels.Set) bool { return s == nil || s.Matches(l) }
+
+// podKey identifies a pod selector for the peer cache: an absent selector
+// and an empty one both match every pod.
+func (s *selector) podKey() string {
+	if s == nil {
+		return ""
+	}
+	return s.key
+}
+
 // podsIn returns the workloads of namespace ns that sel matches; a nil sel
 // matches them all.
-func (a *analyzer) podsIn(ns string, sel labels.Selector) bitset {
-	key := "ns\x00" + ns + "\x00" + selectorKey(sel)
+func (a *analyzer) podsIn(ns string, sel *selector) bitset {
+	key := "ns\x00" + ns + "\x00" + sel.podKey()
 	if b, ok := a.peerCache[key]; ok {
 		return b
 	}
@@ -504,34 +575,32 @@ func (a *analyzer) podsIn(ns string, sel labels.Selector) bitset {
 
 // podsInNamespaces returns the workloads that podSel matches in the
 // namespaces that nsSel matches; a nil podSel matches every pod.
-func (a *analyzer) podsInNamespaces(nsSel, podSel labels.Selector) bitset {
-	key := "sel\x00" + nsSel.String() + "\x00" + selectorKey(podSel)
+func (a *analyzer) podsInNamespaces(nsSel, podSel *selector) bitset {
+	key := "sel\x00" + nsSel.key + "\x03" + podSel.podKey()
 	if b, ok := a.peerCache[key]; ok {
 		return b
 	}
 	b := newBitset(len(a.workloads))
-	for _, ns := range a.namespaces {
-		if nsSel.Matches(ns.labels) {
-			a.addPods(b, ns, podSel)
+	// A selector on the namespace name, the usual kind, needs no scan.
+	if name, ok := nsSel.RequiresExactMatch(NamespaceNameLabel); ok {
+		if k, ok := a.nsIndex[name]; ok && nsSel.Matches(a.namespaces[k].labels) {
+			a.addPods(b, a.namespaces[k], podSel)
+		}
+	} else {
+		for _, ns := range a.namespaces {
+			if nsSel.Matches(ns.labels) {
+				a.addPods(b, ns, podSel)
+			}
 		}
 	}
 	a.peerCache[key] = b
 	return b
 }
 
-func (a *analyzer) addPods(b bitset, ns namespace, sel labels.Selector) {
+func (a *analyzer) addPods(b bitset, ns namespace, sel *selector) {
 	for i := ns.first; i < ns.end; i++ {
-		if sel == nil || sel.Matches(a.workloads[i].labels) {
+		if sel.matches(a.workloads[i].labels) {
 			b.set(i)
 		}
 	}
-}
-
-// selectorKey identifies a pod selector for the peer cache; an absent
-// selector and an empty one both match every pod.
-func selectorKey(sel labels.Selector) string {
-	if sel == nil {
-		return ""
-	}
-	return sel.String()
 }

@@ -108,7 +108,7 @@ func BenchmarkExplain(b *testing.B) {
 // The rendered system's flows are what its policies say: every call on http,
 // monitoring on metrics, and nothing else.
 func TestRenderedSystemFlows(t *testing.T) {
-	nss, ws, ps := renderedSystem(120)
+	nss, ws, ps := renderedSystem(60)
 	r, err := Analyze(nss, ws, ps)
 	if err != nil {
 		t.Fatal(err)
@@ -120,10 +120,10 @@ func TestRenderedSystemFlows(t *testing.T) {
 			fromPrometheus++
 		}
 	}
-	if fromPrometheus != 120 {
-		t.Errorf("%d flows from prometheus, want 120", fromPrometheus)
+	if fromPrometheus != 60 {
+		t.Errorf("%d flows from prometheus, want 60", fromPrometheus)
 	}
-	if calls := len(r.Flows) - fromPrometheus; calls == 0 || calls > 3*120 {
-		t.Errorf("%d flows between workloads, want 1 to %d: three calls each", calls, 3*120)
+	if calls := len(r.Flows) - fromPrometheus; calls == 0 || calls > 3*60 {
+		t.Errorf("%d flows between workloads, want 1 to %d: three calls each", calls, 3*60)
 	}
 }

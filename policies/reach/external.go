@@ -166,17 +166,25 @@ func external(policies []policy, workloads []workload, selectedBy [2][][]int) []
 // unlistedNamespaces reports whether sel can match a namespace that is not
 // among a's namespaces and, when sel restricts NamespaceNameLabel to a set of
 // names, which of them are not among a's.
-func (a *analyzer) unlistedNamespaces(sel labels.Selector) ([]string, bool) {
+func (a *analyzer) unlistedNamespaces(sel *selector) ([]string, bool) {
+	if u, ok := a.unlisted[sel.key]; ok {
+		return u.names, u.ok
+	}
 	if a.known == nil {
 		a.known = make(map[string]bool, len(a.namespaces))
 		for _, ns := range a.namespaces {
 			a.known[ns.name] = true
 		}
 	}
-	if !satisfiable(sel, NamespaceNameLabel, a.known) {
-		return nil, false
-	}
-	return pinnedValues(sel, NamespaceNameLabel, a.known), true
+	var u unlisted
+	u.names, u.ok = satisfiable(sel.Selector, NamespaceNameLabel, a.known)
+	a.unlisted[sel.key] = u
+	return u.names, u.ok
+}
+
+type unlisted struct {
+	names []string
+	ok    bool
 }
 
 // constraint is what the requirements of a selector on one key demand.
@@ -186,16 +194,22 @@ type constraint struct {
 	forbidden       map[string]bool
 }
 
-func constraints(sel labels.Selector) (map[string]*constraint, bool) {
+// satisfiable reports whether some label set satisfies sel, given that the
+// label key, when not empty, is always present with a value not in exclude.
+// When sel restricts key to a set of values, it returns those it can take.
+func satisfiable(sel labels.Selector, key string, exclude map[string]bool) ([]string, bool) {
 	reqs, selectable := sel.Requirements()
 	if !selectable {
 		return nil, false
 	}
 	byKey := map[string]*constraint{}
+	if key != "" {
+		byKey[key] = &constraint{present: true}
+	}
 	for _, r := range reqs {
 		c := byKey[r.Key()]
 		if c == nil {
-			c = &constraint{forbidden: map[string]bool{}}
+			c = &constraint{}
 			byKey[r.Key()] = c
 		}
 		switch r.Operator() {
@@ -209,6 +223,9 @@ func constraints(sel labels.Selector) (map[string]*constraint, bool) {
 			}
 			c.allowed = vals
 		case selection.NotIn, selection.NotEquals:
+			if c.forbidden == nil {
+				c.forbidden = map[string]bool{}
+			}
 			for _, v := range r.ValuesUnsorted() {
 				c.forbidden[v] = true
 			}
@@ -217,65 +234,36 @@ func constraints(sel labels.Selector) (map[string]*constraint, bool) {
 		case selection.DoesNotExist:
 			c.absent = true
 		default:
-			// Gt and Lt do not occur in metav1.LabelSelector; assume
-			// they can be met.
+			// Gt and Lt do not occur in a metav1.LabelSelector; take
+			// them to be satisfiable.
 			c.present = true
 		}
 	}
-	return byKey, true
-}
-
-// satisfiable reports whether some label set satisfies sel, given that the
-// label key, when not empty, is always present with a value not in exclude.
-func satisfiable(sel labels.Selector, key string, exclude map[string]bool) bool {
-	byKey, ok := constraints(sel)
-	if !ok {
-		return false
-	}
-	if key != "" {
-		c := byKey[key]
-		if c == nil {
-			c = &constraint{forbidden: map[string]bool{}}
-			byKey[key] = c
+	var pinned []string
+	for k, c := range byKey {
+		if c.present && c.absent {
+			return nil, false
 		}
-		c.present = true
-		for v := range exclude {
-			c.forbidden[v] = true
+		if c.allowed == nil {
+			continue // infinitely many values, or none, will do
 		}
-	}
-	for _, c := range byKey {
-		switch {
-		case c.present && c.absent:
-			return false
-		case c.allowed != nil && len(remaining(c)) == 0:
-			return false
+		var ex map[string]bool
+		if k == key {
+			ex = exclude
+		}
+		var vals []string
+		for v := range c.allowed {
+			if !c.forbidden[v] && !ex[v] {
+				vals = append(vals, v)
+			}
+		}
+		if len(vals) == 0 {
+			return nil, false
+		}
+		if k == key {
+			slices.Sort(vals)
+			pinned = vals
 		}
 	}
-	return true
-}
-
-// pinnedValues returns the values sel allows for key, less exclude, when it
-// restricts key to a set; nil when any value would do.
-func pinnedValues(sel labels.Selector, key string, exclude map[string]bool) []string {
-	byKey, _ := constraints(sel)
-	c := byKey[key]
-	if c == nil || c.allowed == nil {
-		return nil
-	}
-	for v := range exclude {
-		c.forbidden[v] = true
-	}
-	vals := remaining(c)
-	slices.Sort(vals)
-	return vals
-}
-
-func remaining(c *constraint) []string {
-	var vals []string
-	for v := range c.allowed {
-		if !c.forbidden[v] {
-			vals = append(vals, v)
-		}
-	}
-	return vals
+	return pinned, true
 }

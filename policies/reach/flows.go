@@ -1,7 +1,5 @@
 package reach
 
-import "slices"
-
 // flows computes, for each destination and declared port, the set of
 // sources allowed to connect, and the flows that makes.
 //
@@ -42,7 +40,7 @@ func flows(policies []policy, workloads []workload, isolated [2]bitset, selected
 	}
 
 	allowed := make([][]bitset, n)
-	var out []Flow
+	count := make([]int, n+1) // flows per source, shifted by one
 	for d := range workloads {
 		dst := &workloads[d]
 		allowed[d] = make([]bitset, len(dst.ports))
@@ -72,15 +70,32 @@ func flows(policies []policy, workloads []workload, isolated [2]bitset, selected
 			}
 			in.and(egress)
 			for s := range in.all() {
-				f := Flow{From: workloads[s].ref, To: dst.ref, Port: pt.number, Protocol: pt.protocol}
-				if len(pt.names) > 0 {
-					f.PortName = pt.names[0]
-				}
-				out = append(out, f)
+				count[s+1]++
 			}
 		}
 	}
-	slices.SortFunc(out, CompareFlows)
+
+	// Destinations and their ports come in CompareFlows order, so placing
+	// each flow in its source's slot, in that order, sorts the list.
+	for s := range n {
+		count[s+1] += count[s]
+	}
+	out := make([]Flow, count[n])
+	next := count[:n]
+	for d := range workloads {
+		dst := &workloads[d]
+		for q, pt := range dst.ports {
+			f := Flow{To: dst.ref, Port: pt.number, Protocol: pt.protocol}
+			if len(pt.names) > 0 {
+				f.PortName = pt.names[0]
+			}
+			for s := range allowed[d][q].all() {
+				f.From = workloads[s].ref
+				out[next[s]] = f
+				next[s]++
+			}
+		}
+	}
 	return allowed, out
 }
 

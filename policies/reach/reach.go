@@ -11,7 +11,13 @@
 // The world Analyze reasons about is closed inside the namespaces it is given:
 // the workloads listed for a namespace are all the pods in it. Namespaces it
 // is not given (kube-system, say) are open: a policy that can reach pods there
-// is reported as external access rather than as flows.
+// is reported as external access rather than as flows. So is an ipBlock, which
+// matches no workload: it is meant for addresses outside the cluster, and
+// whether it matches pod addresses is up to the network plugin.
+//
+// Ports are container ports, as policies see them after a Service has
+// translated its port to the target port. A workload's pods may talk among
+// themselves, so a workload can be both ends of a flow.
 package reach
 
 import (
@@ -73,7 +79,8 @@ type Flow struct {
 	From, To WorkloadRef
 	Port     int32
 	Protocol corev1.Protocol
-	// PortName is the destination's name for the port, empty if unnamed.
+	// PortName is the destination's name for the port, empty if unnamed;
+	// the first in sort order if its containers give it several.
 	PortName string
 }
 
@@ -231,7 +238,8 @@ func (r *Result) Allowed(from, to WorkloadRef, port int32, protocol corev1.Proto
 
 // DiffFlows returns the flows of head that base lacks (opened) and those of
 // base that head lacks (closed). Both lists must be sorted by CompareFlows, as
-// Result.Flows is.
+// Result.Flows is. Flows that CompareFlows finds equal are the same flow: a
+// renamed port is no change.
 func DiffFlows(base, head []Flow) (opened, closed []Flow) {
 	i, j := 0, 0
 	for i < len(base) || j < len(head) {
@@ -263,7 +271,7 @@ func DiffFlows(base, head []Flow) (opened, closed []Flow) {
 type workload struct {
 	ref    WorkloadRef
 	labels labels.Set
-	ports  []containerPort // sorted by protocol and number
+	ports  []containerPort // sorted by comparePorts
 }
 
 // containerPort is a declared port with every name it goes by.
@@ -277,8 +285,9 @@ func (w *workload) port(number int32, protocol corev1.Protocol) (int, bool) {
 	return slices.BinarySearchFunc(w.ports, containerPort{number: number, protocol: protocol}, comparePorts)
 }
 
+// comparePorts orders ports by number, then protocol, as CompareFlows does.
 func comparePorts(a, b containerPort) int {
-	return cmp.Or(cmp.Compare(a.protocol, b.protocol), cmp.Compare(a.number, b.number))
+	return cmp.Or(cmp.Compare(a.number, b.number), cmp.Compare(a.protocol, b.protocol))
 }
 
 func protocolOrTCP(p corev1.Protocol) corev1.Protocol {

@@ -276,6 +276,10 @@ func TestAnalyze(t *testing.T) {
 			"data/mysql -> data/mysql TCP/3306 (mysql)",
 			"data/redis -> data/mysql TCP/3306 (mysql)",
 		},
+		external: map[string][]string{"data/mysql": {
+			"data/mysql egress to anything on any port (data/egress-open spec.egress[0])",
+			"data/mysql ingress from pods !tier in other namespaces matching team notin (ops) on any port (data/mysql-in spec.ingress[0].from[0])",
+		}},
 	}, {
 		name: "matchExpressions In and Exists",
 		policies: policies(denyAll("data"),
