@@ -15,7 +15,9 @@ var Formats = []string{"text", "json", "github", "sarif"}
 
 // Summary counts findings by outcome.
 type Summary struct {
-	Errors, Warnings, Waived int
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
+	Waived   int `json:"waived"`
 }
 
 // Summarize counts fs.

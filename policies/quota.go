@@ -279,7 +279,7 @@ func checkQuotaPresent(ctx *Context) []Finding {
 	for _, ns := range ctx.Env.System.Namespaces {
 		if ns.Quota == nil {
 			fs = append(fs, Finding{Pos: ns.Pos, Target: "namespace/" + ns.Name, Object: "Namespace " + ns.Name,
-				Message: fmt.Sprintf("namespace %s has no quota in environment %s", ns.Name, ctx.Env.Env.Name)})
+				Message: fmt.Sprintf("namespace %s has no quota", ns.Name)})
 		}
 	}
 	return fs
@@ -334,10 +334,19 @@ func checkNodePool(ctx *Context) []Finding {
 		}
 		if sum.Cmp(cp) > 0 {
 			fs = append(fs, Finding{Pos: np.Pos, Target: "environment",
-				Message: fmt.Sprintf("quotas ask for %s %s (%s) but %d nodes of %s allocate %s", res, format(res, sum), strings.Join(parts, " + "), np.Max, nodeShape(np), format(res, cp))})
+				Message: fmt.Sprintf("quotas ask for %s %s (%s) but %s %s", res, format(res, sum), strings.Join(parts, " + "), poolAllocates(np), format(res, cp))})
 		}
 	}
 	return fs
+}
+
+// poolAllocates is "1 node of SHAPE allocates" or "N nodes of SHAPE
+// allocate".
+func poolAllocates(np *model.NodePool) string {
+	if np.Max == 1 {
+		return "1 node of " + nodeShape(np) + " allocates"
+	}
+	return fmt.Sprintf("%d nodes of %s allocate", np.Max, nodeShape(np))
 }
 
 func nodeShape(np *model.NodePool) string {

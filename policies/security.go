@@ -22,6 +22,16 @@ var securityRules = []*Rule{
 escapes. runAsNonRoot makes the kubelet refuse to start a container whose
 user is root.`,
 		Check: podCheck(func(p *corev1.PodSpec, c *corev1.Container) string {
+			// User 0 is root whatever runAsNonRoot says; with it set, as
+			// gitopsc renders it, the kubelet refuses to start the
+			// container in any namespace, so Pod Security alone (POD008)
+			// would miss it where the level is not restricted.
+			if uid := runAsUser(p, c); uid != nil && *uid == 0 {
+				if nonRoot := runAsNonRoot(p, c); nonRoot != nil && *nonRoot {
+					return "runs as user 0 (root) while runAsNonRoot is set: the kubelet refuses to start it"
+				}
+				return "runs as user 0 (root)"
+			}
 			if c.SecurityContext != nil && c.SecurityContext.RunAsNonRoot != nil {
 				if !*c.SecurityContext.RunAsNonRoot {
 					return "sets runAsNonRoot: false"
@@ -120,6 +130,29 @@ server, and its workload never starts. Pods are checked with the
 Kubernetes Pod Security admission library itself.`,
 		Check: checkPodSecurityLevel,
 	},
+}
+
+// runAsUser is the user a container runs as when the pod or the
+// container names one: the container's setting wins.
+func runAsUser(p *corev1.PodSpec, c *corev1.Container) *int64 {
+	if c.SecurityContext != nil && c.SecurityContext.RunAsUser != nil {
+		return c.SecurityContext.RunAsUser
+	}
+	if p.SecurityContext != nil {
+		return p.SecurityContext.RunAsUser
+	}
+	return nil
+}
+
+// runAsNonRoot is the container's runAsNonRoot, or the pod's.
+func runAsNonRoot(p *corev1.PodSpec, c *corev1.Container) *bool {
+	if c.SecurityContext != nil && c.SecurityContext.RunAsNonRoot != nil {
+		return c.SecurityContext.RunAsNonRoot
+	}
+	if p.SecurityContext != nil {
+		return p.SecurityContext.RunAsNonRoot
+	}
+	return nil
 }
 
 // podCheck makes a rule that judges every container of every workload.
