@@ -11,8 +11,6 @@ import (
 	"sort"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/gitopsc/gitopsc/compiler/render"
 )
 
@@ -46,12 +44,17 @@ func Marshal(o *render.Object) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
 	}
 	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
 	delete(m, "status")
 	clean(m)
-	return yaml.Marshal(m)
+	var buf bytes.Buffer
+	buf.Grow(len(j) + len(j)/2)
+	encodeYAML(&buf, m)
+	return buf.Bytes(), nil
 }
 
 // clean drops the empty values the typed API structs serialise:
@@ -97,15 +100,17 @@ func Build(out *render.Output, source string) (*Tree, error) {
 	}
 	for layer, files := range byLayer {
 		sort.Strings(files)
-		k := map[string]any{
+		resources := make([]any, len(files))
+		for i, f := range files {
+			resources[i] = f
+		}
+		var kb bytes.Buffer
+		encodeYAML(&kb, map[string]any{
 			"apiVersion": "kustomize.config.k8s.io/v1beta1",
 			"kind":       "Kustomization",
-			"resources":  files,
-		}
-		b, err := yaml.Marshal(k)
-		if err != nil {
-			return nil, err
-		}
+			"resources":  resources,
+		})
+		b := kb.Bytes()
 		t.Files = append(t.Files, File{Path: layer + "/kustomization.yaml", Content: append(append([]byte(nil), header...), b...)})
 	}
 	sort.Slice(t.Files, func(i, j int) bool { return t.Files[i].Path < t.Files[j].Path })

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/build"
@@ -89,7 +90,7 @@ func Value(ctx *cue.Context, dir string, v cue.Value) (*model.Input, error) {
 	// Literal secret values get their own message rather than a type
 	// conflict, and their CUE errors are not repeated.
 	literal := checkSecretLiterals(v, &errs)
-	u := sv.LookupPath(cue.ParsePath(rootDefinition)).Unify(v)
+	u := sv.LookupPath(cuePath(rootDefinition)).Unify(v)
 	if err := u.Validate(cue.Concrete(true), cue.Final()); err != nil {
 	next:
 		for _, d := range diag.FromCUEIn(err, enclosingIn(v)) {
@@ -138,9 +139,9 @@ func enclosingIn(v cue.Value) func([]string) model.Pos {
 // value, is not printed.
 func checkSecretLiterals(v cue.Value, errs *diag.List) []string {
 	var seen []string
-	comps := v.LookupPath(cue.ParsePath(pathSystem + ".components"))
+	comps := v.LookupPath(cuePath(pathSystem + ".components"))
 	for _, c := range fields(comps) {
-		for _, s := range fields(c.v.LookupPath(cue.ParsePath("secrets"))) {
+		for _, s := range fields(c.v.LookupPath(cuePath("secrets"))) {
 			if k := s.v.IncompleteKind(); k&cue.StructKind == 0 {
 				p := "system.components." + c.label + ".secrets." + s.label
 				errs.Add(s.v.Pos(), "%s: a secret is a reference, not a value: write {secret: NAME, key: KEY} and keep the value in a SOPS file or an external store", p)
@@ -149,6 +150,30 @@ func checkSecretLiterals(v cue.Value, errs *diag.List) []string {
 		}
 	}
 	return seen
+}
+
+// paths caches parsed selector paths: the loader looks up the same few
+// dotted paths on every component, and parsing them each time cost more
+// than the lookups.
+var paths sync.Map
+
+// path turns a dotted path of plain identifiers ("requests.cpu") into a
+// cue.Path.
+func cuePath(p string) cue.Path {
+	if v, ok := paths.Load(p); ok {
+		return v.(cue.Path)
+	}
+	var sels []cue.Selector
+	for _, part := range strings.Split(p, ".") {
+		if strings.HasPrefix(part, "#") {
+			sels = append(sels, cue.Def(part))
+		} else {
+			sels = append(sels, cue.Str(part))
+		}
+	}
+	cp := cue.MakePath(sels...)
+	paths.Store(p, cp)
+	return cp
 }
 
 type field struct {
@@ -201,8 +226,8 @@ func (d *decoder) label(f field, what, path string) bool {
 }
 
 func (d *decoder) input(v cue.Value) *model.Input {
-	in := &model.Input{Dir: d.dir, System: d.system(v.LookupPath(cue.ParsePath(pathSystem)))}
-	for _, f := range sortedFields(v.LookupPath(cue.ParsePath(pathEnvironments))) {
+	in := &model.Input{Dir: d.dir, System: d.system(v.LookupPath(cuePath(pathSystem)))}
+	for _, f := range sortedFields(v.LookupPath(cuePath(pathEnvironments))) {
 		if d.label(f, "environment", "environments."+f.label) {
 			in.Environments = append(in.Environments, d.environment(f))
 		}
@@ -213,7 +238,7 @@ func (d *decoder) input(v cue.Value) *model.Input {
 func str(v cue.Value, path string) (string, model.Pos) {
 	f := v
 	if path != "" {
-		f = v.LookupPath(cue.ParsePath(path))
+		f = v.LookupPath(cuePath(path))
 	}
 	if !f.Exists() {
 		return "", model.Pos{}
@@ -223,7 +248,7 @@ func str(v cue.Value, path string) (string, model.Pos) {
 }
 
 func num(v cue.Value, path string) (int, model.Pos, bool) {
-	f := v.LookupPath(cue.ParsePath(path))
+	f := v.LookupPath(cuePath(path))
 	if !f.Exists() {
 		return 0, model.Pos{}, false
 	}
@@ -232,7 +257,7 @@ func num(v cue.Value, path string) (int, model.Pos, bool) {
 }
 
 func strs(v cue.Value, path string) []string {
-	f := v.LookupPath(cue.ParsePath(path))
+	f := v.LookupPath(cuePath(path))
 	var out []string
 	if it, err := f.List(); err == nil {
 		for it.Next() {
@@ -247,7 +272,7 @@ func (d *decoder) system(v cue.Value) *model.System {
 	s := &model.System{}
 	s.Name, s.NamePos = str(v, "name")
 	d.systemName = s.Name
-	for _, f := range sortedFields(v.LookupPath(cue.ParsePath("namespaces"))) {
+	for _, f := range sortedFields(v.LookupPath(cuePath("namespaces"))) {
 		if !d.label(f, "namespace", "system.namespaces."+f.label) {
 			continue
 		}
@@ -255,21 +280,21 @@ func (d *decoder) system(v cue.Value) *model.System {
 		if p, pos := str(f.v, "podSecurity"); p != "" {
 			ns.PodSecurity, ns.PodSecurityPos = p, pos
 		}
-		ns.Quota = quota(f.v.LookupPath(cue.ParsePath("quota")))
+		ns.Quota = quota(f.v.LookupPath(cuePath("quota")))
 		s.Namespaces = append(s.Namespaces, ns)
 	}
-	for _, f := range sortedFields(v.LookupPath(cue.ParsePath("components"))) {
+	for _, f := range sortedFields(v.LookupPath(cuePath("components"))) {
 		if d.label(f, "component", "system.components."+f.label) {
 			s.Components = append(s.Components, d.component(f))
 		}
 	}
-	for _, f := range sortedFields(v.LookupPath(cue.ParsePath("secrets"))) {
+	for _, f := range sortedFields(v.LookupPath(cuePath("secrets"))) {
 		if !d.label(f, "secret", "system.secrets."+f.label) {
 			continue
 		}
 		sec := &model.Secret{Name: f.label, Pos: f.v.Pos(), Keys: strs(f.v, "keys")}
 		sec.Namespace, sec.NsPos = str(f.v, "namespace")
-		sec.Source = d.secretSource(f.v.LookupPath(cue.ParsePath("from")))
+		sec.Source = d.secretSource(f.v.LookupPath(cuePath("from")))
 		s.Secrets = append(s.Secrets, sec)
 	}
 	return s
@@ -340,12 +365,12 @@ func (d *decoder) component(f field) *model.Component {
 	if k, pos := str(v, "kind"); k != "" {
 		c.Kind, c.KindPos = k, pos
 	}
-	c.Image = image(v.LookupPath(cue.ParsePath("image")))
+	c.Image = image(v.LookupPath(cuePath("image")))
 	c.Replicas = 1
 	if n, pos, ok := num(v, "replicas"); ok {
 		c.Replicas, c.ReplicasPos, c.ReplicasSet = n, pos, true
 	}
-	if a := v.LookupPath(cue.ParsePath("autoscale")); a.Exists() {
+	if a := v.LookupPath(cuePath("autoscale")); a.Exists() {
 		as := &model.Autoscale{Pos: a.Pos(), CPUUtilization: 80}
 		as.Min, _, _ = num(a, "min")
 		as.Max, as.MaxPos, _ = num(a, "max")
@@ -354,8 +379,8 @@ func (d *decoder) component(f field) *model.Component {
 		}
 		c.Autoscale = as
 	}
-	c.Resources = resources(v.LookupPath(cue.ParsePath("resources")))
-	for _, p := range fields(v.LookupPath(cue.ParsePath("ports"))) {
+	c.Resources = resources(v.LookupPath(cuePath("resources")))
+	for _, p := range fields(v.LookupPath(cuePath("ports"))) {
 		if !portName.MatchString(p.label) || len(p.label) > 15 {
 			d.errs.Add(p.v.Pos(), "%s.ports.%s: port name %q must be at most 15 lower-case letters, digits and '-', starting with a letter", path, p.label, p.label)
 			continue
@@ -363,15 +388,15 @@ func (d *decoder) component(f field) *model.Component {
 		n, _ := p.v.Int64()
 		c.Ports = append(c.Ports, model.Port{Name: p.label, Number: int(n), Pos: p.v.Pos()})
 	}
-	if l, err := v.LookupPath(cue.ParsePath("talksTo")).List(); err == nil {
+	if l, err := v.LookupPath(cuePath("talksTo")).List(); err == nil {
 		for l.Next() {
 			s, _ := l.Value().String()
 			target, port, _ := strings.Cut(s, ":")
 			c.TalksTo = append(c.TalksTo, model.Flow{Target: target, Port: port, Pos: l.Value().Pos()})
 		}
 	}
-	c.Config = d.settings(v.LookupPath(cue.ParsePath("config")), path+".config")
-	for _, s := range fields(v.LookupPath(cue.ParsePath("secrets"))) {
+	c.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
+	for _, s := range fields(v.LookupPath(cuePath("secrets"))) {
 		if !envName.MatchString(s.label) {
 			d.errs.Add(s.v.Pos(), "%s.secrets.%s: %q is not a valid environment variable name", path, s.label, s.label)
 			continue
@@ -382,7 +407,7 @@ func (d *decoder) component(f field) *model.Component {
 		c.Secrets = append(c.Secrets, ref)
 	}
 	sort.Slice(c.Secrets, func(i, j int) bool { return c.Secrets[i].Env < c.Secrets[j].Env })
-	for _, s := range fields(v.LookupPath(cue.ParsePath("storage"))) {
+	for _, s := range fields(v.LookupPath(cuePath("storage"))) {
 		if !d.label(s, "volume", path+".storage."+s.label) {
 			continue
 		}
@@ -392,30 +417,30 @@ func (d *decoder) component(f field) *model.Component {
 		vol.Class, _ = str(s.v, "class")
 		c.Storage = append(c.Storage, vol)
 	}
-	if l, err := v.LookupPath(cue.ParsePath("writable")).List(); err == nil {
+	if l, err := v.LookupPath(cuePath("writable")).List(); err == nil {
 		for l.Next() {
 			s, _ := l.Value().String()
 			c.Writable = append(c.Writable, model.Path{Path: s, Pos: l.Value().Pos()})
 		}
 	}
-	c.Expose = expose(v.LookupPath(cue.ParsePath("expose")))
-	pv := v.LookupPath(cue.ParsePath("probes"))
+	c.Expose = expose(v.LookupPath(cuePath("expose")))
+	pv := v.LookupPath(cuePath("probes"))
 	c.Probes = model.Probes{
-		Readiness: probe(pv.LookupPath(cue.ParsePath("readiness"))),
-		Liveness:  probe(pv.LookupPath(cue.ParsePath("liveness"))),
-		Startup:   probe(pv.LookupPath(cue.ParsePath("startup"))),
+		Readiness: probe(pv.LookupPath(cuePath("readiness"))),
+		Liveness:  probe(pv.LookupPath(cuePath("liveness"))),
+		Startup:   probe(pv.LookupPath(cuePath("startup"))),
 	}
 	c.Rolling = model.RollingUpdate{MaxSurge: "25%", MaxUnavailable: "25%"}
-	if r := v.LookupPath(cue.ParsePath("rollingUpdate")); r.Exists() {
+	if r := v.LookupPath(cuePath("rollingUpdate")); r.Exists() {
 		c.Rolling.Pos = r.Pos()
-		if s := intOrPercent(r.LookupPath(cue.ParsePath("maxSurge"))); s != "" {
+		if s := intOrPercent(r.LookupPath(cuePath("maxSurge"))); s != "" {
 			c.Rolling.MaxSurge = s
 		}
-		if s := intOrPercent(r.LookupPath(cue.ParsePath("maxUnavailable"))); s != "" {
+		if s := intOrPercent(r.LookupPath(cuePath("maxUnavailable"))); s != "" {
 			c.Rolling.MaxUnavailable = s
 		}
 	}
-	if m := v.LookupPath(cue.ParsePath("metrics")); m.Exists() {
+	if m := v.LookupPath(cuePath("metrics")); m.Exists() {
 		c.Metrics = &model.Metrics{Pos: m.Pos(), Path: "/metrics"}
 		c.Metrics.Port, _ = str(m, "port")
 		if p, _ := str(m, "path"); p != "" {
@@ -424,23 +449,23 @@ func (d *decoder) component(f field) *model.Component {
 	}
 	c.Command = strs(v, "command")
 	c.Args = strs(v, "args")
-	if l, err := v.LookupPath(cue.ParsePath("initContainers")).List(); err == nil {
+	if l, err := v.LookupPath(cuePath("initContainers")).List(); err == nil {
 		for l.Next() {
 			iv := l.Value()
 			ic := model.InitContainer{Pos: iv.Pos(), Command: strs(iv, "command"), Args: strs(iv, "args")}
 			ic.Name, _ = str(iv, "name")
-			ic.Image = image(iv.LookupPath(cue.ParsePath("image")))
-			ic.Resources = resources(iv.LookupPath(cue.ParsePath("resources")))
+			ic.Image = image(iv.LookupPath(cuePath("image")))
+			ic.Resources = resources(iv.LookupPath(cuePath("resources")))
 			c.Init = append(c.Init, ic)
 		}
 	}
-	if s := v.LookupPath(cue.ParsePath("security")); s.Exists() {
+	if s := v.LookupPath(cuePath("security")); s.Exists() {
 		se := &model.SecurityException{Pos: s.Pos(), AddCapabilities: strs(s, "addCapabilities")}
 		se.Reason, _ = str(s, "reason")
 		se.RunAsUser = optInt(s, "runAsUser")
 		se.RunAsGroup = optInt(s, "runAsGroup")
 		se.FSGroup = optInt(s, "fsGroup")
-		if b := s.LookupPath(cue.ParsePath("readOnlyRootFilesystem")); b.Exists() {
+		if b := s.LookupPath(cuePath("readOnlyRootFilesystem")); b.Exists() {
 			x, _ := b.Bool()
 			se.ReadOnlyRootFilesystem = &x
 		}
@@ -450,7 +475,7 @@ func (d *decoder) component(f field) *model.Component {
 }
 
 func optInt(v cue.Value, path string) *int64 {
-	f := v.LookupPath(cue.ParsePath(path))
+	f := v.LookupPath(cuePath(path))
 	if !f.Exists() {
 		return nil
 	}
@@ -487,7 +512,7 @@ func expose(v cue.Value) *model.Expose {
 		return nil
 	}
 	e := &model.Expose{Pos: v.Pos()}
-	if in := v.LookupPath(cue.ParsePath("ingress")); in.Exists() {
+	if in := v.LookupPath(cuePath("ingress")); in.Exists() {
 		e.Ingress = true
 		e.Host, _ = str(in, "host")
 		e.Path, _ = str(in, "path")
@@ -509,11 +534,11 @@ func probe(v cue.Value) *model.Probe {
 	}
 	p := &model.Probe{Pos: v.Pos()}
 	switch {
-	case v.LookupPath(cue.ParsePath("http")).Exists():
+	case v.LookupPath(cuePath("http")).Exists():
 		p.Kind = model.ProbeHTTP
 		p.Path, _ = str(v, "http.path")
 		p.Port, _ = str(v, "http.port")
-	case v.LookupPath(cue.ParsePath("tcp")).Exists():
+	case v.LookupPath(cuePath("tcp")).Exists():
 		p.Kind = model.ProbeTCP
 		p.Port, _ = str(v, "tcp.port")
 	default:
@@ -531,11 +556,11 @@ func (d *decoder) environment(f field) *model.Environment {
 	v := f.v
 	path := "environments." + f.label
 	e := &model.Environment{Name: f.label, Pos: v.Pos()}
-	cv := v.LookupPath(cue.ParsePath("cluster"))
+	cv := v.LookupPath(cuePath("cluster"))
 	e.Cluster.Pos = cv.Pos()
 	e.Cluster.Distribution, e.Cluster.DistributionPos = str(cv, "distribution")
 	e.Cluster.Arch = strs(cv, "arch")
-	e.Cluster.ArchPos = cv.LookupPath(cue.ParsePath("arch")).Pos()
+	e.Cluster.ArchPos = cv.LookupPath(cuePath("arch")).Pos()
 	e.Cluster.StorageClass, _ = str(cv, "storageClass")
 	e.Cluster.IngressClass, _ = str(cv, "ingressClass")
 	if e.Cluster.StorageClass == "" {
@@ -544,7 +569,7 @@ func (d *decoder) environment(f field) *model.Environment {
 	if e.Cluster.IngressClass == "" {
 		e.Cluster.IngressClass = map[string]string{"k3s": "traefik", "eks": "alb"}[e.Cluster.Distribution]
 	}
-	if n := cv.LookupPath(cue.ParsePath("nodes")); n.Exists() {
+	if n := cv.LookupPath(cuePath("nodes")); n.Exists() {
 		np := &model.NodePool{Pos: n.Pos()}
 		np.InstanceType, _ = str(n, "instanceType")
 		np.CPU, _ = str(n, "cpu")
@@ -553,7 +578,7 @@ func (d *decoder) environment(f field) *model.Environment {
 		np.Max, _, _ = num(n, "max")
 		e.Cluster.Nodes = np
 	}
-	fv := v.LookupPath(cue.ParsePath("flux"))
+	fv := v.LookupPath(cuePath("flux"))
 	e.Flux = model.Flux{SourceName: "flux-system", SourceNamespace: "flux-system", Branch: "main", PathPrefix: "out",
 		Interval: "10m", Timeout: "5m", DecryptionSecret: "sops-age"}
 	if u, _ := str(fv, "url"); u != "" {
@@ -571,24 +596,24 @@ func (d *decoder) environment(f field) *model.Environment {
 		}
 	}
 	e.Flux.PathPrefix = strings.TrimSuffix(e.Flux.PathPrefix, "/")
-	for _, n := range sortedFields(v.LookupPath(cue.ParsePath("namespaces"))) {
-		no := &model.NamespaceOverride{Name: n.label, Pos: n.v.Pos(), Quota: quota(n.v.LookupPath(cue.ParsePath("quota")))}
+	for _, n := range sortedFields(v.LookupPath(cuePath("namespaces"))) {
+		no := &model.NamespaceOverride{Name: n.label, Pos: n.v.Pos(), Quota: quota(n.v.LookupPath(cuePath("quota")))}
 		no.PodSecurity, no.PodSecurityPos = str(n.v, "podSecurity")
 		e.Namespaces = append(e.Namespaces, no)
 	}
-	for _, c := range sortedFields(v.LookupPath(cue.ParsePath("components"))) {
+	for _, c := range sortedFields(v.LookupPath(cuePath("components"))) {
 		e.Components = append(e.Components, d.override(c, path+".components."+c.label))
 	}
-	for _, s := range sortedFields(v.LookupPath(cue.ParsePath("secrets"))) {
+	for _, s := range sortedFields(v.LookupPath(cuePath("secrets"))) {
 		e.Secrets = append(e.Secrets, &model.SecretOverride{Name: s.label, Pos: s.v.Pos(),
-			Source: d.secretSource(s.v.LookupPath(cue.ParsePath("from")))})
+			Source: d.secretSource(s.v.LookupPath(cuePath("from")))})
 	}
-	pv := v.LookupPath(cue.ParsePath("policy"))
+	pv := v.LookupPath(cuePath("policy"))
 	e.Policy.RequireArch = strs(pv, "requireArch")
-	e.Policy.RequireArchPos = pv.LookupPath(cue.ParsePath("requireArch")).Pos()
+	e.Policy.RequireArchPos = pv.LookupPath(cuePath("requireArch")).Pos()
 	e.Policy.Registries = strs(pv, "registries")
-	e.Policy.RegistriesPos = pv.LookupPath(cue.ParsePath("registries")).Pos()
-	if l, err := pv.LookupPath(cue.ParsePath("waivers")).List(); err == nil {
+	e.Policy.RegistriesPos = pv.LookupPath(cuePath("registries")).Pos()
+	if l, err := pv.LookupPath(cuePath("waivers")).List(); err == nil {
 		for l.Next() {
 			w := model.Waiver{Pos: l.Value().Pos()}
 			w.Rule, _ = str(l.Value(), "rule")
@@ -607,7 +632,7 @@ func (d *decoder) override(f field, path string) *model.Override {
 	if n, pos, ok := num(v, "replicas"); ok {
 		o.Replicas, o.ReplicasPos = &n, pos
 	}
-	if a := v.LookupPath(cue.ParsePath("autoscale")); a.Exists() {
+	if a := v.LookupPath(cuePath("autoscale")); a.Exists() {
 		ao := &model.AutoscaleOverride{Pos: a.Pos()}
 		if n, _, ok := num(a, "min"); ok {
 			ao.Min = &n
@@ -620,7 +645,7 @@ func (d *decoder) override(f field, path string) *model.Override {
 		}
 		o.Autoscale = ao
 	}
-	if r := v.LookupPath(cue.ParsePath("resources")); r.Exists() {
+	if r := v.LookupPath(cuePath("resources")); r.Exists() {
 		ro := &model.ResourcesOverride{Pos: r.Pos()}
 		for p, dst := range map[string]**string{
 			"requests.cpu": &ro.RequestsCPU, "requests.memory": &ro.RequestsMemory,
@@ -633,7 +658,7 @@ func (d *decoder) override(f field, path string) *model.Override {
 		o.Resources = ro
 	}
 	o.Tag, o.TagPos = str(v, "tag")
-	o.Config = d.settings(v.LookupPath(cue.ParsePath("config")), path+".config")
-	o.Expose = expose(v.LookupPath(cue.ParsePath("expose")))
+	o.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
+	o.Expose = expose(v.LookupPath(cuePath("expose")))
 	return o
 }

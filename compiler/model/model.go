@@ -4,7 +4,11 @@
 // point at the line to change.
 package model
 
-import "cuelang.org/go/cue/token"
+import (
+	"sync"
+
+	"cuelang.org/go/cue/token"
+)
 
 // Pos is the source position of a CUE field.
 type Pos = token.Pos
@@ -33,6 +37,9 @@ type System struct {
 	Namespaces []*Namespace // sorted by name
 	Components []*Component // sorted by name
 	Secrets    []*Secret    // sorted by name
+
+	index  sync.Once
+	byName map[string]*Component
 }
 
 // Namespace returns the namespace called name, or nil.
@@ -45,14 +52,16 @@ func (s *System) Namespace(name string) *Namespace {
 	return nil
 }
 
-// Component returns the component called name, or nil.
+// Component returns the component called name, or nil. The first call
+// indexes the components: a System is not changed after it is built.
 func (s *System) Component(name string) *Component {
-	for _, c := range s.Components {
-		if c.Name == name {
-			return c
+	s.index.Do(func() {
+		s.byName = make(map[string]*Component, len(s.Components))
+		for _, c := range s.Components {
+			s.byName[c.Name] = c
 		}
-	}
-	return nil
+	})
+	return s.byName[name]
 }
 
 // Secret returns the secret called name, or nil.

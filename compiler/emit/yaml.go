@@ -1,0 +1,280 @@
+package emit
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// encodeYAML writes v, a value decoded from JSON with UseNumber, as block
+// YAML: mapping keys sorted, sequences of mappings in the "- key: value"
+// style at their key's indentation, strings plain where YAML 1.1 and 1.2
+// both read them back as the same string and double-quoted otherwise.
+// It replaces a round trip through a YAML library, which dominated the
+// cost of a build.
+func encodeYAML(buf *bytes.Buffer, v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		if len(t) == 0 {
+			buf.WriteString("{}\n")
+			return
+		}
+		writeMap(buf, t, 0)
+	case []any:
+		if len(t) == 0 {
+			buf.WriteString("[]\n")
+			return
+		}
+		writeList(buf, t, 0)
+	default:
+		writeScalar(buf, v)
+		buf.WriteByte('\n')
+	}
+}
+
+func indent(buf *bytes.Buffer, n int) {
+	for i := 0; i < n; i++ {
+		buf.WriteByte(' ')
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// writeMap writes the mapping's entries, each at column ind. The caller
+// has already written any indentation of the first line.
+func writeMap(buf *bytes.Buffer, m map[string]any, ind int) {
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			indent(buf, ind)
+		}
+		writeString(buf, k)
+		buf.WriteByte(':')
+		writeValue(buf, m[k], ind)
+	}
+}
+
+// writeValue writes the value of a mapping entry whose key sits at ind.
+func writeValue(buf *bytes.Buffer, v any, ind int) {
+	switch t := v.(type) {
+	case map[string]any:
+		if len(t) == 0 {
+			buf.WriteString(" {}\n")
+			return
+		}
+		buf.WriteByte('\n')
+		indent(buf, ind+2)
+		writeMap(buf, t, ind+2)
+	case []any:
+		if len(t) == 0 {
+			buf.WriteString(" []\n")
+			return
+		}
+		buf.WriteByte('\n')
+		indent(buf, ind)
+		writeList(buf, t, ind)
+	default:
+		buf.WriteByte(' ')
+		writeScalar(buf, v)
+		buf.WriteByte('\n')
+	}
+}
+
+// writeList writes the items of a sequence, each "- " at column ind. The
+// caller has already indented the first line.
+func writeList(buf *bytes.Buffer, l []any, ind int) {
+	for i, item := range l {
+		if i > 0 {
+			indent(buf, ind)
+		}
+		buf.WriteString("-")
+		switch t := item.(type) {
+		case map[string]any:
+			if len(t) == 0 {
+				buf.WriteString(" {}\n")
+				continue
+			}
+			buf.WriteByte(' ')
+			writeMap(buf, t, ind+2)
+		case []any:
+			if len(t) == 0 {
+				buf.WriteString(" []\n")
+				continue
+			}
+			buf.WriteByte(' ')
+			writeList(buf, t, ind+2)
+		default:
+			buf.WriteByte(' ')
+			writeScalar(buf, item)
+			buf.WriteByte('\n')
+		}
+	}
+}
+
+func writeScalar(buf *bytes.Buffer, v any) {
+	switch t := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case bool:
+		buf.WriteString(strconv.FormatBool(t))
+	case json.Number:
+		buf.WriteString(t.String())
+	case float64:
+		buf.WriteString(strconv.FormatFloat(t, 'g', -1, 64))
+	case string:
+		writeString(buf, t)
+	default:
+		writeString(buf, fmt.Sprint(t))
+	}
+}
+
+func writeString(buf *bytes.Buffer, s string) {
+	if plainSafe(s) {
+		buf.WriteString(s)
+		return
+	}
+	writeQuoted(buf, s)
+}
+
+// writeQuoted writes s as a YAML double-quoted scalar, escaping what YAML
+// does not allow raw: control characters, DEL, C1 controls, Unicode line
+// separators, the byte order mark and invalid UTF-8.
+func writeQuoted(buf *bytes.Buffer, s string) {
+	const hex = "0123456789abcdef"
+	buf.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			buf.WriteString("\\x")
+			buf.WriteByte(hex[s[i]>>4])
+			buf.WriteByte(hex[s[i]&0xf])
+			i++
+			continue
+		case r == '"':
+			buf.WriteString("\\\"")
+		case r == '\\':
+			buf.WriteString("\\\\")
+		case r == '\n':
+			buf.WriteString("\\n")
+		case r == '\t':
+			buf.WriteString("\\t")
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff:
+			fmt.Fprintf(buf, "\\u%04x", r)
+		default:
+			buf.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	buf.WriteByte('"')
+}
+
+// plainSafe reports whether s can be written unquoted: it starts with no
+// indicator, holds no ": " or " #", no control characters or line
+// breaks, and no YAML 1.1 or 1.2 resolver would read it as a bool, null,
+// number or timestamp.
+func plainSafe(s string) bool {
+	if s == "" || !utf8.ValidString(s) {
+		return false
+	}
+	switch s[0] {
+	case '-', '?', ':':
+		// "-x", "?x" and ":x" are plain; "- x", "---" and a lone "-" are not.
+		if len(s) == 1 || s[1] == ' ' || strings.HasPrefix(s, "---") {
+			return false
+		}
+	case '.':
+		if strings.HasPrefix(s, "...") {
+			return false
+		}
+	case ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`', ' ', '~', '=':
+		return false
+	}
+	if strings.ContainsAny(s, "\u0085\u2028\u2029\ufeff") {
+		return false // line breaks and a byte order mark to YAML 1.1
+	}
+	last := s[len(s)-1]
+	if last == ' ' || last == ':' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f {
+			// Non-ASCII text is quoted: simpler than deciding which
+			// runes YAML allows unquoted, and rare in manifests.
+			return false
+		}
+		if c == ':' && i+1 < len(s) && s[i+1] == ' ' {
+			return false
+		}
+		if c == '#' && i > 0 && s[i-1] == ' ' {
+			return false
+		}
+	}
+	return !resolvesToNonString(s)
+}
+
+var yamlWords = map[string]bool{}
+
+func init() {
+	for _, w := range []string{"y", "yes", "n", "no", "true", "false", "on", "off", "null",
+		".inf", "-.inf", "+.inf", ".nan"} {
+		yamlWords[w] = true
+	}
+}
+
+// resolvesToNonString reports whether a YAML 1.1 or 1.2 parser would read
+// the plain scalar s as something other than a string.
+func resolvesToNonString(s string) bool {
+	if yamlWords[strings.ToLower(s)] {
+		return true
+	}
+	c := s[0]
+	if (c < '0' || c > '9') && c != '-' && c != '+' && c != '.' {
+		return false
+	}
+	plain := strings.ReplaceAll(s, "_", "")
+	if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
+		return true
+	}
+	if _, err := strconv.ParseFloat(plain, 64); err == nil {
+		return true
+	}
+	// Sexagesimal numbers (YAML 1.1: 1:20) and timestamps (2001-12-14).
+	digitsColons, dashes := true, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] >= '0' && s[i] <= '9', s[i] == ':', s[i] == '.', s[i] == '_':
+		case s[i] == '-':
+			dashes++
+		default:
+			digitsColons = false
+		}
+	}
+	if digitsColons && (strings.Contains(s, ":") || dashes == 2) {
+		return true
+	}
+	if len(s) >= 10 && s[4] == '-' && s[7] == '-' && isDigits(s[:4]) && isDigits(s[5:7]) && isDigits(s[8:10]) {
+		return true
+	}
+	return false
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
