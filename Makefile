@@ -40,3 +40,19 @@ update-golden:
 .PHONY: example-images
 example-images:
 	$(GO) run ./internal/exampleimages environments
+
+# make e2e: apply every rendered environment, and the broken variants in
+# testdata/e2e/, to a real control plane (etcd, kube-apiserver and
+# kube-controller-manager on loopback, built once into ~/.cache/gitopsc-e2e)
+# and check that Kubernetes admits and refuses what the rules do. Knobs:
+# see e2e/run.sh.
+.PHONY: e2e
+e2e:
+	bash e2e/run.sh
+
+# make bench: Go benchmarks of each stage, then whole-process medians and
+# peak RSS of build and vet against cue export, checked against the budgets.
+.PHONY: bench
+bench:
+	$(GO) test ./compiler/ ./policies/reach/ -run '^$$' -bench . -benchtime 3x -benchmem
+	$(GO) run ./internal/bench/run -runs 5

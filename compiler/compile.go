@@ -26,6 +26,16 @@ type Result struct {
 // reported), then renders and builds the trees of the selected ones,
 // several at a time. Results come in the order of selected.
 func Compile(in *model.Input, selected []*model.Environment, facts images.Facts) ([]*Result, error) {
+	return compile(in, selected, facts, true)
+}
+
+// Render is Compile without building the file trees: for commands that
+// check or compare objects and write nothing. Result.Tree is nil.
+func Render(in *model.Input, selected []*model.Environment, facts images.Facts) ([]*Result, error) {
+	return compile(in, selected, facts, false)
+}
+
+func compile(in *model.Input, selected []*model.Environment, facts images.Facts, trees bool) ([]*Result, error) {
 	all, err := resolve.All(in)
 	if err != nil {
 		return nil, err
@@ -51,12 +61,15 @@ func Compile(in *model.Input, selected []*model.Environment, facts images.Facts)
 				errs[i] = err
 				return
 			}
-			tree, err := emit.Build(out, source)
-			if err != nil {
-				errs[i] = err
-				return
+			results[i] = &Result{Resolved: r, Output: out}
+			if trees {
+				tree, err := emit.Build(out, source)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				results[i].Tree = tree
 			}
-			results[i] = &Result{Resolved: r, Output: out, Tree: tree}
 		}()
 	}
 	wg.Wait()

@@ -204,10 +204,16 @@ func checkProbes(ctx *Context) []Finding {
 }
 
 func checkPDB(ctx *Context) []Finding {
-	var pdbs []*policyv1.PodDisruptionBudget
+	// Selectors are compiled once and bucketed by namespace: comparing
+	// every workload with every budget is quadratic on large systems.
+	selectors := map[string][]labels.Selector{}
 	for _, o := range ctx.Output.Objects {
-		if p, ok := o.Obj.(*policyv1.PodDisruptionBudget); ok {
-			pdbs = append(pdbs, p)
+		p, ok := o.Obj.(*policyv1.PodDisruptionBudget)
+		if !ok || p.Spec.Selector == nil {
+			continue
+		}
+		if sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector); err == nil && !sel.Empty() {
+			selectors[p.Namespace] = append(selectors[p.Namespace], sel)
 		}
 	}
 	var fs []Finding
@@ -216,13 +222,10 @@ func checkPDB(ctx *Context) []Finding {
 			continue
 		}
 		covered := false
-		for _, p := range pdbs {
-			if p.Namespace != w.Namespace || p.Spec.Selector == nil {
-				continue
-			}
-			sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
-			if err == nil && !sel.Empty() && sel.Matches(labels.Set(w.Template.Labels)) {
+		for _, sel := range selectors[w.Namespace] {
+			if sel.Matches(labels.Set(w.Template.Labels)) {
 				covered = true
+				break
 			}
 		}
 		if !covered {

@@ -43,11 +43,13 @@ func Marshal(o *render.Object) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
 	}
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
+	v, err := parseJSON(j)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s %s/%s: not an object", o.Kind, o.Namespace, o.Name)
 	}
 	delete(m, "status")
 	clean(m)

@@ -200,9 +200,6 @@ func plainSafe(s string) bool {
 	case ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`', ' ', '~', '=':
 		return false
 	}
-	if strings.ContainsAny(s, "\u0085\u2028\u2029\ufeff") {
-		return false // line breaks and a byte order mark to YAML 1.1
-	}
 	last := s[len(s)-1]
 	if last == ' ' || last == ':' {
 		return false
@@ -236,7 +233,7 @@ func init() {
 // resolvesToNonString reports whether a YAML 1.1 or 1.2 parser would read
 // the plain scalar s as something other than a string.
 func resolvesToNonString(s string) bool {
-	if yamlWords[strings.ToLower(s)] {
+	if len(s) <= 5 && yamlWords[strings.ToLower(s)] {
 		return true
 	}
 	c := s[0]

@@ -81,3 +81,30 @@ func FuzzEncodeYAMLString(f *testing.F) {
 		}
 	})
 }
+
+// parseJSON reads what encoding/json writes exactly as json.Decoder with
+// UseNumber does.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5,-3e4,true,false,null,"x\"\\\u00e9\ud83d\ude00"],"b":{}}`, `[]`, `"s"`, `{"":""}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want any
+		dec := json.NewDecoder(bytes.NewReader([]byte(s)))
+		dec.UseNumber()
+		if err := dec.Decode(&want); err != nil || dec.More() {
+			return // only well-formed documents matter
+		}
+		canonical, err := json.Marshal(want)
+		if err != nil {
+			return
+		}
+		got, err := parseJSON(canonical)
+		if err != nil {
+			t.Fatalf("%s: %v", canonical, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: got %#v, want %#v", canonical, got, want)
+		}
+	})
+}

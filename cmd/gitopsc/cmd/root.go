@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -62,12 +63,32 @@ compile or a wrong command line, 3 a file system, registry or git failure.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	var cpuProfile string
+	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
+	root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return diag.OutsideErr(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return diag.OutsideErr(err)
+		}
+		cobra.OnFinalize(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
+		return nil
+	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return diag.Usagef("%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newVet(), newBuild(), newSchema(), newImages(), newRules(), newExplain())
+	root.AddCommand(newVet(), newBuild(), newSchema(), newImages(), newRules(), newExplain(), newDiff())
 	return root
 }
 

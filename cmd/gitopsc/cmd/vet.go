@@ -55,7 +55,7 @@ func newVet() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			results, err := compiler.Compile(in, selected, lock)
+			results, err := compiler.Render(in, selected, lock)
 			if err != nil {
 				return err
 			}

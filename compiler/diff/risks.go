@@ -1,0 +1,151 @@
+package diff
+
+import (
+	"cmp"
+	"reflect"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// RiskKind names a change that a reviewer should look at before the
+// details.
+type RiskKind string
+
+// Risk kinds, in the order they are listed.
+const (
+	RiskEnvironmentRemoved   RiskKind = "environment-removed"
+	RiskNamespaceRemoved     RiskKind = "namespace-removed"
+	RiskDataRemoved          RiskKind = "data-removed"
+	RiskVolumeClaimTemplates RiskKind = "volume-claim-templates-changed"
+	RiskServiceType          RiskKind = "service-type-changed"
+	RiskQuotaLowered         RiskKind = "quota-lowered"
+	RiskImage                RiskKind = "image-changed"
+	RiskFlowsUnknown         RiskKind = "flows-unknown"
+)
+
+var riskOrder = []RiskKind{RiskEnvironmentRemoved, RiskNamespaceRemoved, RiskDataRemoved, RiskVolumeClaimTemplates,
+	RiskServiceType, RiskQuotaLowered, RiskImage, RiskFlowsUnknown}
+
+// Risk is one flagged change. Network flows are flagged apart, in Flows.
+type Risk struct {
+	Kind    RiskKind `json:"kind"`
+	Object  string   `json:"object,omitempty"`
+	Message string   `json:"message"`
+	Before  string   `json:"before,omitempty"`
+	After   string   `json:"after,omitempty"`
+}
+
+func sortRisks(rs []Risk) {
+	slices.SortStableFunc(rs, func(a, b Risk) int {
+		return cmp.Or(cmp.Compare(slices.Index(riskOrder, a.Kind), slices.Index(riskOrder, b.Kind)),
+			cmp.Compare(a.Object, b.Object), cmp.Compare(a.Message, b.Message))
+	})
+}
+
+// removalRisks flags the removal of objects that hold data, or of a
+// namespace, which takes everything in it along.
+func removalRisks(o *Object) []Risk {
+	switch o.Kind {
+	case "Namespace":
+		return []Risk{{Kind: RiskNamespaceRemoved, Object: o.Title(), Message: "removed: deleting a namespace deletes everything in it"}}
+	case "StatefulSet":
+		return []Risk{{Kind: RiskDataRemoved, Object: o.Title(), Message: "removed: its pods keep their data in volume claims"}}
+	case "PersistentVolumeClaim":
+		return []Risk{{Kind: RiskDataRemoved, Object: o.Title(), Message: "removed: it holds data"}}
+	}
+	return nil
+}
+
+// changeRisks flags changes Kubernetes refuses or that alter what runs:
+// volume claim templates, Service types, lowered quotas, images.
+func changeRisks(o *Object, base, head any) []Risk {
+	var rs []Risk
+	add := func(kind RiskKind, msg, before, after string) {
+		rs = append(rs, Risk{Kind: kind, Object: o.Title(), Message: msg, Before: before, After: after})
+	}
+	switch o.Kind {
+	case "StatefulSet":
+		if !reflect.DeepEqual(lookup(base, "spec", "volumeClaimTemplates"), lookup(head, "spec", "volumeClaimTemplates")) {
+			add(RiskVolumeClaimTemplates, "volume claim templates changed: Kubernetes refuses to update them; the StatefulSet must be deleted (orphaning its pods) and recreated", "", "")
+		}
+	case "Service":
+		bt, ht := serviceType(base), serviceType(head)
+		if bt != ht {
+			add(RiskServiceType, "type changed", bt, ht)
+		}
+	case "ResourceQuota":
+		bh, _ := lookup(base, "spec", "hard").(map[string]any)
+		hh, _ := lookup(head, "spec", "hard").(map[string]any)
+		for _, k := range sortedKeys(hh) {
+			bs, ok1 := bh[k].(string)
+			hs, ok2 := hh[k].(string)
+			if !ok1 || !ok2 {
+				continue
+			}
+			bq, err1 := resource.ParseQuantity(bs)
+			hq, err2 := resource.ParseQuantity(hs)
+			if err1 == nil && err2 == nil && hq.Cmp(bq) < 0 {
+				add(RiskQuotaLowered, "hard "+k+" lowered", bs, hs)
+			}
+		}
+	}
+	for _, list := range []string{"initContainers", "containers"} {
+		bi := containerImages(lookup(base, "spec", "template", "spec", list))
+		hi := containerImages(lookup(head, "spec", "template", "spec", list))
+		what := "container "
+		if list == "initContainers" {
+			what = "init container "
+		}
+		for _, name := range sortedKeys(hi) {
+			switch b, ok := bi[name]; {
+			case !ok:
+				add(RiskImage, what+name+" added", "", hi[name].(string))
+			case b != hi[name]:
+				add(RiskImage, "image of "+what+name+" changed", b.(string), hi[name].(string))
+			}
+		}
+	}
+	return rs
+}
+
+func serviceType(v any) string {
+	if t, _ := lookup(v, "spec", "type").(string); t != "" {
+		return t
+	}
+	return "ClusterIP"
+}
+
+// containerImages maps container names to images.
+func containerImages(v any) map[string]any {
+	m := map[string]any{}
+	l, _ := v.([]any)
+	for _, c := range l {
+		c, _ := c.(map[string]any)
+		name, _ := c["name"].(string)
+		if img, ok := c["image"].(string); ok {
+			m[name] = img
+		}
+	}
+	return m
+}
+
+func lookup(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,217 @@
+package emit
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// parseJSON decodes the output of encoding/json.Marshal into maps, slices,
+// strings, booleans, nil and json.Number, as json.Decoder with UseNumber
+// would, several times faster: it needs no reflection and trusts its
+// input to be well formed, reporting an error rather than panicking when
+// it is not.
+func parseJSON(b []byte) (v any, err error) {
+	p := jsonParser{b: b}
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("malformed JSON at byte %d", p.i)
+		}
+	}()
+	v = p.value()
+	p.space()
+	if p.i != len(p.b) {
+		return nil, fmt.Errorf("malformed JSON at byte %d", p.i)
+	}
+	return v, nil
+}
+
+type jsonParser struct {
+	b []byte
+	i int
+}
+
+type jsonError struct{}
+
+func (p *jsonParser) fail() { panic(jsonError{}) }
+
+func (p *jsonParser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) value() any {
+	p.space()
+	if p.i >= len(p.b) {
+		p.fail()
+	}
+	switch c := p.b[p.i]; {
+	case c == '{':
+		p.i++
+		m := map[string]any{}
+		p.space()
+		if p.b[p.i] == '}' {
+			p.i++
+			return m
+		}
+		for {
+			p.space()
+			k := p.str()
+			p.space()
+			if p.b[p.i] != ':' {
+				p.fail()
+			}
+			p.i++
+			m[k] = p.value()
+			p.space()
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+			case '}':
+				p.i++
+				return m
+			default:
+				p.fail()
+			}
+		}
+	case c == '[':
+		p.i++
+		l := []any{}
+		p.space()
+		if p.b[p.i] == ']' {
+			p.i++
+			return l
+		}
+		for {
+			l = append(l, p.value())
+			p.space()
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+			case ']':
+				p.i++
+				return l
+			default:
+				p.fail()
+			}
+		}
+	case c == '"':
+		return p.str()
+	case c == 't':
+		p.word("true")
+		return true
+	case c == 'f':
+		p.word("false")
+		return false
+	case c == 'n':
+		p.word("null")
+		return nil
+	default:
+		start := p.i
+		for p.i < len(p.b) {
+			switch c := p.b[p.i]; {
+			case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
+				p.i++
+				continue
+			}
+			break
+		}
+		if start == p.i {
+			p.fail()
+		}
+		return json.Number(p.b[start:p.i])
+	}
+}
+
+func (p *jsonParser) word(w string) {
+	if p.i+len(w) > len(p.b) || string(p.b[p.i:p.i+len(w)]) != w {
+		p.fail()
+	}
+	p.i += len(w)
+}
+
+// str reads a string, unescaping only when the string holds escapes.
+func (p *jsonParser) str() string {
+	if p.b[p.i] != '"' {
+		p.fail()
+	}
+	p.i++
+	start := p.i
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case '"':
+			s := string(p.b[start:p.i])
+			p.i++
+			return s
+		case '\\':
+			return p.escaped(start)
+		}
+		p.i++
+	}
+	p.fail()
+	return ""
+}
+
+func (p *jsonParser) escaped(start int) string {
+	buf := append([]byte(nil), p.b[start:p.i]...)
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(buf)
+		case c != '\\':
+			buf = append(buf, c)
+			p.i++
+			continue
+		}
+		p.i++
+		switch e := p.b[p.i]; e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r := p.hex4()
+			if utf16.IsSurrogate(r) && p.i+6 < len(p.b) && p.b[p.i+1] == '\\' && p.b[p.i+2] == 'u' {
+				p.i += 2
+				r = utf16.DecodeRune(r, p.hex4())
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			p.fail()
+		}
+		p.i++
+	}
+	p.fail()
+	return ""
+}
+
+// hex4 reads the four hex digits after "\u", leaving p.i on the last.
+func (p *jsonParser) hex4() rune {
+	if p.i+4 >= len(p.b) {
+		p.fail()
+	}
+	n, err := strconv.ParseUint(string(p.b[p.i+1:p.i+5]), 16, 32)
+	if err != nil {
+		p.fail()
+	}
+	p.i += 4
+	return rune(n)
+}

@@ -1,0 +1,278 @@
+// Command run is "make bench": whole-process figures of gitopsc build and
+// vet — median wall time and peak RSS over several runs — for the shipped
+// system and synthetic systems of 1,000 and 5,000 components in 3
+// environments, beside "cue export" of the same CUE package (the
+// evaluation floor of any CUE tool), checked against the budgets.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gitopsc/gitopsc/internal/synth"
+)
+
+// cueVersion is the cue command compared against: the CUE version gitopsc
+// itself is built with.
+const cueVersion = "v0.17.1"
+
+type sample struct {
+	wall time.Duration
+	rss  int64 // bytes
+}
+
+type figure struct {
+	input, what string
+	wall        time.Duration // median
+	rss         int64         // median peak
+	runs        int
+}
+
+func main() {
+	runs := flag.Int("runs", 5, "runs per measurement")
+	cache := flag.String("cache", ".cache/bench", "folder for the binaries and generated inputs")
+	sizes := flag.String("sizes", "1000,5000", "synthetic system sizes")
+	flag.Parse()
+	if err := run(*runs, *cache, *sizes); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(runs int, cache, sizes string) error {
+	cache, err := filepath.Abs(cache)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return err
+	}
+	gitopsc := filepath.Join(cache, "gitopsc")
+	if out, err := exec.Command("go", "build", "-o", gitopsc, "./cmd/gitopsc").CombinedOutput(); err != nil {
+		return fmt.Errorf("build gitopsc: %v\n%s", err, out)
+	}
+	cue, err := cueBinary(cache)
+	if err != nil {
+		return err
+	}
+	inputs := []struct{ name, dir string }{{"shipped", "environments"}}
+	for _, s := range strings.Split(sizes, ",") {
+		var n int
+		fmt.Sscan(s, &n)
+		dir := filepath.Join(cache, fmt.Sprintf("synth-%d-3", n))
+		if err := synth.Write(dir, n, 3, 1); err != nil {
+			return err
+		}
+		inputs = append(inputs, struct{ name, dir string }{fmt.Sprintf("N=%d,E=3", n), dir})
+	}
+
+	var figs []figure
+	noop := map[string]bool{}
+	for _, in := range inputs {
+		fmt.Fprintf(os.Stderr, "measuring %s ...\n", in.name)
+		out := filepath.Join(cache, "out-"+strings.NewReplacer("=", "", ",", "-").Replace(in.name))
+		// A build into an empty folder writes every file.
+		f, err := measure(runs, func(i int) *exec.Cmd {
+			os.RemoveAll(out)
+			return exec.Command(gitopsc, "build", in.dir, "--out", out)
+		})
+		if err != nil {
+			return fmt.Errorf("%s: build: %w", in.name, err)
+		}
+		figs = append(figs, figure{in.name, "gitopsc build (empty out)", f.wall, f.rss, runs})
+		// A rebuild of an unchanged input writes nothing.
+		before, err := mtimes(out)
+		if err != nil {
+			return err
+		}
+		f, err = measure(runs, func(int) *exec.Cmd { return exec.Command(gitopsc, "build", in.dir, "--out", out) })
+		if err != nil {
+			return fmt.Errorf("%s: rebuild: %w", in.name, err)
+		}
+		figs = append(figs, figure{in.name, "gitopsc build (no-op)", f.wall, f.rss, runs})
+		after, err := mtimes(out)
+		if err != nil {
+			return err
+		}
+		noop[in.name] = equalTimes(before, after)
+		f, err = measure(runs, func(int) *exec.Cmd { return exec.Command(gitopsc, "vet", in.dir) })
+		if err != nil {
+			return fmt.Errorf("%s: vet: %w", in.name, err)
+		}
+		figs = append(figs, figure{in.name, "gitopsc vet", f.wall, f.rss, runs})
+		f, err = measure(runs, func(int) *exec.Cmd { return exec.Command(cue, "export", "./"+filepath.Base(in.dir)) }, in.dir)
+		if err != nil {
+			return fmt.Errorf("%s: cue export: %w", in.name, err)
+		}
+		figs = append(figs, figure{in.name, "cue export " + cueVersion, f.wall, f.rss, runs})
+	}
+	report(figs, noop)
+	if failed := budgets(figs, noop); len(failed) > 0 {
+		fmt.Println("\nbudgets missed:")
+		for _, f := range failed {
+			fmt.Println("  " + f)
+		}
+		return fmt.Errorf("%d budget(s) missed", len(failed))
+	}
+	fmt.Println("\nall budgets met")
+	return nil
+}
+
+// cueBinary installs the cue command of cueVersion into the cache once.
+func cueBinary(cache string) (string, error) {
+	dir := filepath.Join(cache, "cue-"+cueVersion)
+	bin := filepath.Join(dir, "cue")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	cmd := exec.Command("go", "install", "cuelang.org/go/cmd/cue@"+cueVersion)
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=-mod=mod")
+	cmd.Dir = os.TempDir()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("install cue: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// measure runs the command runs times (after one unmeasured warm-up) and
+// returns the median wall time and the median peak RSS.
+func measure(runs int, mk func(i int) *exec.Cmd, dir ...string) (figure, error) {
+	var samples []sample
+	for i := -1; i < runs; i++ {
+		cmd := mk(i)
+		if len(dir) > 0 {
+			cmd.Dir = filepath.Dir(dir[0])
+		}
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = nil, &stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return figure{}, fmt.Errorf("%v: %v\n%s", cmd.Args, err, stderr.String())
+		}
+		wall := time.Since(start)
+		ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		var rss int64
+		if ru != nil {
+			rss = ru.Maxrss * 1024 // kilobytes on Linux
+		}
+		if i >= 0 {
+			samples = append(samples, sample{wall, rss})
+		}
+	}
+	walls := make([]time.Duration, len(samples))
+	rsss := make([]int64, len(samples))
+	for i, s := range samples {
+		walls[i], rsss[i] = s.wall, s.rss
+	}
+	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
+	sort.Slice(rsss, func(i, j int) bool { return rsss[i] < rsss[j] })
+	return figure{wall: walls[len(walls)/2], rss: rsss[len(rsss)/2]}, nil
+}
+
+func mtimes(dir string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		out[p] = info.ModTime()
+		return nil
+	})
+	return out, err
+}
+
+func equalTimes(a, b map[string]time.Time) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !b[k].Equal(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func find(figs []figure, input, what string) figure {
+	for _, f := range figs {
+		if f.input == input && strings.HasPrefix(f.what, what) {
+			return f
+		}
+	}
+	return figure{}
+}
+
+func report(figs []figure, noop map[string]bool) {
+	host, _ := os.Hostname()
+	fmt.Printf("gitopsc benchmark: %d CPUs (GOMAXPROCS %d), %s/%s, %s, host %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), host)
+	fmt.Printf("medians over %d runs each, after one warm-up run\n\n", figs[0].runs)
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "input\tcommand\twall (median)\tpeak RSS (median)\tvs cue export\t")
+	for _, f := range figs {
+		ratio := ""
+		if c := find(figs, f.input, "cue export"); c.wall > 0 && !strings.HasPrefix(f.what, "cue") {
+			ratio = fmt.Sprintf("%.1f×", float64(f.wall)/float64(c.wall))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t\n", f.input, f.what, f.wall.Round(time.Millisecond), mib(f.rss), ratio)
+	}
+	w.Flush()
+	fmt.Println()
+	for _, in := range []string{"shipped", "N=1000,E=3", "N=5000,E=3"} {
+		if _, ok := noop[in]; ok {
+			fmt.Printf("no-op rebuild of %s leaves every modification time unchanged: %v\n", in, noop[in])
+		}
+	}
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// budgets checks the figures against the budgets of the performance issue.
+func budgets(figs []figure, noop map[string]bool) []string {
+	var failed []string
+	check := func(ok bool, format string, args ...any) {
+		status := "ok  "
+		if !ok {
+			status = "MISS"
+			failed = append(failed, fmt.Sprintf(format, args...))
+		}
+		fmt.Printf("%s "+format+"\n", append([]any{status}, args...)...)
+	}
+	fmt.Println("\nbudgets (medians):")
+	shipped := find(figs, "shipped", "gitopsc build (empty")
+	check(shipped.wall <= 150*time.Millisecond, "shipped build %s ≤ 150ms", shipped.wall.Round(time.Millisecond))
+	k1 := find(figs, "N=1000,E=3", "gitopsc build (empty")
+	k5 := find(figs, "N=5000,E=3", "gitopsc build (empty")
+	if k1.wall > 0 {
+		check(k1.wall <= 1500*time.Millisecond, "N=1000 build %s ≤ 1.5s", k1.wall.Round(time.Millisecond))
+		check(k1.rss <= 400<<20, "N=1000 build peak RSS %s ≤ 400 MiB", mib(k1.rss))
+		c := find(figs, "N=1000,E=3", "cue export")
+		check(float64(k1.wall) <= 1.5*float64(c.wall), "N=1000 build %s ≤ 1.5 × cue export %s (%.1f×)", k1.wall.Round(time.Millisecond), c.wall.Round(time.Millisecond), float64(k1.wall)/float64(c.wall))
+	}
+	if k5.wall > 0 {
+		check(k5.wall <= 7*time.Second, "N=5000 build %s ≤ 7s", k5.wall.Round(time.Millisecond))
+		check(k5.rss <= 1536<<20, "N=5000 build peak RSS %s ≤ 1.5 GiB", mib(k5.rss))
+		if k1.wall > 0 {
+			check(float64(k5.wall) <= 5.5*float64(k1.wall), "time grows at most linearly: 5000/1000 = %.1f× ≤ 5.5×", float64(k5.wall)/float64(k1.wall))
+			check(float64(k5.rss) <= 5.5*float64(k1.rss), "memory grows at most linearly: 5000/1000 = %.1f× ≤ 5.5×", float64(k5.rss)/float64(k1.rss))
+		}
+	}
+	for in, ok := range noop {
+		check(ok, "no-op rebuild of %s writes no file", in)
+	}
+	return failed
+}
