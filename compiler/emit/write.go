@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
 )
@@ -51,16 +52,37 @@ func Compare(envDir string, t *Tree) (Diff, error) {
 	if err != nil {
 		return d, err
 	}
-	want := map[string]bool{}
-	for _, f := range t.Files {
-		want[f.Path] = true
+	// Files are read by a few workers: a large tree is tens of thousands
+	// of small reads.
+	const (
+		same = iota
+		added
+		changed
+	)
+	state := make([]int, len(t.Files))
+	err = parallel(len(t.Files), func(i int) error {
+		f := t.Files[i]
 		b, err := os.ReadFile(filepath.Join(envDir, filepath.FromSlash(f.Path)))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			d.Added = append(d.Added, f.Path)
+			state[i] = added
 		case err != nil:
-			return d, diag.OutsideErr(err)
+			return diag.OutsideErr(err)
 		case !bytes.Equal(b, f.Content):
+			state[i] = changed
+		}
+		return nil
+	})
+	if err != nil {
+		return d, err
+	}
+	want := make(map[string]bool, len(t.Files))
+	for i, f := range t.Files {
+		want[f.Path] = true
+		switch state[i] {
+		case added:
+			d.Added = append(d.Added, f.Path)
+		case changed:
 			d.Changed = append(d.Changed, f.Path)
 		}
 	}
@@ -72,6 +94,37 @@ func Compare(envDir string, t *Tree) (Diff, error) {
 		}
 	}
 	return d, nil
+}
+
+// ioWorkers is how many files are read or written at once.
+const ioWorkers = 8
+
+// parallel calls fn for 0..n-1 on a few goroutines and returns the first
+// error (by index, so the error reported does not depend on timing).
+func parallel(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < ioWorkers && w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // previousFiles is the list of files the last build wrote in envDir.
@@ -134,21 +187,30 @@ func Write(outDir string, t *Tree) (Diff, error) {
 		changed[p] = true
 	}
 	ours := map[string]bool{}
+	dirs := map[string]bool{}
 	for _, f := range t.Files {
 		ours[f.Path] = true
-		dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return d, diag.OutsideErr(err)
+		dir := filepath.Dir(filepath.Join(tmp, filepath.FromSlash(f.Path)))
+		if !dirs[dir] {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return d, diag.OutsideErr(err)
+			}
+			dirs[dir] = true
 		}
+	}
+	err = parallel(len(t.Files), func(i int) error {
+		f := t.Files[i]
+		dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
 		if !changed[f.Path] {
 			// Same bytes as on disk: link the old file to keep its mtime.
 			if err := os.Link(filepath.Join(envDir, filepath.FromSlash(f.Path)), dst); err == nil {
-				continue
+				return nil
 			}
 		}
-		if err := writeFile(dst, f.Content); err != nil {
-			return d, diag.OutsideErr(err)
-		}
+		return diag.OutsideErr(writeFile(dst, f.Content))
+	})
+	if err != nil {
+		return d, err
 	}
 	old, err := previousFiles(envDir)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -410,15 +411,21 @@ func TestWriteInterrupted(t *testing.T) {
 			}
 			before := snapshot(t, outDir)
 
+			// Files are written by several goroutines: once the disk is
+			// "full", every later write fails too.
+			var mu sync.Mutex
 			calls := 0
 			boom := errors.New("disk full")
 			saved := writeFile
 			t.Cleanup(func() { writeFile = saved })
 			writeFile = func(path string, b []byte) error {
+				mu.Lock()
 				if calls == tc.failAt {
+					mu.Unlock()
 					return boom
 				}
 				calls++
+				mu.Unlock()
 				return saved(path, b)
 			}
 
