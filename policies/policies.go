@@ -155,7 +155,8 @@ func applyWaivers(env *model.Environment, fs []Finding, opts Options) []Finding 
 		}
 		for i := range fs {
 			f := &fs[i]
-			if f.Waiver == "" && f.Rule == w.Rule && (w.Target == "*" || w.Target == f.Target) {
+			// A waiver cannot silence the waiver rule itself.
+			if f.Waiver == "" && f.Rule == w.Rule && f.Rule != WaiverRuleID && (w.Target == "*" || w.Target == f.Target) {
 				f.Waiver = w.Reason
 			}
 		}

@@ -97,11 +97,12 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 			of   string
 			pos  model.Pos
 			list []string
+			at   []model.Pos
 		}
-		lists := []argv{{c.Name, c.Pos, c.Command}, {c.Name, c.Pos, c.Args}}
+		lists := []argv{{c.Name, c.Pos, c.Command, c.CommandPos}, {c.Name, c.Pos, c.Args, c.ArgsPos}}
 		for _, ic := range c.Init {
 			of := "init container " + ic.Name + " of " + c.Name
-			lists = append(lists, argv{of, ic.Pos, ic.Command}, argv{of, ic.Pos, ic.Args})
+			lists = append(lists, argv{of, ic.Pos, ic.Command, ic.CommandPos}, argv{of, ic.Pos, ic.Args, ic.ArgsPos})
 		}
 		for _, l := range lists {
 			for i, a := range l.list {
@@ -114,7 +115,11 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 					if why != "it passes a credential as a flag" {
 						flag = fmt.Sprintf("argument %d", i+1)
 					}
-					fs = append(fs, Finding{Pos: l.pos, Target: c.Name,
+					pos := l.pos
+					if i < len(l.at) && l.at[i].IsValid() {
+						pos = l.at[i]
+					}
+					fs = append(fs, Finding{Pos: pos, Target: c.Name,
 						Message: fmt.Sprintf("%s of %s holds a plaintext value: %s; read it from a secret-backed environment variable", flag, l.of, why)})
 				}
 			}

@@ -268,6 +268,20 @@ func strs(v cue.Value, path string) []string {
 	return out
 }
 
+// strsPos is strs with the position of each element.
+func strsPos(v cue.Value, path string) ([]string, []model.Pos) {
+	var out []string
+	var pos []model.Pos
+	if it, err := v.LookupPath(cuePath(path)).List(); err == nil {
+		for it.Next() {
+			s, _ := it.Value().String()
+			out = append(out, s)
+			pos = append(pos, it.Value().Pos())
+		}
+	}
+	return out, pos
+}
+
 func (d *decoder) system(v cue.Value) *model.System {
 	s := &model.System{}
 	s.Name, s.NamePos = str(v, "name")
@@ -447,12 +461,14 @@ func (d *decoder) component(f field) *model.Component {
 			c.Metrics.Path = p
 		}
 	}
-	c.Command = strs(v, "command")
-	c.Args = strs(v, "args")
+	c.Command, c.CommandPos = strsPos(v, "command")
+	c.Args, c.ArgsPos = strsPos(v, "args")
 	if l, err := v.LookupPath(cuePath("initContainers")).List(); err == nil {
 		for l.Next() {
 			iv := l.Value()
-			ic := model.InitContainer{Pos: iv.Pos(), Command: strs(iv, "command"), Args: strs(iv, "args")}
+			ic := model.InitContainer{Pos: iv.Pos()}
+			ic.Command, ic.CommandPos = strsPos(iv, "command")
+			ic.Args, ic.ArgsPos = strsPos(iv, "args")
 			ic.Name, _ = str(iv, "name")
 			ic.Image = image(iv.LookupPath(cuePath("image")))
 			ic.Resources = resources(iv.LookupPath(cuePath("resources")))

@@ -124,8 +124,10 @@ type Component struct {
 	Metrics     *Metrics
 	Command     []string
 	Args        []string
-	Init        []InitContainer
-	Security    *SecurityException
+	// CommandPos and ArgsPos hold the position of each element.
+	CommandPos, ArgsPos []Pos
+	Init                []InitContainer
+	Security            *SecurityException
 }
 
 // Port returns the named port, or nil.
@@ -250,12 +252,13 @@ type Metrics struct {
 }
 
 type InitContainer struct {
-	Name      string
-	Image     Image
-	Command   []string
-	Args      []string
-	Resources Resources
-	Pos       Pos
+	Name                string
+	Image               Image
+	Command             []string
+	Args                []string
+	CommandPos, ArgsPos []Pos
+	Resources           Resources
+	Pos                 Pos
 }
 
 type SecurityException struct {

@@ -64,8 +64,9 @@ func newVet() *cobra.Command {
 			}
 			if pf.format == "text" {
 				for _, r := range results {
-					fmt.Fprintf(c.OutOrStdout(), "%s: ok (%d components in %d namespaces, %d objects)\n", r.Resolved.Env.Name,
-						len(r.Resolved.System.Components), len(r.Resolved.System.Namespaces), len(r.Output.Objects))
+					fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s in %s, %s)\n", r.Resolved.Env.Name,
+						count(len(r.Resolved.System.Components), "component"), count(len(r.Resolved.System.Namespaces), "namespace"),
+						count(len(r.Output.Objects), "object"))
 				}
 			}
 			return nil
@@ -74,4 +75,12 @@ func newVet() *cobra.Command {
 	c.Flags().StringArrayVar(&envs, "env", nil, "check only this environment (repeatable)")
 	pf.register(c)
 	return c
+}
+
+// count renders "1 component", "2 components".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
