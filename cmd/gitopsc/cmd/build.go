@@ -6,10 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gitopsc/gitopsc/compiler"
 	"github.com/gitopsc/gitopsc/compiler/diag"
 	"github.com/gitopsc/gitopsc/compiler/emit"
-	"github.com/gitopsc/gitopsc/compiler/images"
 )
 
 const buildDoc = `Build renders every environment of DIR (default ./environments) into
@@ -52,19 +50,7 @@ func newBuild() *cobra.Command {
 			if err := pf.validate(); err != nil {
 				return err
 			}
-			in, err := loadInput(args)
-			if err != nil {
-				return err
-			}
-			selected, err := selectEnvironments(in, envs)
-			if err != nil {
-				return err
-			}
-			lock, err := images.ReadLock(in.Dir)
-			if err != nil {
-				return err
-			}
-			results, err := compiler.Compile(in, selected, lock)
+			results, lock, err := compileInput(args, envs, true)
 			if err != nil {
 				return err
 			}

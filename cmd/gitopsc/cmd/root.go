@@ -13,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitopsc/gitopsc/compiler"
 	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/images"
 	"github.com/gitopsc/gitopsc/compiler/load"
 	"github.com/gitopsc/gitopsc/compiler/model"
 )
@@ -100,6 +102,30 @@ func loadInput(args []string) (*model.Input, error) {
 		dir = args[0]
 	}
 	return load.Dir(dir)
+}
+
+// compileInput loads DIR, selects the environments named by envs and
+// renders them (building their file trees when trees is set), with the
+// image lock the rules read.
+func compileInput(args, envs []string, trees bool) ([]*compiler.Result, *images.Lock, error) {
+	in, err := loadInput(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	selected, err := selectEnvironments(in, envs)
+	if err != nil {
+		return nil, nil, err
+	}
+	lock, err := images.ReadLock(in.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	render := compiler.Render
+	if trees {
+		render = compiler.Compile
+	}
+	results, err := render(in, selected, lock)
+	return results, lock, err
 }
 
 func selectEnvironments(in *model.Input, names []string) ([]*model.Environment, error) {

@@ -5,9 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gitopsc/gitopsc/compiler"
 	"github.com/gitopsc/gitopsc/compiler/diag"
-	"github.com/gitopsc/gitopsc/compiler/images"
 )
 
 const vetDoc = `Vet loads the CUE package in DIR (default ./environments), checks it
@@ -43,19 +41,7 @@ func newVet() *cobra.Command {
 			if err := pf.validate(); err != nil {
 				return err
 			}
-			in, err := loadInput(args)
-			if err != nil {
-				return err
-			}
-			selected, err := selectEnvironments(in, envs)
-			if err != nil {
-				return err
-			}
-			lock, err := images.ReadLock(in.Dir)
-			if err != nil {
-				return err
-			}
-			results, err := compiler.Render(in, selected, lock)
+			results, lock, err := compileInput(args, envs, false)
 			if err != nil {
 				return err
 			}
