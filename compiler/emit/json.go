@@ -3,16 +3,29 @@ package emit
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// parseJSON decodes the output of encoding/json.Marshal into maps, slices,
-// strings, booleans, nil and json.Number, as json.Decoder with UseNumber
-// would, several times faster: it needs no reflection and trusts its
-// input to be well formed, reporting an error rather than panicking when
-// it is not.
+// member is one key and value of a JSON object.
+type member struct {
+	key string
+	val any
+}
+
+// object is a JSON object as its members sorted by key: far smaller and
+// cheaper to build than a map, and in the order YAML is written.
+type object []member
+
+// parseJSON decodes the output of encoding/json.Marshal into objects,
+// slices, strings, booleans, nil and json.Number, as json.Decoder with
+// UseNumber would decode into maps, several times faster: it needs no
+// reflection and trusts its input to be well formed, reporting an error
+// rather than panicking when it is not. Repeated keys keep the last value.
 func parseJSON(b []byte) (v any, err error) {
 	p := jsonParser{b: b}
 	defer func() {
@@ -56,11 +69,11 @@ func (p *jsonParser) value() any {
 	switch c := p.b[p.i]; {
 	case c == '{':
 		p.i++
-		m := map[string]any{}
+		var m object
 		p.space()
 		if p.b[p.i] == '}' {
 			p.i++
-			return m
+			return object{}
 		}
 		for {
 			p.space()
@@ -70,14 +83,14 @@ func (p *jsonParser) value() any {
 				p.fail()
 			}
 			p.i++
-			m[k] = p.value()
+			m = append(m, member{k, p.value()})
 			p.space()
 			switch p.b[p.i] {
 			case ',':
 				p.i++
 			case '}':
 				p.i++
-				return m
+				return sortMembers(m)
 			default:
 				p.fail()
 			}
@@ -214,4 +227,50 @@ func (p *jsonParser) hex4() rune {
 	}
 	p.i += 4
 	return rune(n)
+}
+
+// sortMembers sorts by key; of repeated keys the last one stays, as
+// encoding/json keeps the last.
+func sortMembers(m object) object {
+	slices.SortStableFunc(m, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	out := m[:0]
+	for i, x := range m {
+		if i+1 < len(m) && m[i+1].key == x.key {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// get returns the value of key, or nil.
+func (o object) get(key string) any {
+	i := sort.Search(len(o), func(i int) bool { return o[i].key >= key })
+	if i < len(o) && o[i].key == key {
+		return o[i].val
+	}
+	return nil
+}
+
+// toObject turns a map into an object, and the maps inside it.
+func toObject(m map[string]any) object {
+	o := make(object, 0, len(m))
+	for k, v := range m {
+		o = append(o, member{k, toObjects(v)})
+	}
+	return sortMembers(o)
+}
+
+func toObjects(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return toObject(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = toObjects(x)
+		}
+		return out
+	}
+	return v
 }

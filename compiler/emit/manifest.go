@@ -36,6 +36,11 @@ type Tree struct {
 // Marshal renders one object as YAML with sorted keys and no status or
 // creationTimestamp.
 func Marshal(o *render.Object) ([]byte, error) {
+	return marshal(o, nil)
+}
+
+// marshal is Marshal writing after prefix, in one buffer.
+func marshal(o *render.Object, prefix []byte) ([]byte, error) {
 	if o.Raw != nil {
 		return o.Raw, nil
 	}
@@ -47,38 +52,45 @@ func Marshal(o *render.Object) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
 	}
-	m, ok := v.(map[string]any)
+	m, ok := v.(object)
 	if !ok {
 		return nil, fmt.Errorf("%s %s/%s: not an object", o.Kind, o.Namespace, o.Name)
 	}
-	delete(m, "status")
-	clean(m)
+	m = clean(m, true).(object)
 	var buf bytes.Buffer
-	buf.Grow(len(j) + len(j)/2)
+	buf.Grow(len(prefix) + len(j) + len(j)/2)
+	buf.Write(prefix)
 	encodeYAML(&buf, m)
 	return buf.Bytes(), nil
 }
 
 // clean drops the empty values the typed API structs serialise:
-// creationTimestamp: null, empty status and resources objects.
-func clean(v any) {
+// creationTimestamp: null and other nulls, the status of the top level,
+// and empty status, resources, strategy and metadata objects.
+func clean(v any, top bool) any {
 	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			if x == nil {
-				delete(t, k)
+	case object:
+		out := t[:0]
+		for _, kv := range t {
+			if kv.val == nil || top && kv.key == "status" {
 				continue
 			}
-			clean(x)
-			if mm, ok := x.(map[string]any); ok && len(mm) == 0 && (k == "status" || k == "resources" || k == "strategy" || k == "metadata") {
-				delete(t, k)
+			kv.val = clean(kv.val, false)
+			if o, ok := kv.val.(object); ok && len(o) == 0 {
+				switch kv.key {
+				case "status", "resources", "strategy", "metadata":
+					continue
+				}
 			}
+			out = append(out, kv)
 		}
+		return out
 	case []any:
-		for _, x := range t {
-			clean(x)
+		for i, x := range t {
+			t[i] = clean(x, false)
 		}
 	}
+	return v
 }
 
 // Build renders an environment's objects into files: each layer folder
@@ -89,12 +101,9 @@ func Build(out *render.Output, source string) (*Tree, error) {
 	header := []byte(fmt.Sprintf(Header, source))
 	byLayer := map[string][]string{}
 	for _, o := range out.Objects {
-		b, err := Marshal(o)
+		b, err := marshal(o, header)
 		if err != nil {
 			return nil, err
-		}
-		if o.Raw == nil {
-			b = append(append([]byte(nil), header...), b...)
 		}
 		name := o.FileName()
 		byLayer[o.Layer] = append(byLayer[o.Layer], name)

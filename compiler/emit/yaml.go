@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,8 +16,11 @@ import (
 // It replaces a round trip through a YAML library, which dominated the
 // cost of a build.
 func encodeYAML(buf *bytes.Buffer, v any) {
+	if m, ok := v.(map[string]any); ok {
+		v = toObject(m)
+	}
 	switch t := v.(type) {
-	case map[string]any:
+	case object:
 		if len(t) == 0 {
 			buf.WriteString("{}\n")
 			return
@@ -42,32 +44,23 @@ func indent(buf *bytes.Buffer, n int) {
 	}
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // writeMap writes the mapping's entries, each at column ind. The caller
 // has already written any indentation of the first line.
-func writeMap(buf *bytes.Buffer, m map[string]any, ind int) {
-	for i, k := range sortedKeys(m) {
+func writeMap(buf *bytes.Buffer, m object, ind int) {
+	for i, kv := range m {
 		if i > 0 {
 			indent(buf, ind)
 		}
-		writeString(buf, k)
+		writeString(buf, kv.key)
 		buf.WriteByte(':')
-		writeValue(buf, m[k], ind)
+		writeValue(buf, kv.val, ind)
 	}
 }
 
 // writeValue writes the value of a mapping entry whose key sits at ind.
 func writeValue(buf *bytes.Buffer, v any, ind int) {
 	switch t := v.(type) {
-	case map[string]any:
+	case object:
 		if len(t) == 0 {
 			buf.WriteString(" {}\n")
 			return
@@ -99,7 +92,7 @@ func writeList(buf *bytes.Buffer, l []any, ind int) {
 		}
 		buf.WriteString("-")
 		switch t := item.(type) {
-		case map[string]any:
+		case object:
 			if len(t) == 0 {
 				buf.WriteString(" {}\n")
 				continue

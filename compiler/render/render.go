@@ -131,13 +131,25 @@ func sortObjects(objs []*Object) {
 		}
 		return "2" + l
 	}
-	sort.SliceStable(objs, func(i, j int) bool {
-		a, b := objs[i], objs[j]
-		if ra, rb := rank(a.Layer), rank(b.Layer); ra != rb {
-			return ra < rb
+	// Keys are computed once: building file names in the comparison cost
+	// more than the sort itself on large systems.
+	type keyed struct {
+		rank, file string
+		o          *Object
+	}
+	ks := make([]keyed, len(objs))
+	for i, o := range objs {
+		ks[i] = keyed{rank(o.Layer), o.FileName(), o}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		if ks[i].rank != ks[j].rank {
+			return ks[i].rank < ks[j].rank
 		}
-		return a.FileName() < b.FileName()
+		return ks[i].file < ks[j].file
 	})
+	for i := range ks {
+		objs[i] = ks[i].o
+	}
 }
 
 type renderer struct {
