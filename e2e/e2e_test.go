@@ -315,12 +315,12 @@ func envDirs(t *testing.T, outDir string) []string {
 }
 
 // installCRDs applies Flux's CRDs (E2E_FLUX_CRDS, by default the copy in
-// ../shared/crds/flux beside the repository) and the reduced External
+// testdata/e2e/crds/flux, made by e2e/flux-crds.sh) and the reduced External
 // Secrets CRD in testdata/e2e/crds, and waits until they are served.
 func installCRDs(t *testing.T, ctx context.Context, k *kube, root string) {
 	fluxDir := os.Getenv("E2E_FLUX_CRDS")
 	if fluxDir == "" {
-		fluxDir = filepath.Join(root, "..", "shared", "crds", "flux")
+		fluxDir = filepath.Join(root, "testdata", "e2e", "crds", "flux")
 	}
 	var files []string
 	for _, dir := range []string{fluxDir, filepath.Join(root, "testdata", "e2e", "crds")} {

@@ -9,7 +9,7 @@
 #   E2E_CACHE_DIR     ${XDG_CACHE_HOME:-$HOME/.cache}/gitopsc-e2e
 #                     kube-apiserver and kube-controller-manager are built
 #                     once per version into E2E_CACHE_DIR/<version>-<hash>/
-#   E2E_FLUX_CRDS     ../shared/crds/flux beside the repository
+#   E2E_FLUX_CRDS     testdata/e2e/crds/flux (made by e2e/flux-crds.sh)
 #   E2E_POD_TIMEOUT   90s  (each wait for pods to be created or refused)
 #   E2E_RUN_TIMEOUT   8m   (go test -timeout)
 #   E2E_TEST_RUN      ''   (go test -run, to select cases)
@@ -192,7 +192,7 @@ say "control plane $K8S_VERSION up on https://127.0.0.1:$API_PORT after $(( $(da
 
 # --- the test -------------------------------------------------------------
 export E2E_SERVER="https://127.0.0.1:$API_PORT" E2E_TOKEN="$TOKEN" E2E_CA_FILE="$CA"
-export E2E_FLUX_CRDS="${E2E_FLUX_CRDS:-$(cd "$ROOT/.." && pwd)/shared/crds/flux}"
+export E2E_FLUX_CRDS="${E2E_FLUX_CRDS:-$ROOT/testdata/e2e/crds/flux}"
 export KUBECONFIG="$WORK/kubeconfig"
 if [ $# -gt 0 ]; then
 	"$@"
