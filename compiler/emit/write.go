@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -16,9 +18,7 @@ import (
 
 // writeFile writes one file of a new tree; tests replace it to inject
 // failures part way through a build.
-var writeFile = func(path string, b []byte) error {
-	return os.WriteFile(path, b, 0o644)
-}
+var writeFile = createFile
 
 // Diff is how an environment folder on disk differs from a tree.
 type Diff struct {
@@ -48,6 +48,13 @@ func (d Diff) Lines(prefix string) []string {
 // gitopsc writes: those of t and those the folder's manifest lists.
 func Compare(envDir string, t *Tree) (Diff, error) {
 	var d Diff
+	if _, err := os.Stat(envDir); errors.Is(err, fs.ErrNotExist) {
+		// Nothing there yet: every file is new, and none need be read.
+		for _, f := range t.Files {
+			d.Added = append(d.Added, f.Path)
+		}
+		return d, nil
+	}
 	old, err := previousFiles(envDir)
 	if err != nil {
 		return d, err
@@ -96,8 +103,22 @@ func Compare(envDir string, t *Tree) (Diff, error) {
 	return d, nil
 }
 
-// ioWorkers is how many files are read or written at once.
-const ioWorkers = 8
+// byFolder splits files, sorted by path, into runs of the same folder.
+func byFolder(files []File) [][]File {
+	var groups [][]File
+	start := 0
+	for i := 1; i <= len(files); i++ {
+		if i == len(files) || path.Dir(files[i].Path) != path.Dir(files[start].Path) {
+			groups = append(groups, files[start:i])
+			start = i
+		}
+	}
+	return groups
+}
+
+// ioWorkers is how many files are read or written at once: one per CPU,
+// and at least two. More only queue on the directories' locks.
+var ioWorkers = max(2, runtime.GOMAXPROCS(0))
 
 // parallel calls fn for 0..n-1 on a few goroutines and returns the first
 // error (by index, so the error reported does not depend on timing).
@@ -198,16 +219,23 @@ func Write(outDir string, t *Tree) (Diff, error) {
 			dirs[dir] = true
 		}
 	}
-	err = parallel(len(t.Files), func(i int) error {
-		f := t.Files[i]
-		dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
-		if !changed[f.Path] {
-			// Same bytes as on disk: link the old file to keep its mtime.
-			if err := os.Link(filepath.Join(envDir, filepath.FromSlash(f.Path)), dst); err == nil {
-				return nil
+	// Each worker writes whole folders: files created in one folder at
+	// once only queue on that folder's lock.
+	groups := byFolder(t.Files)
+	err = parallel(len(groups), func(g int) error {
+		for _, f := range groups[g] {
+			dst := filepath.Join(tmp, filepath.FromSlash(f.Path))
+			if !changed[f.Path] {
+				// Same bytes as on disk: link the old file to keep its mtime.
+				if err := os.Link(filepath.Join(envDir, filepath.FromSlash(f.Path)), dst); err == nil {
+					continue
+				}
+			}
+			if err := writeFile(dst, f.Content); err != nil {
+				return diag.OutsideErr(err)
 			}
 		}
-		return diag.OutsideErr(writeFile(dst, f.Content))
+		return nil
 	})
 	if err != nil {
 		return d, err

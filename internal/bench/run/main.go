@@ -79,19 +79,36 @@ func run(runs int, cache, sizes string) error {
 
 	var figs []figure
 	noop := map[string]bool{}
+	var scratch []string
+	defer func() {
+		for _, d := range scratch {
+			os.RemoveAll(d)
+		}
+	}()
 	for _, in := range inputs {
 		fmt.Fprintf(os.Stderr, "measuring %s ...\n", in.name)
 		out := filepath.Join(cache, "out-"+strings.NewReplacer("=", "", ",", "-").Replace(in.name))
-		// A build into an empty folder writes every file.
+		// A build into an empty folder writes every file. Each run gets a
+		// folder never used before, and none is deleted until the end: ext4
+		// makes file creation crawl for minutes after a mass deletion (it
+		// scans for recently freed inodes), which would measure the
+		// benchmark's own clean-up rather than gitopsc.
 		f, err := measure(runs, func(i int) *exec.Cmd {
-			os.RemoveAll(out)
-			return exec.Command(gitopsc, "build", in.dir, "--out", out)
+			dir := fmt.Sprintf("%s.fresh-%d-%d", out, os.Getpid(), i+1)
+			scratch = append(scratch, dir)
+			return exec.Command(gitopsc, "build", in.dir, "--out", dir)
 		})
 		if err != nil {
 			return fmt.Errorf("%s: build: %w", in.name, err)
 		}
 		figs = append(figs, figure{in.name, "gitopsc build (empty out)", f.wall, f.rss, runs})
 		// A rebuild of an unchanged input writes nothing.
+		if err := os.RemoveAll(out); err != nil {
+			return err
+		}
+		if out, err := exec.Command(gitopsc, "build", in.dir, "--out", out).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: build: %v\n%s", in.name, err, out)
+		}
 		before, err := mtimes(out)
 		if err != nil {
 			return err
