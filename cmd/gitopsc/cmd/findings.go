@@ -3,8 +3,10 @@ package cmd
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,10 +43,20 @@ func (p *policyFlags) validate() error {
 // Machine formats go to stdout; text goes to stderr with the diagnostics.
 func checkPolicies(c *cobra.Command, results []*compiler.Result, facts images.Facts, p policyFlags) bool {
 	opts := policies.Options{Strict: p.strict, Today: time.Now().UTC()}
-	var perEnv [][]policies.Finding
-	for _, r := range results {
-		perEnv = append(perEnv, policies.Check(r.Resolved, r.Output, facts, opts))
+	// Environments are checked side by side, as they were rendered.
+	perEnv := make([][]policies.Finding, len(results))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, r := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			perEnv[i] = policies.Check(r.Resolved, r.Output, facts, opts)
+		}()
 	}
+	wg.Wait()
 	fs := policies.Merge(perEnv)
 	wd, _ := os.Getwd()
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
