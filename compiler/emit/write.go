@@ -292,3 +292,58 @@ func carryForeign(envDir, tmp string, old []string, ours map[string]bool) error 
 	})
 	return diag.OutsideErr(err)
 }
+
+// Orphans lists the environment folders in outDir that a build wrote (they
+// hold a manifest of written files) but that keep is missing: the
+// environments the input no longer has. Sorted by name.
+func Orphans(outDir string, keep []string) ([]string, error) {
+	entries, err := os.ReadDir(outDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, diag.OutsideErr(err)
+	}
+	kept := map[string]bool{}
+	for _, k := range keep {
+		kept[k] = true
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() || kept[e.Name()] || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(outDir, e.Name(), ManifestFile)); err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// Remove deletes what gitopsc wrote in outDir/env, the same way Write
+// replaces a tree: files gitopsc did not write stay, and the folder goes
+// only when nothing else is left in it.
+func Remove(outDir, env string) (Diff, error) {
+	d, err := Write(outDir, &Tree{Env: env})
+	if err != nil {
+		return d, err
+	}
+	envDir := filepath.Join(outDir, env)
+	// Empty folders left by the removed layers go too.
+	removeEmptyDirs(envDir)
+	return d, nil
+}
+
+// removeEmptyDirs removes dir and the folders below it that hold nothing.
+func removeEmptyDirs(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			removeEmptyDirs(filepath.Join(dir, e.Name()))
+		}
+	}
+	os.Remove(dir) // fails, as it should, when something is left
+}

@@ -86,6 +86,37 @@ func newBuild() *cobra.Command {
 				}
 				fmt.Fprintf(stdout, "%s: %d objects in %s (%s)\n", r.Tree.Env, len(r.Output.Objects), filepath.ToSlash(envDir), status)
 			}
+			// Environments removed from the input: their trees go too, but
+			// only when every environment was built.
+			if len(envs) == 0 {
+				var names []string
+				for _, r := range results {
+					names = append(names, r.Tree.Env)
+				}
+				orphans, err := emit.Orphans(outDir, names)
+				if err != nil {
+					return err
+				}
+				for _, env := range orphans {
+					envDir := filepath.Join(outDir, env)
+					if check {
+						d, err := emit.Compare(envDir, &emit.Tree{Env: env})
+						if err != nil {
+							return err
+						}
+						for _, l := range d.Lines(filepath.ToSlash(envDir) + "/") {
+							fmt.Fprintln(stdout, l)
+						}
+						stale = true
+						continue
+					}
+					d, err := emit.Remove(outDir, env)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout, "%s: no longer in the input; removed %d files from %s\n", env, len(d.Removed), filepath.ToSlash(envDir))
+				}
+			}
 			if stale {
 				fmt.Fprintf(c.ErrOrStderr(), "gitopsc: %s is stale; run gitopsc build\n", filepath.ToSlash(outDir))
 				return &exitError{code: diag.ExitFindings}
