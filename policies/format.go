@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
@@ -209,14 +208,4 @@ func WriteSARIF(w io.Writer, fs []Finding, cwd, version string) error {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// SortedIDs lists rule IDs, for help text.
-func SortedIDs() []string {
-	var ids []string
-	for _, r := range Rules() {
-		ids = append(ids, r.ID)
-	}
-	sort.Strings(ids)
-	return ids
 }

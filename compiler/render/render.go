@@ -202,19 +202,6 @@ func versionLabel(tag string) string {
 	return strings.Trim(tag, "-_.")
 }
 
-// PodLabels returns the labels rendered on the pods of component c of
-// system sys; policies and the analyzer select pods with them.
-func PodLabels(sys *model.System, c *model.Component) map[string]string {
-	rd := &renderer{sys: sys}
-	return rd.componentLabels(c)
-}
-
-// SelectorLabels returns the labels that select the pods of c.
-func SelectorLabels(sys *model.System, c *model.Component) map[string]string {
-	rd := &renderer{sys: sys}
-	return rd.selectorLabels(c)
-}
-
 // DNSName is the cluster DNS name of a component's Service.
 func DNSName(c *model.Component) string {
 	return c.Name + "." + c.Namespace + ".svc.cluster.local"
