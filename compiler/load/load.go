@@ -663,12 +663,18 @@ func (d *decoder) override(f field, path string) *model.Override {
 	}
 	if r := v.LookupPath(cuePath("resources")); r.Exists() {
 		ro := &model.ResourcesOverride{Pos: r.Pos()}
-		for p, dst := range map[string]**string{
-			"requests.cpu": &ro.RequestsCPU, "requests.memory": &ro.RequestsMemory,
-			"limits.cpu": &ro.LimitsCPU, "limits.memory": &ro.LimitsMemory,
+		for _, f := range []struct {
+			path string
+			dst  **string
+			pos  *model.Pos
+		}{
+			{"requests.cpu", &ro.RequestsCPU, &ro.RequestsCPUPos},
+			{"requests.memory", &ro.RequestsMemory, &ro.RequestsMemoryPos},
+			{"limits.cpu", &ro.LimitsCPU, &ro.LimitsCPUPos},
+			{"limits.memory", &ro.LimitsMemory, &ro.LimitsMemoryPos},
 		} {
-			if s, _ := str(r, p); s != "" {
-				*dst = &s
+			if s, pos := str(r, f.path); s != "" {
+				*f.dst, *f.pos = &s, pos
 			}
 		}
 		o.Resources = ro

@@ -386,7 +386,9 @@ type AutoscaleOverride struct {
 
 type ResourcesOverride struct {
 	RequestsCPU, RequestsMemory, LimitsCPU, LimitsMemory *string
-	Pos                                                  Pos
+	// Positions of each field given.
+	RequestsCPUPos, RequestsMemoryPos, LimitsCPUPos, LimitsMemoryPos Pos
+	Pos                                                              Pos
 }
 
 type SecretOverride struct {

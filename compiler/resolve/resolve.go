@@ -114,15 +114,15 @@ func apply(c *model.Component, o *model.Override, path string, errs *diag.List) 
 		c.Replicas, c.ReplicasPos, c.ReplicasSet = *o.Replicas, o.ReplicasPos, true
 	}
 	if r := o.Resources; r != nil {
-		set := func(dst *string, pos *model.Pos, v *string) {
+		set := func(dst *string, pos *model.Pos, v *string, at model.Pos) {
 			if v != nil {
-				*dst, *pos = *v, r.Pos
+				*dst, *pos = *v, at
 			}
 		}
-		set(&c.Resources.Requests.CPU, &c.Resources.Requests.CPUPos, r.RequestsCPU)
-		set(&c.Resources.Requests.Memory, &c.Resources.Requests.MemoryPos, r.RequestsMemory)
-		set(&c.Resources.Limits.CPU, &c.Resources.Limits.CPUPos, r.LimitsCPU)
-		set(&c.Resources.Limits.Memory, &c.Resources.Limits.MemoryPos, r.LimitsMemory)
+		set(&c.Resources.Requests.CPU, &c.Resources.Requests.CPUPos, r.RequestsCPU, r.RequestsCPUPos)
+		set(&c.Resources.Requests.Memory, &c.Resources.Requests.MemoryPos, r.RequestsMemory, r.RequestsMemoryPos)
+		set(&c.Resources.Limits.CPU, &c.Resources.Limits.CPUPos, r.LimitsCPU, r.LimitsCPUPos)
+		set(&c.Resources.Limits.Memory, &c.Resources.Limits.MemoryPos, r.LimitsMemory, r.LimitsMemoryPos)
 		c.Resources.Pos = r.Pos
 	}
 	if o.Tag != "" {
