@@ -49,8 +49,6 @@ func checkReferences(in *model.Input, errs *diag.List) {
 				errs.Add(f.Pos, "%s.talksTo: %q is declared twice", path, flow)
 			case t == nil:
 				errs.Add(f.Pos, "%s.talksTo: unknown component %q", path, f.Target)
-			case t.Name == c.Name:
-				errs.Add(f.Pos, "%s.talksTo: %q is the component itself; traffic inside a component needs no flow", path, flow)
 			case t.Port(f.Port) == nil:
 				errs.Add(f.Pos, "%s.talksTo: component %q has no port %q (ports: %s)", path, f.Target, f.Port, portNames(t))
 			}
