@@ -1,0 +1,548 @@
+package load
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"cuelang.org/go/cue"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// paths caches parsed selector paths: the loader looks up the same few
+// dotted paths on every component, and parsing them each time cost more
+// than the lookups.
+var paths sync.Map
+
+// path turns a dotted path of plain identifiers ("requests.cpu") into a
+// cue.Path.
+func cuePath(p string) cue.Path {
+	if v, ok := paths.Load(p); ok {
+		return v.(cue.Path)
+	}
+	var sels []cue.Selector
+	for _, part := range strings.Split(p, ".") {
+		if strings.HasPrefix(part, "#") {
+			sels = append(sels, cue.Def(part))
+		} else {
+			sels = append(sels, cue.Str(part))
+		}
+	}
+	cp := cue.MakePath(sels...)
+	paths.Store(p, cp)
+	return cp
+}
+
+type field struct {
+	label string
+	v     cue.Value
+}
+
+// fields lists a struct's regular fields in source order.
+func fields(v cue.Value) []field {
+	if !v.Exists() {
+		return nil
+	}
+	it, err := v.Fields()
+	if err != nil {
+		return nil
+	}
+	var out []field
+	for it.Next() {
+		out = append(out, field{label: it.Selector().Unquoted(), v: it.Value()})
+	}
+	return out
+}
+
+func sortedFields(v cue.Value) []field {
+	fs := fields(v)
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].label < fs[j].label })
+	return fs
+}
+
+var (
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	portName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	envName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// decoder turns a validated value into the model. Values are concrete
+// here, so decoding only fails on checks the schema cannot express.
+type decoder struct {
+	dir        string
+	errs       *diag.List
+	systemName string
+}
+
+func (d *decoder) label(f field, what, path string) bool {
+	if !dnsLabel.MatchString(f.label) {
+		d.errs.Add(f.v.Pos(), "%s: %s name %q is not a DNS-1123 label (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)", path, what, f.label)
+		return false
+	}
+	return true
+}
+
+func (d *decoder) input(v cue.Value) *model.Input {
+	in := &model.Input{Dir: d.dir, System: d.system(v.LookupPath(cuePath(pathSystem)))}
+	for _, f := range sortedFields(v.LookupPath(cuePath(pathEnvironments))) {
+		if d.label(f, "environment", "environments."+f.label) {
+			in.Environments = append(in.Environments, d.environment(f))
+		}
+	}
+	return in
+}
+
+func str(v cue.Value, path string) (string, model.Pos) {
+	f := v
+	if path != "" {
+		f = v.LookupPath(cuePath(path))
+	}
+	if !f.Exists() {
+		return "", model.Pos{}
+	}
+	s, _ := f.String()
+	return s, f.Pos()
+}
+
+func num(v cue.Value, path string) (int, model.Pos, bool) {
+	f := v.LookupPath(cuePath(path))
+	if !f.Exists() {
+		return 0, model.Pos{}, false
+	}
+	n, _ := f.Int64()
+	return int(n), f.Pos(), true
+}
+
+func strs(v cue.Value, path string) []string {
+	f := v.LookupPath(cuePath(path))
+	var out []string
+	if it, err := f.List(); err == nil {
+		for it.Next() {
+			s, _ := it.Value().String()
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// strsPos is strs with the position of each element.
+func strsPos(v cue.Value, path string) ([]string, []model.Pos) {
+	var out []string
+	var pos []model.Pos
+	if it, err := v.LookupPath(cuePath(path)).List(); err == nil {
+		for it.Next() {
+			s, _ := it.Value().String()
+			out = append(out, s)
+			pos = append(pos, it.Value().Pos())
+		}
+	}
+	return out, pos
+}
+
+func (d *decoder) system(v cue.Value) *model.System {
+	s := &model.System{}
+	s.Name, s.NamePos = str(v, "name")
+	d.systemName = s.Name
+	for _, f := range sortedFields(v.LookupPath(cuePath("namespaces"))) {
+		if !d.label(f, "namespace", "system.namespaces."+f.label) {
+			continue
+		}
+		ns := &model.Namespace{Name: f.label, Pos: f.v.Pos(), PodSecurity: "restricted"}
+		if p, pos := str(f.v, "podSecurity"); p != "" {
+			ns.PodSecurity, ns.PodSecurityPos = p, pos
+		}
+		ns.Quota = quota(f.v.LookupPath(cuePath("quota")))
+		s.Namespaces = append(s.Namespaces, ns)
+	}
+	for _, f := range sortedFields(v.LookupPath(cuePath("components"))) {
+		if d.label(f, "component", "system.components."+f.label) {
+			s.Components = append(s.Components, d.component(f))
+		}
+	}
+	for _, f := range sortedFields(v.LookupPath(cuePath("secrets"))) {
+		if !d.label(f, "secret", "system.secrets."+f.label) {
+			continue
+		}
+		sec := &model.Secret{Name: f.label, Pos: f.v.Pos(), Keys: strs(f.v, "keys")}
+		sec.Namespace, sec.NsPos = str(f.v, "namespace")
+		sec.Source = d.secretSource(f.v.LookupPath(cuePath("from")))
+		s.Secrets = append(s.Secrets, sec)
+	}
+	return s
+}
+
+func quota(v cue.Value) *model.Quota {
+	if !v.Exists() {
+		return nil
+	}
+	q := &model.Quota{Pos: v.Pos()}
+	q.RequestsCPU, _ = str(v, "requests.cpu")
+	q.RequestsMemory, _ = str(v, "requests.memory")
+	q.LimitsCPU, _ = str(v, "limits.cpu")
+	q.LimitsMemory, _ = str(v, "limits.memory")
+	q.Pods, _, _ = num(v, "pods")
+	return q
+}
+
+func (d *decoder) secretSource(v cue.Value) model.SecretSource {
+	src := model.SecretSource{Pos: v.Pos()}
+	if p, _ := str(v, "sops"); p != "" {
+		src.SOPS = filepath.ToSlash(filepath.Clean(p))
+		return src
+	}
+	src.Store, _ = str(v, "external.store")
+	src.StoreKind, _ = str(v, "external.storeKind")
+	if src.StoreKind == "" {
+		src.StoreKind = "ClusterSecretStore"
+	}
+	src.Path, _ = str(v, "external.path")
+	src.RefreshInterval, _ = str(v, "external.refreshInterval")
+	if src.RefreshInterval == "" {
+		src.RefreshInterval = "1h"
+	}
+	return src
+}
+
+// SplitImage splits "repo:tag" into repository and tag; a colon inside
+// the registry host (a port) is not a tag separator.
+func SplitImage(ref string) (repo, tag string) {
+	slash := strings.LastIndexByte(ref, '/')
+	if i := strings.LastIndexByte(ref, ':'); i > slash {
+		return ref[:i], ref[i+1:]
+	}
+	return ref, ""
+}
+
+func image(v cue.Value) model.Image {
+	ref, pos := str(v, "")
+	repo, tag := SplitImage(ref)
+	return model.Image{Ref: ref, Repository: repo, Tag: tag, Pos: pos}
+}
+
+func resources(v cue.Value) model.Resources {
+	r := model.Resources{Pos: v.Pos()}
+	r.Requests.CPU, r.Requests.CPUPos = str(v, "requests.cpu")
+	r.Requests.Memory, r.Requests.MemoryPos = str(v, "requests.memory")
+	r.Limits.CPU, r.Limits.CPUPos = str(v, "limits.cpu")
+	r.Limits.Memory, r.Limits.MemoryPos = str(v, "limits.memory")
+	return r
+}
+
+func (d *decoder) component(f field) *model.Component {
+	v := f.v
+	path := "system.components." + f.label
+	c := &model.Component{Name: f.label, Pos: v.Pos(), Kind: model.Stateless}
+	c.Namespace, c.NsPos = str(v, "namespace")
+	if k, pos := str(v, "kind"); k != "" {
+		c.Kind, c.KindPos = k, pos
+	}
+	c.Image = image(v.LookupPath(cuePath("image")))
+	c.Replicas = 1
+	if n, pos, ok := num(v, "replicas"); ok {
+		c.Replicas, c.ReplicasPos, c.ReplicasSet = n, pos, true
+	}
+	if a := v.LookupPath(cuePath("autoscale")); a.Exists() {
+		as := &model.Autoscale{Pos: a.Pos(), CPUUtilization: 80}
+		as.Min, _, _ = num(a, "min")
+		as.Max, as.MaxPos, _ = num(a, "max")
+		if n, _, ok := num(a, "cpuUtilization"); ok {
+			as.CPUUtilization = n
+		}
+		c.Autoscale = as
+	}
+	c.Resources = resources(v.LookupPath(cuePath("resources")))
+	for _, p := range fields(v.LookupPath(cuePath("ports"))) {
+		if !portName.MatchString(p.label) || len(p.label) > 15 {
+			d.errs.Add(p.v.Pos(), "%s.ports.%s: port name %q must be at most 15 lower-case letters, digits and '-', starting with a letter", path, p.label, p.label)
+			continue
+		}
+		n, _ := p.v.Int64()
+		c.Ports = append(c.Ports, model.Port{Name: p.label, Number: int(n), Pos: p.v.Pos()})
+	}
+	if l, err := v.LookupPath(cuePath("talksTo")).List(); err == nil {
+		for l.Next() {
+			s, _ := l.Value().String()
+			target, port, _ := strings.Cut(s, ":")
+			c.TalksTo = append(c.TalksTo, model.Flow{Target: target, Port: port, Pos: l.Value().Pos()})
+		}
+	}
+	c.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
+	for _, s := range fields(v.LookupPath(cuePath("secrets"))) {
+		if !envName.MatchString(s.label) {
+			d.errs.Add(s.v.Pos(), "%s.secrets.%s: %q is not a valid environment variable name", path, s.label, s.label)
+			continue
+		}
+		ref := model.SecretRef{Env: s.label, Pos: s.v.Pos()}
+		ref.Secret, _ = str(s.v, "secret")
+		ref.Key, _ = str(s.v, "key")
+		c.Secrets = append(c.Secrets, ref)
+	}
+	sort.Slice(c.Secrets, func(i, j int) bool { return c.Secrets[i].Env < c.Secrets[j].Env })
+	for _, s := range fields(v.LookupPath(cuePath("storage"))) {
+		if !d.label(s, "volume", path+".storage."+s.label) {
+			continue
+		}
+		vol := model.Volume{Name: s.label, Pos: s.v.Pos()}
+		vol.Size, _ = str(s.v, "size")
+		vol.MountPath, _ = str(s.v, "mountPath")
+		vol.Class, _ = str(s.v, "class")
+		c.Storage = append(c.Storage, vol)
+	}
+	if l, err := v.LookupPath(cuePath("writable")).List(); err == nil {
+		for l.Next() {
+			s, _ := l.Value().String()
+			c.Writable = append(c.Writable, model.Path{Path: s, Pos: l.Value().Pos()})
+		}
+	}
+	c.Expose = expose(v.LookupPath(cuePath("expose")))
+	pv := v.LookupPath(cuePath("probes"))
+	c.Probes = model.Probes{
+		Readiness: probe(pv.LookupPath(cuePath("readiness"))),
+		Liveness:  probe(pv.LookupPath(cuePath("liveness"))),
+		Startup:   probe(pv.LookupPath(cuePath("startup"))),
+	}
+	c.Rolling = model.RollingUpdate{MaxSurge: "25%", MaxUnavailable: "25%"}
+	if r := v.LookupPath(cuePath("rollingUpdate")); r.Exists() {
+		c.Rolling.Pos = r.Pos()
+		if s := intOrPercent(r.LookupPath(cuePath("maxSurge"))); s != "" {
+			c.Rolling.MaxSurge = s
+		}
+		if s := intOrPercent(r.LookupPath(cuePath("maxUnavailable"))); s != "" {
+			c.Rolling.MaxUnavailable = s
+		}
+	}
+	if m := v.LookupPath(cuePath("metrics")); m.Exists() {
+		c.Metrics = &model.Metrics{Pos: m.Pos(), Path: "/metrics"}
+		c.Metrics.Port, _ = str(m, "port")
+		if p, _ := str(m, "path"); p != "" {
+			c.Metrics.Path = p
+		}
+	}
+	c.Command, c.CommandPos = strsPos(v, "command")
+	c.Args, c.ArgsPos = strsPos(v, "args")
+	if l, err := v.LookupPath(cuePath("initContainers")).List(); err == nil {
+		for l.Next() {
+			iv := l.Value()
+			ic := model.InitContainer{Pos: iv.Pos()}
+			ic.Command, ic.CommandPos = strsPos(iv, "command")
+			ic.Args, ic.ArgsPos = strsPos(iv, "args")
+			ic.Name, _ = str(iv, "name")
+			ic.Image = image(iv.LookupPath(cuePath("image")))
+			ic.Resources = resources(iv.LookupPath(cuePath("resources")))
+			c.Init = append(c.Init, ic)
+		}
+	}
+	if s := v.LookupPath(cuePath("security")); s.Exists() {
+		se := &model.SecurityException{Pos: s.Pos(), AddCapabilities: strs(s, "addCapabilities")}
+		se.Reason, _ = str(s, "reason")
+		se.RunAsUser = optInt(s, "runAsUser")
+		se.RunAsGroup = optInt(s, "runAsGroup")
+		se.FSGroup = optInt(s, "fsGroup")
+		if b := s.LookupPath(cuePath("readOnlyRootFilesystem")); b.Exists() {
+			x, _ := b.Bool()
+			se.ReadOnlyRootFilesystem = &x
+		}
+		c.Security = se
+	}
+	return c
+}
+
+func optInt(v cue.Value, path string) *int64 {
+	f := v.LookupPath(cuePath(path))
+	if !f.Exists() {
+		return nil
+	}
+	n, _ := f.Int64()
+	return &n
+}
+
+func intOrPercent(v cue.Value) string {
+	if !v.Exists() {
+		return ""
+	}
+	if n, err := v.Int64(); err == nil {
+		return fmt.Sprint(n)
+	}
+	s, _ := v.String()
+	return s
+}
+
+func (d *decoder) settings(v cue.Value, path string) []model.Setting {
+	var out []model.Setting
+	for _, s := range sortedFields(v) {
+		if !envName.MatchString(s.label) {
+			d.errs.Add(s.v.Pos(), "%s.%s: %q is not a valid environment variable name", path, s.label, s.label)
+			continue
+		}
+		val, _ := s.v.String()
+		out = append(out, model.Setting{Key: s.label, Value: val, Pos: s.v.Pos()})
+	}
+	return out
+}
+
+func expose(v cue.Value) *model.Expose {
+	if !v.Exists() {
+		return nil
+	}
+	e := &model.Expose{Pos: v.Pos()}
+	if in := v.LookupPath(cuePath("ingress")); in.Exists() {
+		e.Ingress = true
+		e.Host, _ = str(in, "host")
+		e.Path, _ = str(in, "path")
+		e.Port, _ = str(in, "port")
+		e.TLSSecret, _ = str(in, "tlsSecret")
+		if e.Path == "" {
+			e.Path = "/"
+		}
+		return e
+	}
+	e.LoadBalancer = true
+	e.Port, _ = str(v, "loadBalancer.port")
+	return e
+}
+
+func probe(v cue.Value) *model.Probe {
+	if !v.Exists() {
+		return nil
+	}
+	p := &model.Probe{Pos: v.Pos()}
+	switch {
+	case v.LookupPath(cuePath("http")).Exists():
+		p.Kind = model.ProbeHTTP
+		p.Path, _ = str(v, "http.path")
+		p.Port, _ = str(v, "http.port")
+	case v.LookupPath(cuePath("tcp")).Exists():
+		p.Kind = model.ProbeTCP
+		p.Port, _ = str(v, "tcp.port")
+	default:
+		p.Kind = model.ProbeExec
+		p.Command = strs(v, "exec")
+	}
+	p.InitialDelaySeconds, _, _ = num(v, "initialDelaySeconds")
+	p.PeriodSeconds, _, _ = num(v, "periodSeconds")
+	p.TimeoutSeconds, _, _ = num(v, "timeoutSeconds")
+	p.FailureThreshold, _, _ = num(v, "failureThreshold")
+	return p
+}
+
+func (d *decoder) environment(f field) *model.Environment {
+	v := f.v
+	path := "environments." + f.label
+	e := &model.Environment{Name: f.label, Pos: v.Pos()}
+	cv := v.LookupPath(cuePath("cluster"))
+	e.Cluster.Pos = cv.Pos()
+	e.Cluster.Distribution, e.Cluster.DistributionPos = str(cv, "distribution")
+	e.Cluster.Arch = strs(cv, "arch")
+	e.Cluster.ArchPos = cv.LookupPath(cuePath("arch")).Pos()
+	e.Cluster.StorageClass, _ = str(cv, "storageClass")
+	e.Cluster.IngressClass, _ = str(cv, "ingressClass")
+	if e.Cluster.StorageClass == "" {
+		e.Cluster.StorageClass = map[string]string{"k3s": "local-path", "eks": "gp3"}[e.Cluster.Distribution]
+	}
+	if e.Cluster.IngressClass == "" {
+		e.Cluster.IngressClass = map[string]string{"k3s": "traefik", "eks": "alb"}[e.Cluster.Distribution]
+	}
+	if n := cv.LookupPath(cuePath("nodes")); n.Exists() {
+		np := &model.NodePool{Pos: n.Pos()}
+		np.InstanceType, _ = str(n, "instanceType")
+		np.CPU, _ = str(n, "cpu")
+		np.Memory, _ = str(n, "memory")
+		np.Pods, _, _ = num(n, "pods")
+		np.Max, _, _ = num(n, "max")
+		e.Cluster.Nodes = np
+	}
+	fv := v.LookupPath(cuePath("flux"))
+	e.Flux = model.Flux{SourceName: "flux-system", SourceNamespace: "flux-system", Branch: "main", PathPrefix: "out",
+		Interval: "10m", Timeout: "5m", DecryptionSecret: "sops-age"}
+	if u, _ := str(fv, "url"); u != "" {
+		e.Flux.ManagedSource = true
+		e.Flux.SourceName = d.systemName
+	}
+	for p, dst := range map[string]*string{
+		"decryptionSecret": &e.Flux.DecryptionSecret,
+		"sourceRef.name":   &e.Flux.SourceName, "sourceRef.namespace": &e.Flux.SourceNamespace,
+		"url": &e.Flux.URL, "branch": &e.Flux.Branch, "pathPrefix": &e.Flux.PathPrefix,
+		"interval": &e.Flux.Interval, "timeout": &e.Flux.Timeout,
+	} {
+		if s, _ := str(fv, p); s != "" {
+			*dst = s
+		}
+	}
+	e.Flux.PathPrefix = strings.TrimSuffix(e.Flux.PathPrefix, "/")
+	for _, n := range sortedFields(v.LookupPath(cuePath("namespaces"))) {
+		no := &model.NamespaceOverride{Name: n.label, Pos: n.v.Pos(), Quota: quota(n.v.LookupPath(cuePath("quota")))}
+		no.PodSecurity, no.PodSecurityPos = str(n.v, "podSecurity")
+		e.Namespaces = append(e.Namespaces, no)
+	}
+	for _, c := range sortedFields(v.LookupPath(cuePath("components"))) {
+		e.Components = append(e.Components, d.override(c, path+".components."+c.label))
+	}
+	for _, s := range sortedFields(v.LookupPath(cuePath("secrets"))) {
+		e.Secrets = append(e.Secrets, &model.SecretOverride{Name: s.label, Pos: s.v.Pos(),
+			Source: d.secretSource(s.v.LookupPath(cuePath("from")))})
+	}
+	pv := v.LookupPath(cuePath("policy"))
+	e.Policy.RequireArch = strs(pv, "requireArch")
+	e.Policy.RequireArchPos = pv.LookupPath(cuePath("requireArch")).Pos()
+	e.Policy.Registries = strs(pv, "registries")
+	e.Policy.RegistriesPos = pv.LookupPath(cuePath("registries")).Pos()
+	if l, err := pv.LookupPath(cuePath("waivers")).List(); err == nil {
+		for l.Next() {
+			w := model.Waiver{Pos: l.Value().Pos()}
+			w.Rule, _ = str(l.Value(), "rule")
+			w.Target, _ = str(l.Value(), "target")
+			w.Reason, _ = str(l.Value(), "reason")
+			w.Expires, _ = str(l.Value(), "expires")
+			e.Policy.Waivers = append(e.Policy.Waivers, w)
+		}
+	}
+	return e
+}
+
+func (d *decoder) override(f field, path string) *model.Override {
+	v := f.v
+	o := &model.Override{Name: f.label, Pos: v.Pos()}
+	if n, pos, ok := num(v, "replicas"); ok {
+		o.Replicas, o.ReplicasPos = &n, pos
+	}
+	if a := v.LookupPath(cuePath("autoscale")); a.Exists() {
+		ao := &model.AutoscaleOverride{Pos: a.Pos()}
+		if n, _, ok := num(a, "min"); ok {
+			ao.Min = &n
+		}
+		if n, pos, ok := num(a, "max"); ok {
+			ao.Max, ao.MaxPos = &n, pos
+		}
+		if n, _, ok := num(a, "cpuUtilization"); ok {
+			ao.CPUUtilization = &n
+		}
+		o.Autoscale = ao
+	}
+	if r := v.LookupPath(cuePath("resources")); r.Exists() {
+		ro := &model.ResourcesOverride{Pos: r.Pos()}
+		for _, f := range []struct {
+			path string
+			dst  **string
+			pos  *model.Pos
+		}{
+			{"requests.cpu", &ro.RequestsCPU, &ro.RequestsCPUPos},
+			{"requests.memory", &ro.RequestsMemory, &ro.RequestsMemoryPos},
+			{"limits.cpu", &ro.LimitsCPU, &ro.LimitsCPUPos},
+			{"limits.memory", &ro.LimitsMemory, &ro.LimitsMemoryPos},
+		} {
+			if s, pos := str(r, f.path); s != "" {
+				*f.dst, *f.pos = &s, pos
+			}
+		}
+		o.Resources = ro
+	}
+	o.Tag, o.TagPos = str(v, "tag")
+	o.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
+	o.Expose = expose(v.LookupPath(cuePath("expose")))
+	return o
+}
