@@ -199,6 +199,18 @@ func FromCUEIn(err error, enclosing func(path []string) token.Pos) List {
 			msg = "no allowed value matches"
 		}
 		pos := userPos(e)
+		if !strings.HasPrefix(format, "incomplete value") && enclosing != nil && isSchema(pos) {
+			// No position in the user's files (a list of the wrong
+			// length, say): point at the field the user wrote.
+			p := e.Path()
+			if len(p) > 0 && p[0] == "#Root" {
+				p = p[1:]
+			}
+			if schemaPos := Position(pos, ""); schemaPos != "" {
+				msg += " (schema: " + schemaPos + ")"
+			}
+			pos = enclosing(p)
+		}
 		if strings.HasPrefix(format, "incomplete value") && enclosing != nil && isSchema(pos) {
 			p := e.Path()
 			if len(p) > 0 && p[0] == "#Root" {

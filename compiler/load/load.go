@@ -90,7 +90,7 @@ func Value(ctx *cue.Context, dir string, v cue.Value) (*model.Input, error) {
 	u := sv.LookupPath(cuePath(rootDefinition)).Unify(v)
 	if err := u.Validate(cue.Concrete(true), cue.Final()); err != nil {
 	next:
-		for _, d := range diag.FromCUEIn(err, enclosingIn(v)) {
+		for _, d := range explainPatterns(ctx, sv, diag.FromCUEIn(err, enclosingIn(v))) {
 			for _, p := range literal {
 				if strings.HasPrefix(d.Msg, p+":") || strings.HasPrefix(d.Msg, p+".") {
 					continue next

@@ -1,0 +1,56 @@
+package load
+
+import (
+	"fmt"
+	"strings"
+
+	"cuelang.org/go/cue"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+)
+
+// patternHelp says in words what each pattern of the schema accepts: CUE
+// reports a value that does not match as "out of bound =~REGEX", which
+// users read badly. Keys are schema definitions ("#CPU") or pattern
+// literals used inline.
+var patternHelp = []struct{ pattern, help string }{
+	{"#DNSLabel", "a DNS-1123 label: lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit"},
+	{"#CPU", `a CPU quantity such as "500m", "1" or "1.5"`},
+	{"#Memory", `a memory quantity such as "512Mi", "1Gi" or "1G"`},
+	{"#Image", `an image reference with a tag, such as "registry.example.com/team/app:1.4.0" (lower-case repository; no digest: the image lock pins it)`},
+	{"#PortName", "a port name: at most 15 lower-case letters, digits and '-', starting with a letter"},
+	{"#Flow", `"component:port", such as "mysql:mysql"`},
+	{"#EnvName", "an environment variable name: letters, digits and '_', not starting with a digit"},
+	{"#AbsPath", "an absolute path, starting with /"},
+	{"#Duration", `a duration such as "30s", "5m" or "1h30m"`},
+	{`=~"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"`, "an image tag: letters, digits, '_', '.' and '-', at most 128"},
+	{`=~"^[A-Z]+[0-9]+$"`, `a rule ID such as "QUOTA003" (see gitopsc rules)`},
+	{`=~"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"`, `a date, YYYY-MM-DD`},
+	{`=~"^(https|ssh)://"`, "an https:// or ssh:// URL"},
+	{`=~"\\.ya?ml$"`, "a .yaml or .yml file"},
+	{`=~"^[0-9]+%$"`, `a percentage such as "25%"`},
+	{`=~"^[A-Z_]+$"`, `a capability name such as "NET_BIND_SERVICE"`},
+}
+
+// explainPatterns rewrites "(out of bound =~REGEX)" in each diagnostic
+// into what the pattern accepts.
+func explainPatterns(ctx *cue.Context, schema cue.Value, l diag.List) diag.List {
+	var repl []string
+	for _, p := range patternHelp {
+		var v cue.Value
+		if strings.HasPrefix(p.pattern, "#") {
+			v = schema.LookupPath(cue.ParsePath(p.pattern))
+		} else {
+			v = ctx.CompileString(p.pattern)
+		}
+		if v.Err() != nil {
+			continue
+		}
+		repl = append(repl, " (out of bound "+fmt.Sprint(v)+")", "; want "+p.help)
+	}
+	r := strings.NewReplacer(repl...)
+	for i := range l {
+		l[i].Msg = r.Replace(l[i].Msg)
+	}
+	return l
+}

@@ -1,0 +1,45 @@
+package load
+
+import (
+	"strings"
+	"testing"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+
+	"github.com/gitopsc/gitopsc/schema"
+)
+
+// Every pattern explained exists in the schema, so a schema change that
+// renames or rewrites one fails here instead of silently losing its help.
+func TestPatternHelpMatchesSchema(t *testing.T) {
+	ctx := cuecontext.New()
+	sv, err := Schema(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src strings.Builder
+	for _, f := range schemaSources() {
+		src.WriteString(f)
+	}
+	for _, p := range patternHelp {
+		if strings.HasPrefix(p.pattern, "#") {
+			if v := sv.LookupPath(cue.ParsePath(p.pattern)); !v.Exists() {
+				t.Errorf("%s: no such definition in the schema", p.pattern)
+			}
+			continue
+		}
+		if !strings.Contains(src.String(), p.pattern) {
+			t.Errorf("%s: the schema uses no such pattern", p.pattern)
+		}
+	}
+}
+
+// schemaSources is the text of the embedded schema files.
+func schemaSources() []string {
+	var out []string
+	for _, f := range schema.Files() {
+		out = append(out, string(f.Source))
+	}
+	return out
+}
