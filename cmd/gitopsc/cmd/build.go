@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -49,6 +50,9 @@ func newBuild() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := pf.validate(); err != nil {
 				return err
+			}
+			if st, err := os.Stat(outDir); err == nil && !st.IsDir() {
+				return diag.Usagef("--out %s is not a folder", outDir)
 			}
 			results, lock, err := compileInput(args, envs, true)
 			if err != nil {
