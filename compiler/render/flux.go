@@ -24,8 +24,8 @@ func KustomizationName(system, layer string) string {
 
 // LayerDependencies returns, for each namespace layer, the namespace
 // layers it depends on: those it sends traffic to. Layers in a cycle of
-// flows cannot wait for each other, so edges inside a cycle are dropped
-// and each such layer depends on what the cycle as a whole talks to.
+// flows cannot wait for each other (Flux would wait forever), so the
+// edges inside a cycle are dropped; their other edges stay.
 func LayerDependencies(sys *model.System) map[string][]string {
 	edges := map[string]map[string]bool{}
 	for _, ns := range sys.Namespaces {
