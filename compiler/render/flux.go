@@ -164,22 +164,10 @@ func (rd *renderer) flux() {
 		add(ns.Name, kustomization(ns.Name, dependsOn))
 	}
 	if fx.ManagedSource {
-		rd.add(&Object{
-			Layer: LayerFlux, APIVersion: GitRepositoryAPIVersion, Kind: "GitRepository", Namespace: fx.SourceNamespace, Name: fx.SourceName, Pos: rd.env.Pos,
-			Obj: map[string]any{
-				"apiVersion": GitRepositoryAPIVersion,
-				"kind":       "GitRepository",
-				"metadata": map[string]any{
-					"name":      fx.SourceName,
-					"namespace": fx.SourceNamespace,
-					"labels":    map[string]any{LabelPartOf: rd.sys.Name, LabelManagedBy: ManagedBy},
-				},
-				"spec": map[string]any{
-					"interval": fx.Interval,
-					"url":      fx.URL,
-					"ref":      map[string]any{"branch": fx.Branch},
-				},
-			},
+		rd.addUnstructured(LayerFlux, GitRepositoryAPIVersion, "GitRepository", fx.SourceNamespace, fx.SourceName, rd.env.Pos, map[string]any{
+			"interval": fx.Interval,
+			"url":      fx.URL,
+			"ref":      map[string]any{"branch": fx.Branch},
 		})
 	}
 }

@@ -35,31 +35,13 @@ func (rd *renderer) flowPolicies(c *model.Component) {
 		t := rd.sys.Component(f.Target)
 		port := intstr.FromInt32(int32(t.Port(f.Port).Number))
 		ports := []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}}
-		rd.add(&Object{
-			Layer: c.Namespace, APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: c.Namespace,
-			Name: EgressPolicyName(c.Name, f), Component: c.Name, Pos: f.Pos,
-			Obj: &networkingv1.NetworkPolicy{
-				TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-				ObjectMeta: rd.flowMeta(EgressPolicyName(c.Name, f), c),
-				Spec: networkingv1.NetworkPolicySpec{
-					PodSelector: metav1.LabelSelector{MatchLabels: rd.selectorLabels(c)},
-					PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
-					Egress:      []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{rd.peer(t)}, Ports: ports}},
-				},
-			},
+		rd.addPolicy(c, EgressPolicyName(c.Name, f), f.Pos, networkingv1.NetworkPolicySpec{
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress:      []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{rd.peer(t)}, Ports: ports}},
 		})
-		rd.add(&Object{
-			Layer: t.Namespace, APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: t.Namespace,
-			Name: IngressPolicyName(c.Name, f), Component: t.Name, Pos: f.Pos,
-			Obj: &networkingv1.NetworkPolicy{
-				TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-				ObjectMeta: rd.flowMeta(IngressPolicyName(c.Name, f), t),
-				Spec: networkingv1.NetworkPolicySpec{
-					PodSelector: metav1.LabelSelector{MatchLabels: rd.selectorLabels(t)},
-					PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-					Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{rd.peer(c)}, Ports: ports}},
-				},
-			},
+		rd.addPolicy(t, IngressPolicyName(c.Name, f), f.Pos, networkingv1.NetworkPolicySpec{
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{rd.peer(c)}, Ports: ports}},
 		})
 	}
 	if e := c.Expose; e != nil {
@@ -81,18 +63,23 @@ func (rd *renderer) exposurePolicy(c *model.Component, e *model.Expose) {
 		// addresses outside the cluster.
 		from = []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}}}
 	}
-	name := "ingress-" + c.Name + "-from-outside"
+	rd.addPolicy(c, "ingress-"+c.Name+"-from-outside", e.Pos, networkingv1.NetworkPolicySpec{
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: from, Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}}}},
+	})
+}
+
+// addPolicy adds a NetworkPolicy in owner's namespace and layer that
+// selects owner's pods.
+func (rd *renderer) addPolicy(owner *model.Component, name string, pos model.Pos, spec networkingv1.NetworkPolicySpec) {
+	spec.PodSelector = metav1.LabelSelector{MatchLabels: rd.selectorLabels(owner)}
 	rd.add(&Object{
-		Layer: c.Namespace, APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: c.Namespace,
-		Name: name, Component: c.Name, Pos: e.Pos,
+		Layer: owner.Namespace, APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: owner.Namespace,
+		Name: name, Component: owner.Name, Pos: pos,
 		Obj: &networkingv1.NetworkPolicy{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-			ObjectMeta: rd.flowMeta(name, c),
-			Spec: networkingv1.NetworkPolicySpec{
-				PodSelector: metav1.LabelSelector{MatchLabels: rd.selectorLabels(c)},
-				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-				Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: from, Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}}}},
-			},
+			ObjectMeta: rd.flowMeta(name, owner),
+			Spec:       spec,
 		},
 	})
 }

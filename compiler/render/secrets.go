@@ -26,25 +26,30 @@ func (rd *renderer) secrets() {
 				"remoteRef": map[string]any{"key": src.Path, "property": k},
 			})
 		}
-		rd.add(&Object{
-			Layer: s.Namespace, APIVersion: ExternalSecretAPIVersion, Kind: "ExternalSecret", Namespace: s.Namespace, Name: s.Name, Pos: src.Pos,
-			Obj: map[string]any{
-				"apiVersion": ExternalSecretAPIVersion,
-				"kind":       "ExternalSecret",
-				"metadata": map[string]any{
-					"name":      s.Name,
-					"namespace": s.Namespace,
-					"labels":    map[string]any{LabelPartOf: rd.sys.Name, LabelManagedBy: ManagedBy},
-				},
-				"spec": map[string]any{
-					"refreshInterval": src.RefreshInterval,
-					"secretStoreRef":  map[string]any{"name": src.Store, "kind": src.StoreKind},
-					"target":          map[string]any{"name": s.Name, "creationPolicy": "Owner"},
-					"data":            data,
-				},
-			},
+		rd.addUnstructured(s.Namespace, ExternalSecretAPIVersion, "ExternalSecret", s.Namespace, s.Name, src.Pos, map[string]any{
+			"refreshInterval": src.RefreshInterval,
+			"secretStoreRef":  map[string]any{"name": src.Store, "kind": src.StoreKind},
+			"target":          map[string]any{"name": s.Name, "creationPolicy": "Owner"},
+			"data":            data,
 		})
 	}
+}
+
+// addUnstructured adds an object of an API gitopsc has no Go types for.
+func (rd *renderer) addUnstructured(layer, apiVersion, kind, namespace, name string, pos model.Pos, spec map[string]any) {
+	rd.add(&Object{
+		Layer: layer, APIVersion: apiVersion, Kind: kind, Namespace: namespace, Name: name, Pos: pos,
+		Obj: map[string]any{
+			"apiVersion": apiVersion,
+			"kind":       kind,
+			"metadata": map[string]any{
+				"name":      name,
+				"namespace": namespace,
+				"labels":    map[string]any{LabelPartOf: rd.sys.Name, LabelManagedBy: ManagedBy},
+			},
+			"spec": spec,
+		},
+	})
 }
 
 // checkSOPSManifest makes sure the copied file is the Secret the
