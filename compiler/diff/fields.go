@@ -36,17 +36,7 @@ func walkFields(path string, a, b any, inA, inB bool, out *[]Field) {
 	bl, bIsList := b.([]any)
 	switch {
 	case inA && inB && aIsMap && bIsMap && (len(am) > 0 || len(bm) > 0):
-		keys := make([]string, 0, len(am)+len(bm))
-		for k := range am {
-			keys = append(keys, k)
-		}
-		for k := range bm {
-			if _, ok := am[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range unionKeys(am, bm) {
 			av, okA := am[k]
 			bv, okB := bm[k]
 			walkFields(joinKey(path, k), av, bv, okA, okB, out)
@@ -185,17 +175,7 @@ func secretKeys(base, head []byte) ([]KeyChange, string) {
 	for _, field := range secretFields {
 		bm, _ := bv[field].(map[string]any)
 		hm, _ := hv[field].(map[string]any)
-		var keys []string
-		for k := range bm {
-			keys = append(keys, k)
-		}
-		for k := range hm {
-			if _, ok := bm[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range unionKeys(bm, hm) {
 			b, inB := bm[k]
 			h, inH := hm[k]
 			switch {
@@ -228,4 +208,19 @@ func keyLines(ks []KeyChange, note string) []string {
 		out = append(out, sign+" "+k.Key+": "+string(k.Change))
 	}
 	return out
+}
+
+// unionKeys is the keys of a and b together, sorted.
+func unionKeys(a, b map[string]any) []string {
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
