@@ -50,18 +50,44 @@ func Dir(dir string) (*model.Input, error) {
 	if len(insts) == 0 {
 		return nil, diag.Usagef("no CUE package in %s", dir)
 	}
-	if err := insts[0].Err; err != nil {
+	inst := insts[0]
+	// Complete resolves the instance's identifiers; once done, building
+	// only reads the instance.
+	if err := inst.Complete(); err != nil {
 		return nil, diag.FromCUE(err)
 	}
-	ctx := cuecontext.New()
-	// v.Err() holds only the first conflict; validating against the
-	// schema in Value reports all of them.
-	v := ctx.BuildInstance(insts[0])
-	in, err := Value(ctx, abs, v)
-	if in != nil {
-		in.Arg = dir
+	// The parsed input is evaluated twice, side by side, in two CUE
+	// contexts (a context is not safe for concurrent use): one validates
+	// it against the schema, the other decodes it into the model.
+	// Decoding is the largest cost of loading after validation, and it
+	// need not wait: its result is used only once validation has passed.
+	type decoded struct {
+		in      *model.Input
+		errs    diag.List
+		panicky any
 	}
-	return in, err
+	dch := make(chan decoded, 1)
+	go func() {
+		var r decoded
+		defer func() {
+			r.panicky = recover()
+			dch <- r
+		}()
+		r.in, r.errs = decode(abs, cuecontext.New().BuildInstance(inst))
+	}()
+	v := cuecontext.New().BuildInstance(inst)
+	if err := validate(v.Context(), v); err != nil {
+		return nil, err
+	}
+	r := <-dch
+	if r.panicky != nil {
+		panic(r.panicky)
+	}
+	if len(r.errs) > 0 {
+		return nil, r.errs.Err()
+	}
+	r.in.Arg = dir
+	return r.in, nil
 }
 
 // Schema evaluates the embedded schema in ctx.
@@ -79,9 +105,18 @@ func Schema(ctx *cue.Context) (cue.Value, error) {
 // Value validates an evaluated input against the schema and decodes it.
 // dir is the input folder; file references in the input are relative to it.
 func Value(ctx *cue.Context, dir string, v cue.Value) (*model.Input, error) {
+	if err := validate(ctx, v); err != nil {
+		return nil, err
+	}
+	in, errs := decode(dir, v)
+	return in, errs.Err()
+}
+
+// validate checks an evaluated input against the schema.
+func validate(ctx *cue.Context, v cue.Value) error {
 	sv, err := Schema(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var errs diag.List
 	// Literal secret values get their own message rather than a type
@@ -102,16 +137,23 @@ func Value(ctx *cue.Context, dir string, v cue.Value) (*model.Input, error) {
 	if len(errs) == 0 && v.Err() != nil {
 		errs = diag.FromCUE(v.Err())
 	}
-	if len(errs) > 0 {
-		return nil, errs.Err()
-	}
+	return errs.Err()
+}
+
+// decode turns a validated input into the model and checks what the
+// schema cannot express: names and references.
+func decode(dir string, v cue.Value) (*model.Input, diag.List) {
+	var errs diag.List
 	d := &decoder{dir: dir, errs: &errs}
 	in := d.input(v)
 	if len(errs) > 0 {
-		return nil, errs.Err()
+		return nil, errs
 	}
 	checkReferences(in, &errs)
-	return in, errs.Err()
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return in, nil
 }
 
 // enclosingIn returns a function giving the position of the deepest field
