@@ -6,10 +6,10 @@ package emit
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gitopsc/gitopsc/compiler/render"
 )
@@ -44,11 +44,7 @@ func marshal(o *render.Object, prefix []byte) ([]byte, error) {
 	if o.Raw != nil {
 		return o.Raw, nil
 	}
-	j, err := json.Marshal(o.Obj)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
-	}
-	v, err := parseJSON(j)
+	v, err := toTree(o.Obj)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
 	}
@@ -57,12 +53,18 @@ func marshal(o *render.Object, prefix []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s/%s: not an object", o.Kind, o.Namespace, o.Name)
 	}
 	m = clean(m, true).(object)
-	var buf bytes.Buffer
-	buf.Grow(len(prefix) + len(j) + len(j)/2)
+	buf := yamlBufs.Get().(*bytes.Buffer)
+	buf.Reset()
 	buf.Write(prefix)
-	encodeYAML(&buf, m)
-	return buf.Bytes(), nil
+	encodeYAML(buf, m)
+	b := bytes.Clone(buf.Bytes())
+	yamlBufs.Put(buf)
+	return b, nil
 }
+
+// yamlBufs hold the buffers marshal writes in before copying out exactly
+// the bytes written.
+var yamlBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // clean drops the empty values the typed API structs serialise:
 // creationTimestamp: null and other nulls, the status of the top level,
