@@ -1,7 +1,6 @@
 package emit
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -69,13 +68,13 @@ func Compare(envDir string, t *Tree) (Diff, error) {
 	state := make([]int, len(t.Files))
 	err = parallel(len(t.Files), func(i int) error {
 		f := t.Files[i]
-		b, err := os.ReadFile(filepath.Join(envDir, filepath.FromSlash(f.Path)))
+		exists, same, err := fileHolds(filepath.Join(envDir, filepath.FromSlash(f.Path)), f.Content)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			state[i] = added
 		case err != nil:
 			return diag.OutsideErr(err)
-		case !bytes.Equal(b, f.Content):
+		case !exists:
+			state[i] = added
+		case !same:
 			state[i] = changed
 		}
 		return nil

@@ -540,3 +540,47 @@ func TestWriteClearsKilledBuild(t *testing.T) {
 		t.Fatalf("stale temporary folder still there: %v", err)
 	}
 }
+
+// fileHolds tells a file equal to the rendered bytes from one of the same
+// length with other bytes, a shorter one, a longer one, an empty one and
+// a missing one; the buffers it reuses must not leak one file's bytes
+// into the next comparison.
+func TestFileHolds(t *testing.T) {
+	dir := t.TempDir()
+	want := []byte("kind: Deployment\nname: coder\n")
+	cases := []struct {
+		name, disk   string
+		exists, same bool
+	}{
+		{"equal", string(want), true, true},
+		{"same-length", "kind: Deployment\nname: codex\n", true, false},
+		{"shorter", "kind: Deployment\nname: coder", true, false},
+		{"prefix-of-larger", string(want) + "x", true, false},
+		{"much-larger", strings.Repeat(string(want), 500), true, false},
+		{"empty", "", true, false},
+		{"missing", "", false, false},
+	}
+	for _, c := range cases {
+		p := filepath.Join(dir, c.name)
+		if c.exists {
+			if err := os.WriteFile(p, []byte(c.disk), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exists, same, err := fileHolds(p, want)
+		if err != nil || exists != c.exists || same != c.same {
+			t.Errorf("%s: fileHolds = %v, %v, %v; want %v, %v, nil", c.name, exists, same, err, c.exists, c.same)
+		}
+	}
+	// An empty rendered file equals only an empty file.
+	if _, same, _ := fileHolds(filepath.Join(dir, "empty"), nil); !same {
+		t.Error("empty file: want same as empty content")
+	}
+	if _, same, _ := fileHolds(filepath.Join(dir, "shorter"), nil); same {
+		t.Error("non-empty file: want different from empty content")
+	}
+	// A folder where a file should be is an outside failure, not a match.
+	if _, _, err := fileHolds(dir, want); err == nil {
+		t.Error("folder: want an error")
+	}
+}

@@ -2,8 +2,24 @@
 
 package emit
 
-import "os"
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+)
 
 func createFile(path string, b []byte) error {
 	return os.WriteFile(path, b, 0o644)
+}
+
+func fileHolds(path string, want []byte) (exists, same bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	return true, bytes.Equal(b, want), nil
 }
