@@ -22,20 +22,32 @@ type Result struct {
 	Tree     *emit.Tree
 }
 
+// Options says what Run does beyond rendering.
+type Options struct {
+	// Trees builds each environment's file tree.
+	Trees bool
+	// Check, when set, is called once per environment after rendering,
+	// side by side with building its tree; i is its index in selected.
+	Check func(i int, r *Result)
+}
+
 // Compile resolves every environment (so that a problem in any of them is
 // reported), then renders and builds the trees of the selected ones,
 // several at a time. Results come in the order of selected.
 func Compile(in *model.Input, selected []*model.Environment, facts images.Facts) ([]*Result, error) {
-	return compile(in, selected, facts, true)
+	return Run(in, selected, facts, Options{Trees: true})
 }
 
 // Render is Compile without building the file trees: for commands that
 // check or compare objects and write nothing. Result.Tree is nil.
 func Render(in *model.Input, selected []*model.Environment, facts images.Facts) ([]*Result, error) {
-	return compile(in, selected, facts, false)
+	return Run(in, selected, facts, Options{})
 }
 
-func compile(in *model.Input, selected []*model.Environment, facts images.Facts, trees bool) ([]*Result, error) {
+// Run resolves every environment, then renders the selected ones, at most
+// one per CPU at a time, each followed by its check and its tree side by
+// side. Results come in the order of selected.
+func Run(in *model.Input, selected []*model.Environment, facts images.Facts, opts Options) ([]*Result, error) {
 	all, err := resolve.All(in)
 	if err != nil {
 		return nil, err
@@ -61,14 +73,20 @@ func compile(in *model.Input, selected []*model.Environment, facts images.Facts,
 				errs[i] = err
 				return
 			}
-			results[i] = &Result{Resolved: r, Output: out}
-			if trees {
-				tree, err := emit.Build(out, source)
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				results[i].Tree = tree
+			res := &Result{Resolved: r, Output: out}
+			// The check and the tree only read the rendered objects.
+			// Running them side by side keeps every CPU busy when
+			// fewer environments than CPUs are left.
+			var checked sync.WaitGroup
+			if opts.Check != nil {
+				checked.Go(func() { opts.Check(i, res) })
+			}
+			if opts.Trees {
+				res.Tree, errs[i] = emit.Build(out, source)
+			}
+			checked.Wait()
+			if errs[i] == nil {
+				results[i] = res
 			}
 		}()
 	}

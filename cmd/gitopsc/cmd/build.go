@@ -54,11 +54,11 @@ func newBuild() *cobra.Command {
 			if st, err := os.Stat(outDir); err == nil && !st.IsDir() {
 				return diag.Usagef("--out %s is not a folder", outDir)
 			}
-			results, lock, err := compileInput(args, envs, true)
+			results, findings, err := compileInput(args, envs, true, pf)
 			if err != nil {
 				return err
 			}
-			if checkPolicies(c, results, lock, pf) {
+			if reportFindings(c, findings, pf) {
 				fmt.Fprintln(c.ErrOrStderr(), "gitopsc: nothing written: fix the error findings first")
 				return &exitError{code: diag.ExitFindings}
 			}

@@ -3,17 +3,12 @@ package cmd
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gitopsc/gitopsc/compiler"
 	"github.com/gitopsc/gitopsc/compiler/diag"
-	"github.com/gitopsc/gitopsc/compiler/images"
 	"github.com/gitopsc/gitopsc/policies"
 )
 
@@ -38,26 +33,10 @@ func (p *policyFlags) validate() error {
 	return nil
 }
 
-// checkPolicies runs every rule on the compiled environments, prints the
-// findings in the chosen format and reports whether they fail the gate.
-// Machine formats go to stdout; text goes to stderr with the diagnostics.
-func checkPolicies(c *cobra.Command, results []*compiler.Result, facts images.Facts, p policyFlags) bool {
-	opts := policies.Options{Strict: p.strict, Today: time.Now().UTC()}
-	// Environments are checked side by side, as they were rendered.
-	perEnv := make([][]policies.Finding, len(results))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, r := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			perEnv[i] = policies.Check(r.Resolved, r.Output, facts, opts)
-		}()
-	}
-	wg.Wait()
-	fs := policies.Merge(perEnv)
+// reportFindings prints the findings in the chosen format and reports
+// whether they fail the gate. Machine formats go to stdout; text goes to
+// stderr with the diagnostics.
+func reportFindings(c *cobra.Command, fs []policies.Finding, p policyFlags) bool {
 	wd, _ := os.Getwd()
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
 	switch p.format {

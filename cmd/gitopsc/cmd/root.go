@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/gitopsc/gitopsc/compiler/images"
 	"github.com/gitopsc/gitopsc/compiler/load"
 	"github.com/gitopsc/gitopsc/compiler/model"
+	"github.com/gitopsc/gitopsc/policies"
 )
 
 // DefaultInput is the folder read when no DIR is given.
@@ -104,10 +106,11 @@ func loadInput(args []string) (*model.Input, error) {
 	return load.Dir(dir)
 }
 
-// compileInput loads DIR, selects the environments named by envs and
-// renders them (building their file trees when trees is set), with the
-// image lock the rules read.
-func compileInput(args, envs []string, trees bool) ([]*compiler.Result, *images.Lock, error) {
+// compileInput loads DIR, selects the environments named by envs,
+// renders them (building their file trees when trees is set) and runs
+// every rule on each, with the image lock the rules read. Findings are
+// merged across environments.
+func compileInput(args, envs []string, trees bool, pf policyFlags) ([]*compiler.Result, []policies.Finding, error) {
 	in, err := loadInput(args)
 	if err != nil {
 		return nil, nil, err
@@ -120,12 +123,16 @@ func compileInput(args, envs []string, trees bool) ([]*compiler.Result, *images.
 	if err != nil {
 		return nil, nil, err
 	}
-	render := compiler.Render
-	if trees {
-		render = compiler.Compile
+	opts := policies.Options{Strict: pf.strict, Today: time.Now().UTC()}
+	perEnv := make([][]policies.Finding, len(selected))
+	results, err := compiler.Run(in, selected, lock, compiler.Options{
+		Trees: trees,
+		Check: func(i int, r *compiler.Result) { perEnv[i] = policies.Check(r.Resolved, r.Output, lock, opts) },
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	results, err := render(in, selected, lock)
-	return results, lock, err
+	return results, policies.Merge(perEnv), nil
 }
 
 func selectEnvironments(in *model.Input, names []string) ([]*model.Environment, error) {

@@ -41,11 +41,11 @@ func newVet() *cobra.Command {
 			if err := pf.validate(); err != nil {
 				return err
 			}
-			results, lock, err := compileInput(args, envs, false)
+			results, findings, err := compileInput(args, envs, false, pf)
 			if err != nil {
 				return err
 			}
-			if checkPolicies(c, results, lock, pf) {
+			if reportFindings(c, findings, pf) {
 				return &exitError{code: diag.ExitFindings}
 			}
 			if pf.format == "text" {
