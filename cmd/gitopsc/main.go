@@ -8,4 +8,7 @@ import (
 	"github.com/gitopsc/gitopsc/cmd/gitopsc/cmd"
 )
 
-func main() { os.Exit(cmd.Main()) }
+func main() {
+	tuneGC()
+	os.Exit(cmd.Main())
+}
