@@ -5,7 +5,9 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -132,24 +134,23 @@ func sortObjects(objs []*Object) {
 		return "2" + l
 	}
 	// Keys are computed once: building file names in the comparison cost
-	// more than the sort itself on large systems.
-	type keyed struct {
-		rank, file string
-		o          *Object
-	}
-	ks := make([]keyed, len(objs))
+	// more than the sort itself on large systems. The sort moves indices,
+	// not keys: moving structs of strings cost a write barrier each.
+	type key struct{ rank, file string }
+	ks := make([]key, len(objs))
+	idx := make([]int32, len(objs))
 	for i, o := range objs {
-		ks[i] = keyed{rank(o.Layer), o.FileName(), o}
+		ks[i] = key{rank(o.Layer), o.FileName()}
+		idx[i] = int32(i)
 	}
-	sort.SliceStable(ks, func(i, j int) bool {
-		if ks[i].rank != ks[j].rank {
-			return ks[i].rank < ks[j].rank
-		}
-		return ks[i].file < ks[j].file
+	slices.SortStableFunc(idx, func(a, b int32) int {
+		return cmp.Or(strings.Compare(ks[a].rank, ks[b].rank), strings.Compare(ks[a].file, ks[b].file))
 	})
-	for i := range ks {
-		objs[i] = ks[i].o
+	sorted := make([]*Object, len(objs))
+	for i, j := range idx {
+		sorted[i] = objs[j]
 	}
+	copy(objs, sorted)
 }
 
 type renderer struct {
