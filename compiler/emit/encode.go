@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"bytes"
 	"cmp"
 	"encoding"
 	"encoding/base64"
@@ -17,43 +18,69 @@ import (
 	"unicode/utf8"
 )
 
-// toTree returns the tree parseJSON would build from json.Marshal(v):
-// objects, []any, strings, booleans, json.Number and nil. It walks v with
-// reflection, following encoding/json's rules for struct tags, embedded
-// structs, Marshalers, maps, byte slices and numbers, but writes and
-// re-reads no JSON text, except the output of a value's own MarshalJSON.
+// writeYAML appends v to buf as the YAML encodeYAML writes of clean(tree,
+// true), where tree is what parseJSON reads back from json.Marshal(v),
+// and reports the shape of v. It walks v with reflection, following
+// encoding/json's rules for struct tags, embedded structs, Marshalers,
+// maps, byte slices and numbers, and builds no tree, except of the output
+// of a value's own MarshalJSON.
 //
 // It does not support the ",string" tag option, and stops with an error
 // at maxDepth nested pointers, maps and slices where encoding/json looks
-// for a cycle.
-func toTree(v any) (tree any, err error) {
+// for a cycle. On error, buf holds part of the document.
+func writeYAML(buf *bytes.Buffer, v any) (s shape, err error) {
 	e := encodeStates.Get().(*encodeState)
+	e.buf = buf
 	defer func() {
 		if r := recover(); r != nil {
 			ee, ok := r.(encodeError)
 			if !ok {
 				panic(r)
 			}
-			tree, err = nil, ee.error
+			s, err = 0, ee.error
 			return // drop e: an aborted walk leaves it in use
 		}
+		e.buf = nil
 		encodeStates.Put(e)
 	}()
-	return e.value(reflect.ValueOf(v)), nil
+	switch s = e.value(reflect.ValueOf(v), atTop, 0); s {
+	case wasNull:
+		writeLine(buf, atTop, "null")
+	case wasEmpty:
+		writeLine(buf, atTop, "{}")
+	}
+	return s, nil
 }
+
+// shape is what an encoder wrote.
+type shape uint8
+
+const (
+	wroteValue  shape = iota // a scalar or a sequence
+	wroteObject              // a mapping of at least one entry
+	wasNull                  // nothing: the value is null
+	wasEmpty                 // nothing: the value is an object with no entries left
+)
 
 // maxDepth is how many pointers, maps and slices a value may nest.
 const maxDepth = 1000
 
 // encodeState is the scratch space of one walk.
 type encodeState struct {
-	members []member // the members of the objects being built, innermost last
-	depth   int      // pointers, maps and slices entered
+	buf     *bytes.Buffer
+	entries []mapEntry // the entries of the maps being written, innermost last
+	depth   int        // pointers, maps and slices entered
+}
+
+// mapEntry is one key and value of a map.
+type mapEntry struct {
+	key string
+	val reflect.Value
 }
 
 var encodeStates = sync.Pool{New: func() any { return new(encodeState) }}
 
-// encodeError carries an error out of a walk to toTree.
+// encodeError carries an error out of a walk to writeYAML.
 type encodeError struct{ error }
 
 func (e *encodeState) fail(err error) { panic(encodeError{err}) }
@@ -65,15 +92,73 @@ func (e *encodeState) enter(t reflect.Type) {
 	}
 }
 
-func (e *encodeState) value(v reflect.Value) any {
+func (e *encodeState) value(v reflect.Value, p place, ind int) shape {
 	if !v.IsValid() {
-		return nil
+		return wasNull
 	}
-	return typeEncoder(v.Type())(e, v)
+	return typeEncoder(v.Type())(e, v, p, ind)
 }
 
-// encoder returns the tree of a value of one type.
-type encoder func(e *encodeState, v reflect.Value) any
+// member writes the entry key: v of an object whose entries sit at col,
+// n of them written already, unless clean would drop it: the top-level
+// status, a null, or an empty status, resources, strategy or metadata.
+// It reports whether it wrote the entry.
+func (e *encodeState) member(key string, enc encoder, v reflect.Value, col, n int, top bool) bool {
+	if top && key == "status" {
+		return false
+	}
+	mark := e.buf.Len()
+	if n > 0 {
+		indent(e.buf, col)
+	}
+	writeString(e.buf, key)
+	e.buf.WriteByte(':')
+	switch enc(e, v, inMap, col) {
+	case wasNull:
+		e.buf.Truncate(mark)
+		return false
+	case wasEmpty:
+		if dropsEmpty(key) {
+			e.buf.Truncate(mark)
+			return false
+		}
+		writeLine(e.buf, inMap, "{}")
+	}
+	return true
+}
+
+// endObject ends an object whose opening begin wrote after mark, with n
+// entries: one with none is taken back, to be written by the caller as
+// "{}" or dropped.
+func (e *encodeState) endObject(mark, n int) shape {
+	if n == 0 {
+		e.buf.Truncate(mark)
+		return wasEmpty
+	}
+	return wroteObject
+}
+
+// tree writes a tree parsed from JSON and cleaned, or reports it null or
+// empty, as an encoder does.
+func (e *encodeState) tree(v any, p place, ind int) shape {
+	switch t := v.(type) {
+	case nil:
+		return wasNull
+	case object:
+		if len(t) == 0 {
+			return wasEmpty
+		}
+		writeTree(e.buf, t, p, ind)
+		return wroteObject
+	}
+	writeTree(e.buf, v, p, ind)
+	return wroteValue
+}
+
+// encoder writes a value of one type at p and ind, as writeTree would
+// write its cleaned tree, except that it writes nothing for a null or an
+// empty object and says so, for the caller to write or drop.
+type encoder func(e *encodeState, v reflect.Value, p place, ind int) shape
 
 var encoders sync.Map // reflect.Type → encoder
 
@@ -84,7 +169,9 @@ func typeEncoder(t reflect.Type) encoder {
 	}
 	// A recursive type finds this indirect encoder while its own is built.
 	build := sync.OnceValue(func() encoder { return newEncoder(t, true) })
-	f, loaded := encoders.LoadOrStore(t, encoder(func(e *encodeState, v reflect.Value) any { return build()(e, v) }))
+	f, loaded := encoders.LoadOrStore(t, encoder(func(e *encodeState, v reflect.Value, p place, ind int) shape {
+		return build()(e, v, p, ind)
+	}))
 	if loaded {
 		return f.(encoder)
 	}
@@ -117,25 +204,29 @@ func newEncoder(t reflect.Type, allowAddr bool) encoder {
 	}
 	switch t.Kind() {
 	case reflect.Bool:
-		return func(_ *encodeState, v reflect.Value) any { return v.Bool() }
+		return scalar(func(e *encodeState, v reflect.Value) { e.buf.WriteString(strconv.FormatBool(v.Bool())) })
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return func(_ *encodeState, v reflect.Value) any { return json.Number(strconv.FormatInt(v.Int(), 10)) }
+		return scalar(func(e *encodeState, v reflect.Value) {
+			e.buf.Write(strconv.AppendInt(e.buf.AvailableBuffer(), v.Int(), 10))
+		})
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return func(_ *encodeState, v reflect.Value) any { return json.Number(strconv.FormatUint(v.Uint(), 10)) }
+		return scalar(func(e *encodeState, v reflect.Value) {
+			e.buf.Write(strconv.AppendUint(e.buf.AvailableBuffer(), v.Uint(), 10))
+		})
 	case reflect.Float32, reflect.Float64:
 		bits := t.Bits()
-		return func(e *encodeState, v reflect.Value) any { return e.float(v.Float(), bits) }
+		return scalar(func(e *encodeState, v reflect.Value) { e.float(v.Float(), bits) })
 	case reflect.String:
 		if t == numberType {
-			return number
+			return scalar(number)
 		}
-		return func(_ *encodeState, v reflect.Value) any { return validUTF8(v.String()) }
+		return scalar(func(e *encodeState, v reflect.Value) { writeString(e.buf, validUTF8(v.String())) })
 	case reflect.Interface:
-		return func(e *encodeState, v reflect.Value) any {
+		return func(e *encodeState, v reflect.Value, p place, ind int) shape {
 			if v.IsNil() {
-				return nil
+				return wasNull
 			}
-			return e.value(v.Elem())
+			return e.value(v.Elem(), p, ind)
 		}
 	case reflect.Struct:
 		return newStructEncoder(t)
@@ -151,30 +242,41 @@ func newEncoder(t reflect.Type, allowAddr bool) encoder {
 	return unsupported
 }
 
-func unsupported(e *encodeState, v reflect.Value) any {
+func unsupported(e *encodeState, v reflect.Value, _ place, _ int) shape {
 	e.fail(&json.UnsupportedTypeError{Type: v.Type()})
-	return nil
+	return wasNull
+}
+
+// scalar is the encoder of a value write writes on one line.
+func scalar(write func(e *encodeState, v reflect.Value)) encoder {
+	return func(e *encodeState, v reflect.Value, p place, _ int) shape {
+		space(e.buf, p)
+		write(e, v)
+		e.buf.WriteByte('\n')
+		return wroteValue
+	}
 }
 
 // condAddr encodes an addressable value's address with addrEnc, and any
 // other value with elseEnc.
 func condAddr(addrEnc, elseEnc encoder) encoder {
-	return func(e *encodeState, v reflect.Value) any {
+	return func(e *encodeState, v reflect.Value, p place, ind int) shape {
 		if v.CanAddr() {
-			return addrEnc(e, v.Addr())
+			return addrEnc(e, v.Addr(), p, ind)
 		}
-		return elseEnc(e, v)
+		return elseEnc(e, v, p, ind)
 	}
 }
 
-// marshalJSON is the tree of the value's own MarshalJSON output.
-func marshalJSON(e *encodeState, v reflect.Value) any {
+// marshalJSON writes the tree of the value's own MarshalJSON output,
+// cleaned.
+func marshalJSON(e *encodeState, v reflect.Value, p place, ind int) shape {
 	if v.Kind() == reflect.Pointer && v.IsNil() {
-		return nil
+		return wasNull
 	}
 	m, ok := reflect.TypeAssert[json.Marshaler](v)
 	if !ok {
-		return nil
+		return wasNull
 	}
 	b, err := m.MarshalJSON()
 	var tree any
@@ -187,27 +289,30 @@ func marshalJSON(e *encodeState, v reflect.Value) any {
 	if err != nil {
 		e.fail(fmt.Errorf("json: error calling MarshalJSON for type %s: %w", v.Type(), err))
 	}
-	return tree
+	return e.tree(clean(tree, p == atTop), p, ind)
 }
 
-// marshalText is the string of the value's MarshalText output.
-func marshalText(e *encodeState, v reflect.Value) any {
+// marshalText writes the string of the value's MarshalText output.
+func marshalText(e *encodeState, v reflect.Value, p place, _ int) shape {
 	if v.Kind() == reflect.Pointer && v.IsNil() {
-		return nil
+		return wasNull
 	}
 	m, ok := reflect.TypeAssert[encoding.TextMarshaler](v)
 	if !ok {
-		return nil
+		return wasNull
 	}
 	b, err := m.MarshalText()
 	if err != nil {
 		e.fail(fmt.Errorf("json: error calling MarshalText for type %s: %w", v.Type(), err))
 	}
-	return validUTF8(string(b))
+	space(e.buf, p)
+	writeString(e.buf, validUTF8(string(b)))
+	e.buf.WriteByte('\n')
+	return wroteValue
 }
 
-// number is a json.Number, written as the number it holds, "0" if empty.
-func number(e *encodeState, v reflect.Value) any {
+// number writes a json.Number as the number it holds, "0" if empty.
+func number(e *encodeState, v reflect.Value) {
 	s := v.String()
 	if s == "" {
 		s = "0"
@@ -217,12 +322,12 @@ func number(e *encodeState, v reflect.Value) any {
 	if c, last := s[0], s[len(s)-1]; c != '-' && (c < '0' || c > '9') || last < '0' || last > '9' || !json.Valid([]byte(s)) {
 		e.fail(fmt.Errorf("json: invalid number literal %q", s))
 	}
-	return json.Number(s)
+	e.buf.WriteString(s)
 }
 
-// float formats f as encoding/json does, like ES6: plain between 1e-6
-// and 1e21, with an exponent outside, which has no leading zero.
-func (e *encodeState) float(f float64, bits int) any {
+// float writes f as encoding/json does, like ES6: plain between 1e-6 and
+// 1e21, with an exponent outside, which has no leading zero.
+func (e *encodeState) float(f float64, bits int) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		e.fail(fmt.Errorf("json: unsupported value: %s", strconv.FormatFloat(f, 'g', -1, bits)))
 	}
@@ -231,13 +336,12 @@ func (e *encodeState) float(f float64, bits int) any {
 	if abs != 0 && (bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21)) {
 		format = 'e'
 	}
-	var buf [32]byte
-	b := strconv.AppendFloat(buf[:0], f, format, -1, bits)
+	b := strconv.AppendFloat(e.buf.AvailableBuffer(), f, format, -1, bits)
 	if n := len(b); format == 'e' && n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
 		b[n-2] = b[n-1]
 		b = b[:n-1]
 	}
-	return json.Number(b)
+	e.buf.Write(b)
 }
 
 // validUTF8 replaces each byte of s that is not valid UTF-8 with U+FFFD,
@@ -261,14 +365,14 @@ func validUTF8(s string) string {
 
 func newPtrEncoder(t reflect.Type) encoder {
 	elem := typeEncoder(t.Elem())
-	return func(e *encodeState, v reflect.Value) any {
+	return func(e *encodeState, v reflect.Value, p place, ind int) shape {
 		if v.IsNil() {
-			return nil
+			return wasNull
 		}
 		e.enter(t)
-		tree := elem(e, v.Elem())
+		s := elem(e, v.Elem(), p, ind)
 		e.depth--
-		return tree
+		return s
 	}
 }
 
@@ -276,36 +380,55 @@ func newPtrEncoder(t reflect.Type) encoder {
 // byte slice as its base64 string.
 func newSliceEncoder(t reflect.Type) encoder {
 	if t.Elem().Kind() == reflect.Uint8 {
-		p := reflect.PointerTo(t.Elem())
-		if !p.Implements(marshalerType) && !p.Implements(textMarshalerType) {
-			return func(_ *encodeState, v reflect.Value) any {
+		ptr := reflect.PointerTo(t.Elem())
+		if !ptr.Implements(marshalerType) && !ptr.Implements(textMarshalerType) {
+			str := scalar(func(e *encodeState, v reflect.Value) {
+				writeString(e.buf, base64.StdEncoding.EncodeToString(v.Bytes()))
+			})
+			return func(e *encodeState, v reflect.Value, p place, ind int) shape {
 				if v.IsNil() {
-					return nil
+					return wasNull
 				}
-				return base64.StdEncoding.EncodeToString(v.Bytes())
+				return str(e, v, p, ind)
 			}
 		}
 	}
 	list := newArrayEncoder(t)
-	return func(e *encodeState, v reflect.Value) any {
+	return func(e *encodeState, v reflect.Value, p place, ind int) shape {
 		if v.IsNil() {
-			return nil
+			return wasNull
 		}
 		e.enter(t)
-		tree := list(e, v)
+		s := list(e, v, p, ind)
 		e.depth--
-		return tree
+		return s
 	}
 }
 
+// newArrayEncoder writes an array or slice as a sequence, its null items
+// as null and its empty objects as {}.
 func newArrayEncoder(t reflect.Type) encoder {
 	elem := typeEncoder(t.Elem())
-	return func(e *encodeState, v reflect.Value) any {
-		l := make([]any, v.Len())
-		for i := range l {
-			l[i] = elem(e, v.Index(i))
+	return func(e *encodeState, v reflect.Value, p place, ind int) shape {
+		n := v.Len()
+		if n == 0 {
+			writeLine(e.buf, p, "[]")
+			return wroteValue
 		}
-		return l
+		col := begin(e.buf, p, ind, true)
+		for i := range n {
+			if i > 0 {
+				indent(e.buf, col)
+			}
+			e.buf.WriteByte('-')
+			switch elem(e, v.Index(i), inList, col) {
+			case wasNull:
+				writeLine(e.buf, inList, "null")
+			case wasEmpty:
+				writeLine(e.buf, inList, "{}")
+			}
+		}
+		return wroteValue
 	}
 }
 
@@ -322,42 +445,59 @@ func newMapEncoder(t reflect.Type) encoder {
 		}
 	}
 	elem := typeEncoder(t.Elem())
-	// One variable for all values saves copying each, but is addressable
-	// where a map's values are not.
-	reuse := addressFree(t.Elem())
-	return func(e *encodeState, v reflect.Value) any {
+	// Copying the values into one slice saves copying each, but makes them
+	// addressable where a map's values are not.
+	var values reflect.Type
+	if addressFree(t.Elem()) {
+		values = reflect.SliceOf(t.Elem())
+	}
+	byKey := func(a, b mapEntry) int { return strings.Compare(a.key, b.key) }
+	return func(e *encodeState, v reflect.Value, p place, ind int) shape {
 		if v.IsNil() {
-			return nil
+			return wasNull
 		}
 		e.enter(t)
-		o := make(object, 0, v.Len())
+		start := len(e.entries)
 		valid := true
-		key, val := reflect.New(t.Key()).Elem(), reflect.Value{}
-		if reuse {
-			val = reflect.New(t.Elem()).Elem()
+		key, all := reflect.New(t.Key()).Elem(), reflect.Value{}
+		if values != nil {
+			all = reflect.MakeSlice(values, v.Len(), v.Len())
 		}
 		var it reflect.MapIter
-		for it.Reset(v); it.Next(); {
+		it.Reset(v)
+		for i := 0; it.Next(); i++ {
 			key.SetIterKey(&it)
-			if reuse {
+			var val reflect.Value
+			if all.IsValid() {
+				val = all.Index(i)
 				val.SetIterValue(&it)
 			} else {
 				val = it.Value()
 			}
 			k := e.keyName(key)
 			valid = valid && utf8.ValidString(k)
-			o = append(o, member{k, elem(e, val)})
+			e.entries = append(e.entries, mapEntry{k, val})
 		}
+		entries := e.entries[start:]
 		if !valid {
 			// encoding/json sorts the keys before it replaces invalid
 			// UTF-8, so of keys that become equal the last stays.
-			slices.SortFunc(o, func(a, b member) int { return strings.Compare(a.key, b.key) })
-			for i := range o {
-				o[i].key = validUTF8(o[i].key)
+			slices.SortFunc(entries, byKey)
+			for i := range entries {
+				entries[i].key = validUTF8(entries[i].key)
 			}
 		}
+		mark := e.buf.Len()
+		col, n := begin(e.buf, p, ind, false), 0
+		for _, m := range sortUnique(entries, byKey) {
+			if e.member(m.key, elem, m.val, col, n, p == atTop) {
+				n++
+			}
+		}
+		clear(e.entries[start:])
+		e.entries = e.entries[:start]
 		e.depth--
-		return sortMembers(o)
+		return e.endObject(mark, n)
 	}
 }
 
@@ -410,11 +550,12 @@ type field struct {
 }
 
 // newStructEncoder encodes a struct as the object of its fields, which
-// typeFields lists in key order, so no object needs sorting.
+// typeFields lists in key order.
 func newStructEncoder(t reflect.Type) encoder {
 	fields := typeFields(t)
-	return func(e *encodeState, v reflect.Value) any {
-		start := len(e.members)
+	return func(e *encodeState, v reflect.Value, p place, ind int) shape {
+		mark := e.buf.Len()
+		col, n := begin(e.buf, p, ind, false), 0
 	next:
 		for i := range fields {
 			f := &fields[i]
@@ -432,14 +573,11 @@ func newStructEncoder(t reflect.Type) encoder {
 				f.omitZero && (f.isZero == nil && fv.IsZero() || f.isZero != nil && f.isZero(fv)) {
 				continue
 			}
-			tree := f.enc(e, fv)
-			e.members = append(e.members, member{f.name, tree})
+			if e.member(f.name, f.enc, fv, col, n, p == atTop) {
+				n++
+			}
 		}
-		o := make(object, len(e.members)-start)
-		copy(o, e.members[start:])
-		clear(e.members[start:])
-		e.members = e.members[:start]
-		return o
+		return e.endObject(mark, n)
 	}
 }
 
@@ -574,9 +712,9 @@ func typeFields(t reflect.Type) []field {
 		f.enc = typeEncoder(f.typ)
 		if f.quoted {
 			name := f.name
-			f.enc = func(e *encodeState, _ reflect.Value) any {
+			f.enc = func(e *encodeState, _ reflect.Value, _ place, _ int) shape {
 				e.fail(fmt.Errorf("json: the string option of field %s of %s is not supported", name, t))
-				return nil
+				return wasNull
 			}
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +24,8 @@ import (
 	"github.com/gitopsc/gitopsc/internal/synth"
 )
 
-// viaJSON is the tree marshal built before toTree: json.Marshal, then
-// parseJSON. It is the oracle toTree must match.
+// viaJSON is the tree marshal built before writeYAML: json.Marshal, then
+// parseJSON.
 func viaJSON(v any) (any, error) {
 	j, err := json.Marshal(v)
 	if err != nil {
@@ -34,16 +34,32 @@ func viaJSON(v any) (any, error) {
 	return parseJSON(j)
 }
 
-// marshalViaJSON is marshal with the tree built by viaJSON.
-func marshalViaJSON(o *render.Object, prefix []byte) ([]byte, error) {
-	v, err := viaJSON(o.Obj)
+// yamlViaJSON is the oracle writeYAML must match: the tree of viaJSON,
+// cleaned and written by encodeYAML.
+func yamlViaJSON(v any) ([]byte, error) {
+	tree, err := viaJSON(v)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	buf.Write(prefix)
-	encodeYAML(&buf, clean(v.(object), true))
+	encodeYAML(&buf, clean(tree, true))
 	return buf.Bytes(), nil
+}
+
+// marshalViaJSON is marshal through yamlViaJSON.
+func marshalViaJSON(o *render.Object, prefix []byte) ([]byte, error) {
+	b, err := yamlViaJSON(o.Obj)
+	if err != nil {
+		return nil, err
+	}
+	return append(slices.Clip(prefix), b...), nil
+}
+
+// direct is what writeYAML writes of v.
+func direct(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := writeYAML(&buf, v)
+	return buf.Bytes(), err
 }
 
 // renderAll renders every environment of the input in dir.
@@ -73,7 +89,7 @@ func renderAll(t *testing.T, dir string) []*render.Object {
 }
 
 // Every object of the shipped system and of a synthetic one marshals to
-// the same bytes as through encoding/json, and to the same tree.
+// the same bytes as through encoding/json.
 func TestMarshalMatchesJSON(t *testing.T) {
 	synthetic := t.TempDir()
 	if err := synth.Write(synthetic, 300, 3, 1); err != nil {
@@ -87,17 +103,6 @@ func TestMarshalMatchesJSON(t *testing.T) {
 			}
 			types[fmt.Sprintf("%T", o.Obj)]++
 			what := fmt.Sprintf("%s %s/%s", o.Kind, o.Namespace, o.Name)
-			want, err := viaJSON(o.Obj)
-			if err != nil {
-				t.Fatalf("%s: %v", what, err)
-			}
-			got, err := toTree(o.Obj)
-			if err != nil {
-				t.Fatalf("%s: %v", what, err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("%s: tree\n%#v\nwant\n%#v", what, got, want)
-			}
 			prefix := []byte(fmt.Sprintf(Header, "test"))
 			gotB, err := marshal(o, prefix)
 			if err != nil {
@@ -209,7 +214,14 @@ type (
 	// ptrMarshaler marshals through its pointer only, so only when
 	// addressable.
 	ptrMarshaler struct{ V int }
-	node         struct {
+	// omitted has no field written when zero.
+	omitted struct {
+		A string `json:"a,omitempty"`
+		P *int   `json:"p"`
+	}
+	// nullMarshaler marshals as null.
+	nullMarshaler struct{}
+	node          struct {
 		Name     string
 		Children []node `json:",omitempty"`
 		Next     *node  `json:",omitempty"`
@@ -223,13 +235,15 @@ func (p *ptrText) MarshalText() ([]byte, error) { return []byte("text:" + *p), n
 
 func (k textKey) MarshalText() ([]byte, error) { return []byte(k.a + "=" + k.b), nil }
 
+func (nullMarshaler) MarshalJSON() ([]byte, error) { return []byte("null"), nil }
+
 func (p *ptrMarshaler) MarshalJSON() ([]byte, error) {
 	return []byte(fmt.Sprintf(`{"wrapped": %d}`, p.V)), nil
 }
 
-// Awkward values give the same tree through toTree as through
-// encoding/json.
-func TestToTreeMatchesJSON(t *testing.T) {
+// Awkward values, and values clean changes, give the same YAML through
+// writeYAML as through encoding/json.
+func TestWriteYAMLMatchesJSON(t *testing.T) {
 	two := 2
 	values := map[string]any{
 		"quantities": map[string]any{
@@ -279,26 +293,124 @@ func TestToTreeMatchesJSON(t *testing.T) {
 		"pointers":  &struct{ P **int }{ptr(&two)},
 		"recursive": &node{"root", []node{{Name: "a", Next: &node{Name: "b"}}, {Name: "c"}}, nil},
 		"meta":      &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"}, ObjectMeta: metav1.ObjectMeta{Name: "cm"}, Data: map[string]string{"k": "v"}, BinaryData: map[string][]byte{"b": {1, 2}}},
+
+		// What clean drops or keeps.
+		"emptyUnderResources": &struct {
+			Spec struct {
+				Resources omitted        `json:"resources"` // dropped
+				Other     omitted        `json:"other"`     // {}
+				Strategy  map[string]any `json:"strategy"`  // dropped once its null is
+				Keep      int            `json:"keep"`
+			} `json:"spec"`
+		}{},
+		"nilLabels": map[string]any{"kind": "X", "metadata": map[string]any{"labels": map[string]string(nil)}},
+		"nilLabelsTyped": &struct {
+			Kind     string
+			Metadata struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"metadata"`
+		}{Kind: "X"},
+		"lists": map[string]any{
+			"items": []any{
+				map[string]any{}, omitted{}, map[string]any{"n": nil}, // - {}
+				[]any{[]any{1, []any{}}, []any{}, []any{map[string]any{"a": 1, "b": 2}}},
+				[]int{}, nil, "s",
+				map[string]any{"a": nil, "b": 1, "c": map[string]any{"d": nil, "e": []any{map[string]any{"x": nil, "y": 2, "z": 3}}}},
+			},
+			"empty":  []string{},
+			"nested": [][]int{{1, 2}, {}, {3}},
+			"first":  map[string]any{"a": nil, "b": map[string]any{"a": nil, "b": []any{}}},
+		},
+		"topStatus": map[string]any{
+			"kind": "X", "status": map[string]any{"phase": "Ready"},
+			"spec": map[string]any{"status": map[string]any{"a": 1}, "inner": map[string]any{"status": map[string]any{"n": nil}}},
+		},
+		"topStatusTyped": &struct {
+			Kind   string `json:"kind"`
+			Status inner  `json:"status"`
+			Spec   struct {
+				Status  inner   `json:"status"`
+				Empty   omitted `json:"status2"`
+				Nested  omitted `json:"metadata"`
+				Pointer *inner  `json:"resources"`
+			} `json:"spec"`
+		}{Kind: "K", Status: inner{A: "up"}},
+		"onlyStatus": map[string]any{"status": 1},
+		"nullMarshaler": &struct {
+			N    nullMarshaler
+			P    *nullMarshaler
+			L    []nullMarshaler
+			M    map[string]nullMarshaler
+			Keep string
+		}{L: make([]nullMarshaler, 2), M: map[string]nullMarshaler{"k": {}}},
+		"rawTop":    &runtime.RawExtension{Raw: []byte(`{"status": {"x": 1}, "metadata": {}, "spec": {"a": null, "resources": {"b": null}, "l": [null, {}]}}`)},
+		"emptyTop":  struct{}{},
+		"scalarTop": 5,
+		"nullTop":   (*int)(nil),
+		"listTop":   []any{1, map[string]any{}, []any{map[string]any{"a": 1}}},
 	}
 	for name, v := range values {
-		want, err := viaJSON(v)
+		want, err := yamlViaJSON(v)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		got, err := toTree(v)
+		got, err := direct(v)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: tree\n%#v\nwant\n%#v", name, got, want)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: got\n%s\nwant\n%s", name, got, want)
 		}
+	}
+}
+
+// The layout is pinned apart from the oracle, which shares the writing of
+// lines and indentation: entries dropped first, objects emptied by their
+// nulls, lists of objects and of lists.
+func TestWriteYAMLLayout(t *testing.T) {
+	got, err := direct(map[string]any{
+		"empty": []string{},
+		"first": map[string]any{"a": nil, "b": map[string]any{"a": nil, "b": []any{}}},
+		"items": []any{
+			map[string]any{"n": nil},
+			[]any{[]any{1, []any{}}, []any{map[string]any{"a": 1, "b": 2}}},
+			nil,
+			map[string]any{"a": nil, "b": 1, "c": map[string]any{"d": nil, "e": []any{map[string]any{"x": nil, "y": 2, "z": 3}}}},
+		},
+		"metadata": map[string]any{"labels": map[string]string(nil)},
+		"other":    omitted{},
+		"status":   "x",
+	})
+	want := `empty: []
+first:
+  b:
+    b: []
+items:
+- {}
+- - - 1
+    - []
+  - - a: 1
+      b: 2
+- null
+- b: 1
+  c:
+    e:
+    - "y": 2
+      z: 3
+other: {}
+`
+	if err != nil || string(got) != want {
+		t.Errorf("got %v\n%s\nwant\n%s", err, got, want)
+	}
+	if _, err := marshal(&render.Object{Kind: "K", Name: "n", Obj: []int{1}}, nil); err == nil || !strings.Contains(err.Error(), "not an object") {
+		t.Errorf("a list: got %v", err)
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
 
 // Values encoding/json refuses are errors, not panics.
-func TestToTreeErrors(t *testing.T) {
+func TestWriteYAMLErrors(t *testing.T) {
 	type cycle struct{ Next *cycle }
 	loop := &cycle{}
 	loop.Next = loop
@@ -317,12 +429,12 @@ func TestToTreeErrors(t *testing.T) {
 		if _, err := json.Marshal(v); err == nil {
 			t.Fatalf("%s: json.Marshal succeeded", name)
 		}
-		if _, err := toTree(v); err == nil {
-			t.Errorf("%s: toTree succeeded", name)
+		if _, err := direct(v); err == nil {
+			t.Errorf("%s: writeYAML succeeded", name)
 		}
 	}
 	// The ",string" option, which no Kubernetes type uses, is refused.
-	_, err := toTree(struct {
+	_, err := direct(struct {
 		N int `json:",string"`
 	}{})
 	if err == nil || !strings.Contains(err.Error(), "string option") {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -232,24 +231,20 @@ func (p *jsonParser) hex4() rune {
 // sortMembers sorts by key; of repeated keys the last one stays, as
 // encoding/json keeps the last.
 func sortMembers(m object) object {
-	slices.SortStableFunc(m, func(a, b member) int { return strings.Compare(a.key, b.key) })
-	out := m[:0]
-	for i, x := range m {
-		if i+1 < len(m) && m[i+1].key == x.key {
+	return sortUnique(m, func(a, b member) int { return strings.Compare(a.key, b.key) })
+}
+
+// sortUnique sorts s stably by cmp and keeps the last of equal elements.
+func sortUnique[E any](s []E, cmp func(a, b E) int) []E {
+	slices.SortStableFunc(s, cmp)
+	out := s[:0]
+	for i, x := range s {
+		if i+1 < len(s) && cmp(s[i+1], x) == 0 {
 			continue
 		}
 		out = append(out, x)
 	}
 	return out
-}
-
-// get returns the value of key, or nil.
-func (o object) get(key string) any {
-	i := sort.Search(len(o), func(i int) bool { return o[i].key >= key })
-	if i < len(o) && o[i].key == key {
-		return o[i].val
-	}
-	return nil
 }
 
 // toObject turns a map into an object, and the maps inside it.

@@ -6,6 +6,7 @@ package emit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -44,22 +45,18 @@ func marshal(o *render.Object, prefix []byte) ([]byte, error) {
 	if o.Raw != nil {
 		return o.Raw, nil
 	}
-	v, err := toTree(o.Obj)
+	buf := yamlBufs.Get().(*bytes.Buffer)
+	defer yamlBufs.Put(buf)
+	buf.Reset()
+	buf.Write(prefix)
+	s, err := writeYAML(buf, o.Obj)
+	if err == nil && s != wroteObject && s != wasEmpty {
+		err = errors.New("not an object")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
 	}
-	m, ok := v.(object)
-	if !ok {
-		return nil, fmt.Errorf("%s %s/%s: not an object", o.Kind, o.Namespace, o.Name)
-	}
-	m = clean(m, true).(object)
-	buf := yamlBufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	buf.Write(prefix)
-	encodeYAML(buf, m)
-	b := bytes.Clone(buf.Bytes())
-	yamlBufs.Put(buf)
-	return b, nil
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 // yamlBufs hold the buffers marshal writes in before copying out exactly
@@ -78,11 +75,8 @@ func clean(v any, top bool) any {
 				continue
 			}
 			kv.val = clean(kv.val, false)
-			if o, ok := kv.val.(object); ok && len(o) == 0 {
-				switch kv.key {
-				case "status", "resources", "strategy", "metadata":
-					continue
-				}
+			if o, ok := kv.val.(object); ok && len(o) == 0 && dropsEmpty(kv.key) {
+				continue
 			}
 			out = append(out, kv)
 		}
@@ -93,6 +87,15 @@ func clean(v any, top bool) any {
 		}
 	}
 	return v
+}
+
+// dropsEmpty reports whether clean drops an empty object under key.
+func dropsEmpty(key string) bool {
+	switch key {
+	case "status", "resources", "strategy", "metadata":
+		return true
+	}
+	return false
 }
 
 // Build renders an environment's objects into files: each layer folder

@@ -19,24 +19,20 @@ func encodeYAML(buf *bytes.Buffer, v any) {
 	if m, ok := v.(map[string]any); ok {
 		v = toObject(m)
 	}
-	switch t := v.(type) {
-	case object:
-		if len(t) == 0 {
-			buf.WriteString("{}\n")
-			return
-		}
-		writeMap(buf, t, 0)
-	case []any:
-		if len(t) == 0 {
-			buf.WriteString("[]\n")
-			return
-		}
-		writeList(buf, t, 0)
-	default:
-		writeScalar(buf, v)
-		buf.WriteByte('\n')
-	}
+	writeTree(buf, v, atTop, 0)
 }
+
+// place is where a value is written: the document itself, the value of a
+// mapping entry whose key sits at the given column, or a sequence item
+// whose "-" sits there. The caller has written the key and colon, or the
+// dash.
+type place uint8
+
+const (
+	atTop place = iota
+	inMap
+	inList
+)
 
 func indent(buf *bytes.Buffer, n int) {
 	for i := 0; i < n; i++ {
@@ -44,73 +40,76 @@ func indent(buf *bytes.Buffer, n int) {
 	}
 }
 
-// writeMap writes the mapping's entries, each at column ind. The caller
-// has already written any indentation of the first line.
-func writeMap(buf *bytes.Buffer, m object, ind int) {
-	for i, kv := range m {
-		if i > 0 {
-			indent(buf, ind)
+// begin writes what precedes the first entry of a non-empty mapping, or
+// sequence if seq, at p and ind, and returns the column of its entries:
+// a mapping under a key is indented two more, a sequence under a key sits
+// at the key's column, and either in a sequence item starts after "- ".
+// The first entry is written with no indentation, the others after
+// indent(buf, column).
+func begin(buf *bytes.Buffer, p place, ind int, seq bool) int {
+	switch p {
+	case inMap:
+		buf.WriteByte('\n')
+		if !seq {
+			ind += 2
 		}
-		writeString(buf, kv.key)
-		buf.WriteByte(':')
-		writeValue(buf, kv.val, ind)
+		indent(buf, ind)
+		return ind
+	case inList:
+		buf.WriteByte(' ')
+		return ind + 2
+	}
+	return 0
+}
+
+// space writes what separates a one-line value at p from its key or dash.
+func space(buf *bytes.Buffer, p place) {
+	if p != atTop {
+		buf.WriteByte(' ')
 	}
 }
 
-// writeValue writes the value of a mapping entry whose key sits at ind.
-func writeValue(buf *bytes.Buffer, v any, ind int) {
+// writeLine writes a one-line value at p: "null", "{}" or "[]".
+func writeLine(buf *bytes.Buffer, p place, s string) {
+	space(buf, p)
+	buf.WriteString(s)
+	buf.WriteByte('\n')
+}
+
+// writeTree writes v, a tree of objects, []any and scalars, at p and ind.
+func writeTree(buf *bytes.Buffer, v any, p place, ind int) {
 	switch t := v.(type) {
 	case object:
 		if len(t) == 0 {
-			buf.WriteString(" {}\n")
+			writeLine(buf, p, "{}")
 			return
 		}
-		buf.WriteByte('\n')
-		indent(buf, ind+2)
-		writeMap(buf, t, ind+2)
+		ind = begin(buf, p, ind, false)
+		for i, kv := range t {
+			if i > 0 {
+				indent(buf, ind)
+			}
+			writeString(buf, kv.key)
+			buf.WriteByte(':')
+			writeTree(buf, kv.val, inMap, ind)
+		}
 	case []any:
 		if len(t) == 0 {
-			buf.WriteString(" []\n")
+			writeLine(buf, p, "[]")
 			return
 		}
-		buf.WriteByte('\n')
-		indent(buf, ind)
-		writeList(buf, t, ind)
+		ind = begin(buf, p, ind, true)
+		for i, item := range t {
+			if i > 0 {
+				indent(buf, ind)
+			}
+			buf.WriteByte('-')
+			writeTree(buf, item, inList, ind)
+		}
 	default:
-		buf.WriteByte(' ')
+		space(buf, p)
 		writeScalar(buf, v)
 		buf.WriteByte('\n')
-	}
-}
-
-// writeList writes the items of a sequence, each "- " at column ind. The
-// caller has already indented the first line.
-func writeList(buf *bytes.Buffer, l []any, ind int) {
-	for i, item := range l {
-		if i > 0 {
-			indent(buf, ind)
-		}
-		buf.WriteString("-")
-		switch t := item.(type) {
-		case object:
-			if len(t) == 0 {
-				buf.WriteString(" {}\n")
-				continue
-			}
-			buf.WriteByte(' ')
-			writeMap(buf, t, ind+2)
-		case []any:
-			if len(t) == 0 {
-				buf.WriteString(" []\n")
-				continue
-			}
-			buf.WriteByte(' ')
-			writeList(buf, t, ind+2)
-		default:
-			buf.WriteByte(' ')
-			writeScalar(buf, item)
-			buf.WriteByte('\n')
-		}
 	}
 }
 
