@@ -79,36 +79,34 @@ func run(runs int, cache, sizes string) error {
 
 	var figs []figure
 	noop := map[string]bool{}
+	settle(cache)
 	var scratch []string
 	defer func() {
 		for _, d := range scratch {
 			os.RemoveAll(d)
 		}
+		touch(filepath.Join(cache, cleanupStamp))
 	}()
 	for _, in := range inputs {
 		fmt.Fprintf(os.Stderr, "measuring %s ...\n", in.name)
-		out := filepath.Join(cache, "out-"+strings.NewReplacer("=", "", ",", "-").Replace(in.name))
+		prefix := filepath.Join(cache, "out-"+strings.NewReplacer("=", "", ",", "-").Replace(in.name))
+		var out string // the folder of the last fresh build
 		// A build into an empty folder writes every file. Each run gets a
-		// folder never used before, and none is deleted until the end: ext4
-		// makes file creation crawl for minutes after a mass deletion (it
-		// scans for recently freed inodes), which would measure the
-		// benchmark's own clean-up rather than gitopsc.
+		// folder never used before, and nothing is deleted until the end:
+		// ext4 makes file creation crawl for minutes after a mass deletion
+		// (it skips inodes freed in the last five minutes), which would
+		// measure the benchmark's own clean-up rather than gitopsc.
 		f, err := measure(runs, func(i int) *exec.Cmd {
-			dir := fmt.Sprintf("%s.fresh-%d-%d", out, os.Getpid(), i+1)
-			scratch = append(scratch, dir)
-			return exec.Command(gitopsc, "build", in.dir, "--out", dir)
+			out = fmt.Sprintf("%s.fresh-%d-%d", prefix, os.Getpid(), i+1)
+			scratch = append(scratch, out)
+			return exec.Command(gitopsc, "build", in.dir, "--out", out)
 		})
 		if err != nil {
 			return fmt.Errorf("%s: build: %w", in.name, err)
 		}
 		figs = append(figs, figure{in.name, "gitopsc build (empty out)", f.wall, f.rss, runs})
-		// A rebuild of an unchanged input writes nothing.
-		if err := os.RemoveAll(out); err != nil {
-			return err
-		}
-		if out, err := exec.Command(gitopsc, "build", in.dir, "--out", out).CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: build: %v\n%s", in.name, err, out)
-		}
+		// A rebuild of an unchanged input, over the last fresh build,
+		// writes nothing.
 		before, err := mtimes(out)
 		if err != nil {
 			return err
@@ -125,7 +123,7 @@ func run(runs int, cache, sizes string) error {
 		noop[in.name] = equalTimes(before, after)
 		// The floor under a fresh build: creating the same files, and
 		// nothing else.
-		wall, files, dirs, err := writeFloor(out, out, runs)
+		wall, files, dirs, err := writeFloor(out, prefix, runs)
 		scratch = append(scratch, dirs...)
 		if err != nil {
 			return fmt.Errorf("%s: file floor: %w", in.name, err)
@@ -312,4 +310,28 @@ func budgets(figs []figure, noop map[string]bool) []string {
 		check(ok, "no-op rebuild of %s writes no file", in)
 	}
 	return failed
+}
+
+// cleanupStamp is touched when a run has deleted its scratch folders.
+const cleanupStamp = "last-cleanup"
+
+// settle waits until five minutes have passed since the last run deleted
+// its scratch folders: until then ext4 skips the freed inodes when it
+// creates files (its "recently deleted" check), and file creation was
+// seen ten times slower on the reference machine.
+func settle(cache string) {
+	st, err := os.Stat(filepath.Join(cache, cleanupStamp))
+	if err != nil {
+		return
+	}
+	if wait := time.Until(st.ModTime().Add(5 * time.Minute)); wait > 0 {
+		fmt.Fprintf(os.Stderr, "waiting %s for the file system to settle after the last run's clean-up ...\n", wait.Round(time.Second))
+		time.Sleep(wait)
+	}
+}
+
+func touch(path string) {
+	if f, err := os.Create(path); err == nil {
+		f.Close()
+	}
 }
