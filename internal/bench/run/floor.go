@@ -52,6 +52,7 @@ func writeFloor(tree, scratchPrefix string, runs int) (time.Duration, int, []str
 	for i := -1; i < runs; i++ {
 		root := fmt.Sprintf("%s.floor-%d-%d", scratchPrefix, os.Getpid(), i+1)
 		scratch = append(scratch, root)
+		unix.Sync() // as in measure
 		start := time.Now()
 		next := make(chan string)
 		errs := make(chan error, len(dirs))
