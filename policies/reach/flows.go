@@ -9,7 +9,7 @@ package reach
 // peers, a policy's selected workloads), so the work is proportional to
 // destinations × ports × rules touching the destination × workloads/64, not
 // to workloads² × policies.
-func flows(policies []policy, workloads []workload, isolated [2]bitset, selectedBy [2][][]int) ([][]bitset, []Flow) {
+func flows(policies []policy, workloads []workload, isolated [2]bitset, selectedBy [2][][]int) ([][][]int32, []Flow) {
 	n := len(workloads)
 	all := fullBitset(n)
 	egressOpen := all.clone() // sources no egress policy isolates
@@ -39,13 +39,17 @@ func flows(policies []policy, workloads []workload, isolated [2]bitset, selected
 		}
 	}
 
-	allowed := make([][]bitset, n)
+	// The sets of one destination port are worked out in two scratch
+	// bitsets and kept as lists: a bitset per destination port would make
+	// the memory grow with the square of the workloads.
+	allowed := make([][][]int32, n)
 	count := make([]int, n+1) // flows per source, shifted by one
+	in, egress := newBitset(n), newBitset(n)
 	for d := range workloads {
 		dst := &workloads[d]
-		allowed[d] = make([]bitset, len(dst.ports))
+		allowed[d] = make([][]int32, len(dst.ports))
 		for q, pt := range dst.ports {
-			in := all.clone()
+			copy(in, all)
 			if isolated[dirIngress].has(d) {
 				clear(in)
 				for _, pi := range selectedBy[dirIngress][d] {
@@ -56,11 +60,10 @@ func flows(policies []policy, workloads []workload, isolated [2]bitset, selected
 					}
 				}
 			}
-			allowed[d][q] = in
 			if in.empty() {
 				continue
 			}
-			egress := egressOpen.clone()
+			copy(egress, egressOpen)
 			for _, rules := range [2][]*rule{egressTo[d], egressToAll} {
 				for _, r := range rules {
 					if r.allowsPort(pt) {
@@ -69,9 +72,12 @@ func flows(policies []policy, workloads []workload, isolated [2]bitset, selected
 				}
 			}
 			in.and(egress)
+			var sources []int32
 			for s := range in.all() {
+				sources = append(sources, int32(s))
 				count[s+1]++
 			}
+			allowed[d][q] = sources
 		}
 	}
 
@@ -89,7 +95,7 @@ func flows(policies []policy, workloads []workload, isolated [2]bitset, selected
 			if len(pt.names) > 0 {
 				f.PortName = pt.names[0]
 			}
-			for s := range allowed[d][q].all() {
+			for _, s := range allowed[d][q] {
 				f.From = workloads[s].ref
 				out[next[s]] = f
 				next[s]++

@@ -202,8 +202,8 @@ type Result struct {
 	workloads  []workload
 	byRef      map[WorkloadRef]int
 	policies   []policy
-	selectedBy [2][][]int // by direction: per workload, the policies isolating it
-	allowed    [][]bitset // per destination, per declared port: the sources allowed
+	selectedBy [2][][]int  // by direction: per workload, the policies isolating it
+	allowed    [][][]int32 // per destination, per declared port: the sources allowed, sorted
 	deny       map[string][2]bool
 }
 
@@ -233,7 +233,8 @@ func (r *Result) Allowed(from, to WorkloadRef, port int32, protocol corev1.Proto
 	if !ok {
 		return false
 	}
-	return r.allowed[ti][q].has(fi)
+	_, ok = slices.BinarySearch(r.allowed[ti][q], int32(fi))
+	return ok
 }
 
 // DiffFlows returns the flows of head that base lacks (opened) and those of
