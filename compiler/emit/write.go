@@ -17,7 +17,7 @@ import (
 
 // writeFile writes one file of a new tree; tests replace it to inject
 // failures part way through a build.
-var writeFile = createFile
+var writeFile = CreateFile
 
 // Diff is how an environment folder on disk differs from a tree.
 type Diff struct {

@@ -9,7 +9,8 @@ import (
 	"os"
 )
 
-func createFile(path string, b []byte) error {
+// CreateFile writes a new file.
+func CreateFile(path string, b []byte) error {
 	return os.WriteFile(path, b, 0o644)
 }
 

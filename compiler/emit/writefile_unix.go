@@ -10,11 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// createFile writes a new file with plain system calls. os.WriteFile also
+// CreateFile writes a new file with plain system calls. os.WriteFile also
 // registers each file with the runtime's poller and queries its flags,
 // which more than doubles the system calls of a build that writes tens of
 // thousands of small files.
-func createFile(path string, b []byte) error {
+func CreateFile(path string, b []byte) error {
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: path, Err: err}
@@ -40,7 +40,7 @@ func createFile(path string, b []byte) error {
 var readBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // fileHolds reports whether the file at path exists and holds exactly
-// want. Like createFile it uses plain system calls, and it reads into a
+// want. Like CreateFile it uses plain system calls, and it reads into a
 // reused buffer: a no-op rebuild reads every file of the tree.
 func fileHolds(path string, want []byte) (exists, same bool, err error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)

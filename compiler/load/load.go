@@ -102,16 +102,6 @@ func Schema(ctx *cue.Context) (cue.Value, error) {
 	return v, v.Err()
 }
 
-// Value validates an evaluated input against the schema and decodes it.
-// dir is the input folder; file references in the input are relative to it.
-func Value(ctx *cue.Context, dir string, v cue.Value) (*model.Input, error) {
-	if err := validate(ctx, v); err != nil {
-		return nil, err
-	}
-	in, errs := decode(dir, v)
-	return in, errs.Err()
-}
-
 // validate checks an evaluated input against the schema.
 func validate(ctx *cue.Context, v cue.Value) error {
 	sv, err := Schema(ctx)

@@ -8,15 +8,17 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/gitopsc/gitopsc/compiler/emit"
 )
 
 // writeFloor measures the file system's floor under a fresh build: the
 // median time to create the files of tree (a folder a build wrote) anew,
-// with the same bytes and folders, by as many workers as CPUs, with
-// plain system calls and nothing else. No build that writes one object
+// with the same bytes and folders, by as many workers as CPUs, each file
+// written as gitopsc writes it (emit.CreateFile: plain system calls) and
+// nothing else done. No build that writes one object
 // per file can be faster than this on the machine. Each run writes into a
 // folder never used before (see run), returned for clean-up.
 func writeFloor(tree, scratchPrefix string, runs int) (time.Duration, int, []string, error) {
@@ -52,7 +54,7 @@ func writeFloor(tree, scratchPrefix string, runs int) (time.Duration, int, []str
 	for i := -1; i < runs; i++ {
 		root := fmt.Sprintf("%s.floor-%d-%d", scratchPrefix, os.Getpid(), i+1)
 		scratch = append(scratch, root)
-		unix.Sync() // as in measure
+		syscall.Sync() // as in measure
 		start := time.Now()
 		next := make(chan string)
 		errs := make(chan error, len(dirs))
@@ -67,7 +69,7 @@ func writeFloor(tree, scratchPrefix string, runs int) (time.Duration, int, []str
 						continue
 					}
 					for _, f := range byDir[d] {
-						if err := create(filepath.Join(root, f.rel), f.data); err != nil {
+						if err := emit.CreateFile(filepath.Join(root, f.rel), f.data); err != nil {
 							errs <- err
 						}
 					}
@@ -89,22 +91,4 @@ func writeFloor(tree, scratchPrefix string, runs int) (time.Duration, int, []str
 	}
 	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
 	return walls[len(walls)/2], n, scratch, nil
-}
-
-func create(path string, b []byte) error {
-	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		return err
-	}
-	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
-		if err != nil && err != unix.EINTR {
-			unix.Close(fd)
-			return err
-		}
-		if n > 0 {
-			b = b[n:]
-		}
-	}
-	return unix.Close(fd)
 }
