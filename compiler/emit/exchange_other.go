@@ -11,7 +11,7 @@ import (
 // so b is moved aside and a into its place; if that second move fails, b
 // is moved back.
 func exchange(a, b string) error {
-	aside := a + ".old"
+	aside := a + asideSuffix
 	if err := os.Rename(b, aside); err != nil {
 		return err
 	}

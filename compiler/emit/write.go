@@ -171,8 +171,14 @@ func previousFiles(envDir string) ([]string, error) {
 // and swapped in with one rename, so an interrupted build leaves the old
 // tree whole. Unchanged files keep their modification time; when nothing
 // changed, nothing is written. It returns the differences it applied.
+// What an interrupted build of the environment left beside its folder is
+// cleared first, changed or not (see ClearLeftovers).
 func Write(outDir string, t *Tree) (Diff, error) {
 	envDir := filepath.Join(outDir, t.Env)
+	// Before Compare: clearing may move the old tree back into envDir.
+	if _, err := ClearLeftovers(outDir, t.Env); err != nil {
+		return Diff{}, err
+	}
 	d, err := Compare(envDir, t)
 	if err != nil || d.Empty() {
 		return d, err
@@ -180,16 +186,7 @@ func Write(outDir string, t *Tree) (Diff, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return d, diag.OutsideErr(err)
 	}
-	// A build killed part way leaves its temporary folder behind; the
-	// folders are gitopsc's own, so clear them first.
-	if stale, _ := filepath.Glob(filepath.Join(outDir, "."+t.Env+".new-*")); len(stale) > 0 {
-		for _, s := range stale {
-			if err := os.RemoveAll(s); err != nil {
-				return d, diag.OutsideErr(err)
-			}
-		}
-	}
-	tmp, err := os.MkdirTemp(outDir, "."+t.Env+".new-")
+	tmp, err := os.MkdirTemp(outDir, "."+t.Env+tempInfix)
 	if err != nil {
 		return d, diag.OutsideErr(err)
 	}

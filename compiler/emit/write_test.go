@@ -541,6 +541,87 @@ func TestWriteClearsKilledBuild(t *testing.T) {
 	}
 }
 
+// A build killed right after its swap leaves the old tree in its
+// temporary folder; the next build removes it even when the environment is
+// up to date, and touches nothing that is not named as gitopsc names its
+// own folders.
+func TestWriteClearsLeftoversOfUpToDateEnv(t *testing.T) {
+	out := t.TempDir()
+	tree := &Tree{Env: "local", Files: []File{{Path: "platform/a.yaml", Content: []byte("a: 1\n")}}}
+	mustWrite(t, out, tree)
+	ours := []string{".local.new-123", ".local.new-9.old"}
+	kept := []string{".local.new-abc", ".local.new-", "local.new-1", ".local.new-1.older", ".locals.new-", ".eks.new-1"}
+	for _, n := range append(append([]string{}, ours...), kept...) {
+		writeForeign(t, filepath.Join(out, n, "platform", "x.yaml"), "x")
+	}
+	writeForeign(t, filepath.Join(out, ".local.new-7"), "a file, not a folder")
+
+	left, err := Leftovers(out, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Leftover{
+		{Env: "local", Path: filepath.Join(out, ".local.new-123")},
+		{Env: "local", Path: filepath.Join(out, ".local.new-9.old"), Aside: true},
+	}
+	if !reflect.DeepEqual(left, want) {
+		t.Errorf("Leftovers:\n got %+v\nwant %+v", left, want)
+	}
+	// The pattern relies on the names os.MkdirTemp makes for Write.
+	tmp, err := os.MkdirTemp(out, ".local"+tempInfix)
+	if err != nil || !leftoverName.MatchString(filepath.Base(tmp)) {
+		t.Fatalf("MkdirTemp made %q (%v), which leftoverName does not match", tmp, err)
+	}
+	ours = append(ours, filepath.Base(tmp))
+	if all, _ := Leftovers(out); len(all) != 4 {
+		t.Errorf("Leftovers of every environment = %+v; want 4", all)
+	}
+
+	if d := mustWrite(t, out, tree); !d.Empty() {
+		t.Errorf("Write = %#v; want up to date", d)
+	}
+	for _, n := range ours {
+		if _, err := os.Lstat(filepath.Join(out, n)); !os.IsNotExist(err) {
+			t.Errorf("%s: still there after a build (%v)", n, err)
+		}
+	}
+	for _, n := range append(kept, ".local.new-7") {
+		if _, err := os.Lstat(filepath.Join(out, n)); err != nil {
+			t.Errorf("%s: not this build's to remove, but gone: %v", n, err)
+		}
+	}
+}
+
+// Where the swap moved the old tree aside and stopped before the new tree
+// was in place, the environment folder is missing: the old tree is moved
+// back, so the environment stays whole.
+func TestClearLeftoversRestoresOldTree(t *testing.T) {
+	out := t.TempDir()
+	tree := &Tree{Env: "local", Files: []File{{Path: "platform/a.yaml", Content: []byte("a: 1\n")}}}
+	mustWrite(t, out, tree)
+	envDir := filepath.Join(out, "local")
+	writeForeign(t, filepath.Join(envDir, "README.md"), "notes\n")
+	if err := os.Rename(envDir, filepath.Join(out, ".local.new-5.old")); err != nil {
+		t.Fatal(err)
+	}
+	writeForeign(t, filepath.Join(out, ".local.new-5", "platform", "a.yaml"), "a: 1\n")
+
+	left, err := ClearLeftovers(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 2 || left[0].Restored || !left[1].Restored {
+		t.Errorf("ClearLeftovers = %+v; want the aside one restored", left)
+	}
+	assertNoTemp(t, out)
+	if b, err := os.ReadFile(filepath.Join(envDir, "README.md")); err != nil || string(b) != "notes\n" {
+		t.Errorf("README.md after restore = %q, %v", b, err)
+	}
+	if d, err := Compare(envDir, tree); err != nil || !d.Empty() {
+		t.Errorf("Compare after restore = %#v, %v; want up to date", d, err)
+	}
+}
+
 // fileHolds tells a file equal to the rendered bytes from one of the same
 // length with other bytes, a shorter one, a longer one, an empty one and
 // a missing one; the buffers it reuses must not leak one file's bytes

@@ -24,6 +24,10 @@ an error finding stands.
 With --check nothing is written: the files that differ from what would be
 written are listed and the exit code is 1 when any does.
 
+A build killed part way can leave its temporary folder (OUT/.<env>.new-N)
+beside the environment's; the next build removes it, and --check lists it
+as stale.
+
 Examples:
   # render the shipped environments into ./out
   gitopsc build
@@ -64,6 +68,39 @@ func newBuild() *cobra.Command {
 			}
 			stdout := c.OutOrStdout()
 			stale := false
+			// Folders a killed build left beside the environments are
+			// gitopsc's own: --check reports them and a build removes
+			// them, even when the environments are up to date. Those of
+			// every environment when all are built, so that one no longer
+			// in the input leaves none behind.
+			var only []string
+			if len(envs) > 0 {
+				for _, r := range results {
+					only = append(only, r.Tree.Env)
+				}
+			}
+			if check {
+				left, err := emit.Leftovers(outDir, only...)
+				if err != nil {
+					return err
+				}
+				for _, l := range left {
+					fmt.Fprintf(stdout, "leftover: %s (of an interrupted build)\n", filepath.ToSlash(l.Path))
+					stale = true
+				}
+			} else {
+				left, err := emit.ClearLeftovers(outDir, only...)
+				if err != nil {
+					return err
+				}
+				for _, l := range left {
+					if l.Restored {
+						fmt.Fprintf(c.ErrOrStderr(), "gitopsc: moved %s back to %s: an interrupted build had moved it aside\n", filepath.ToSlash(l.Path), filepath.ToSlash(filepath.Join(outDir, l.Env)))
+						continue
+					}
+					fmt.Fprintf(c.ErrOrStderr(), "gitopsc: removed leftover %s of an interrupted build\n", filepath.ToSlash(l.Path))
+				}
+			}
 			for _, r := range results {
 				envDir := filepath.Join(outDir, r.Tree.Env)
 				prefix := filepath.ToSlash(envDir) + "/"
