@@ -141,7 +141,13 @@ func applyWaivers(env *model.Environment, fs []Finding, opts Options) []Finding 
 	today := opts.Today.Format("2006-01-02")
 	for _, w := range env.Policy.Waivers {
 		if Lookup(w.Rule) == nil {
-			fs = append(fs, Finding{Rule: WaiverRuleID, Severity: Error, Pos: w.Pos, Env: env.Name, Target: "environment",
+			// At the rule field: the rule list lives here, above the
+			// loader, so this is a finding rather than a load error.
+			pos := w.RulePos
+			if !pos.IsValid() {
+				pos = w.Pos
+			}
+			fs = append(fs, Finding{Rule: WaiverRuleID, Severity: Error, Pos: pos, Env: env.Name, Target: "environment",
 				Message: fmt.Sprintf("waiver names unknown rule %s (see gitopsc rules)", w.Rule)})
 			continue
 		}

@@ -61,7 +61,13 @@ var (
 		{"an API key", []string{"sk-", "AIza"}, regexp.MustCompile(`\bsk-[A-Za-z0-9_-]{20,}|\bAIza[0-9A-Za-z_-]{35}\b`)},
 		{"a URL with a password", []string{"://"}, regexp.MustCompile(`[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`)},
 	}
-	flagWithSecret = regexp.MustCompile(`(?i)^--?[a-z0-9-]*(password|passwd|secret|token|api-?key)[a-z0-9-]*=.+`)
+	// flagName is a command-line flag, "--db-password" or
+	// "--web.admin-password", up to an "=" that may follow.
+	flagName = regexp.MustCompile(`^--?[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	// credentialFlag names a flag whose separate next argument is a
+	// credential ("--db-password", "VALUE"): named for the credential,
+	// not for a switch about one ("--disable-token-auth").
+	credentialFlag = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY)$`)
 	// envReference is how Kubernetes expands a container's environment
 	// variables in command and args: "--password=$(DB_PASSWORD)" reads the
 	// secret-backed variable and holds no value.
@@ -114,22 +120,44 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 			lists = append(lists, argv{of, ic.Pos, ic.Command, ic.CommandPos}, argv{of, ic.Pos, ic.Args, ic.ArgsPos})
 		}
 		for _, l := range lists {
+			// The message names the flag or the argument's place, never
+			// the argument itself: it may be the value.
+			report := func(i int, what, why string) {
+				pos := l.pos
+				if i < len(l.at) && l.at[i].IsValid() {
+					pos = l.at[i]
+				}
+				fs = append(fs, Finding{Pos: pos, Target: c.Name,
+					Message: fmt.Sprintf("%s of %s holds a plaintext value: %s; read it from a secret-backed environment variable", what, l.of, why)})
+			}
 			for i, a := range l.list {
 				a = envReference.ReplaceAllString(a, "")
-				flag, _, _ := strings.Cut(a, "=")
-				if why := LooksSecret("", a); why != "" || flagWithSecret.MatchString(a) && !notSecretName.MatchString(strings.ReplaceAll(flag, "-", "_")) {
-					if why == "" {
-						why = "it passes a credential as a flag"
+				if why := LooksSecret("", a); why != "" {
+					report(i, fmt.Sprintf("argument %d", i+1), why)
+					continue
+				}
+				flag, value, joined := strings.Cut(a, "=")
+				if !flagName.MatchString(flag) {
+					continue
+				}
+				name := strings.NewReplacer("-", "_", ".", "_").Replace(strings.TrimLeft(flag, "-"))
+				if !secretName.MatchString(name) || notSecretName.MatchString(name) {
+					continue
+				}
+				at := i
+				if !joined && credentialFlag.MatchString(name) && i+1 < len(l.list) {
+					// "--db-password", "VALUE": the value is the next
+					// argument, unless that is another flag, a switch's
+					// true or false, or a value reported on its own.
+					next := envReference.ReplaceAllString(l.list[i+1], "")
+					if !strings.HasPrefix(next, "-") && next != "true" && next != "false" && LooksSecret("", next) == "" {
+						value, at = next, i+1
 					}
-					if why != "it passes a credential as a flag" {
-						flag = fmt.Sprintf("argument %d", i+1)
-					}
-					pos := l.pos
-					if i < len(l.at) && l.at[i].IsValid() {
-						pos = l.at[i]
-					}
-					fs = append(fs, Finding{Pos: pos, Target: c.Name,
-						Message: fmt.Sprintf("%s of %s holds a plaintext value: %s; read it from a secret-backed environment variable", flag, l.of, why)})
+				}
+				// An absolute path says where the credential is kept
+				// ("--tls-private-key=/etc/tls/key.pem"), not what it is.
+				if value != "" && !strings.HasPrefix(value, "/") {
+					report(at, flag, "it passes a credential as a flag")
 				}
 			}
 		}

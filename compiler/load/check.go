@@ -142,7 +142,55 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			}
 			checkSource(in.Dir, path+".secrets."+o.Name+".from", &o.Source, errs)
 		}
+		for i, w := range e.Policy.Waivers {
+			checkWaiverTarget(s, fmt.Sprintf("%s.policy.waivers.%d.target", path, i), w, errs)
+		}
 	}
+}
+
+// checkWaiverTarget reports a waiver whose target names nothing in the
+// system: such a waiver waives nothing, and most often hides a typo. The
+// forms are those findings carry as their target (policies.Finding).
+func checkWaiverTarget(s *model.System, path string, w model.Waiver, errs *diag.List) {
+	var names []string
+	kind, name, ok := strings.Cut(w.Target, "/")
+	switch {
+	case w.Target == "*" || w.Target == "environment":
+		return
+	case ok && kind == "namespace":
+		if s.Namespace(name) != nil {
+			return
+		}
+		for _, ns := range s.Namespaces {
+			names = append(names, ns.Name)
+		}
+		errs.Add(w.TargetPos, "%s: unknown namespace %q (declared: %s)", path, name, nameList(names))
+	case ok && kind == "secret":
+		if s.Secret(name) != nil {
+			return
+		}
+		for _, sec := range s.Secrets {
+			names = append(names, sec.Name)
+		}
+		errs.Add(w.TargetPos, "%s: unknown secret %q (declared: %s)", path, name, nameList(names))
+	default:
+		if s.Component(w.Target) != nil {
+			return
+		}
+		for _, c := range s.Components {
+			names = append(names, c.Name)
+		}
+		errs.Add(w.TargetPos, "%s: unknown component %q (components: %s); a waiver covers a component, \"namespace/NAME\", \"secret/NAME\", \"environment\" or \"*\"", path, w.Target, nameList(names))
+	}
+}
+
+func nameList(n []string) string {
+	if len(n) == 0 {
+		return "none"
+	}
+	n = append([]string(nil), n...)
+	sort.Strings(n)
+	return strings.Join(n, ", ")
 }
 
 // needsDefaultPort reports whether a probe was declared without a port,

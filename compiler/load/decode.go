@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"cuelang.org/go/cue"
 
@@ -492,16 +493,37 @@ func (d *decoder) environment(f field) *model.Environment {
 	e.Policy.Registries = strs(pv, "registries")
 	e.Policy.RegistriesPos = pv.LookupPath(cuePath("registries")).Pos()
 	if l, err := pv.LookupPath(cuePath("waivers")).List(); err == nil {
-		for l.Next() {
+		for i := 0; l.Next(); i++ {
 			w := model.Waiver{Pos: l.Value().Pos()}
-			w.Rule, _ = str(l.Value(), "rule")
-			w.Target, _ = str(l.Value(), "target")
+			w.Rule, w.RulePos = str(l.Value(), "rule")
+			w.Target, w.TargetPos = str(l.Value(), "target")
 			w.Reason, _ = str(l.Value(), "reason")
-			w.Expires, _ = str(l.Value(), "expires")
+			w.Expires, w.ExpiresPos = str(l.Value(), "expires")
+			if why := notCalendarDate(w.Expires); why != "" {
+				d.errs.Add(w.ExpiresPos, "%s.policy.waivers.%d.expires: %q is not a calendar date (%s)", path, i, w.Expires, why)
+			}
 			e.Policy.Waivers = append(e.Policy.Waivers, w)
 		}
 	}
 	return e
+}
+
+// notCalendarDate says why a YYYY-MM-DD string names no day, or "". The
+// schema checks the shape only, and a day that does not exist would
+// quietly move a waiver's expiry to some other day.
+func notCalendarDate(s string) string {
+	if _, err := time.Parse("2006-01-02", s); err == nil {
+		return ""
+	}
+	var y, m, day int
+	if n, _ := fmt.Sscanf(s, "%d-%d-%d", &y, &m, &day); n != 3 {
+		return "want YYYY-MM-DD"
+	}
+	if m < 1 || m > 12 {
+		return fmt.Sprintf("month %d", m)
+	}
+	last := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	return fmt.Sprintf("%s %04d has days 1 to %d", time.Month(m), y, last)
 }
 
 func (d *decoder) override(f field, path string) *model.Override {

@@ -21,6 +21,7 @@ var patternHelp = []struct{ pattern, help string }{
 	{"#PortName", "a port name: at most 15 lower-case letters, digits and '-', starting with a letter"},
 	{"#Flow", `"component:port", such as "mysql:mysql"`},
 	{"#EnvName", "an environment variable name: letters, digits and '_', not starting with a digit"},
+	{"#SecretKey", "a secret key: letters, digits, '-', '_' and '.'"},
 	{"#AbsPath", "an absolute path, starting with /"},
 	{"#Duration", `a duration such as "30s", "5m" or "1h30m"`},
 	{`=~"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"`, "an image tag: letters, digits, '_', '.' and '-', at most 128"},

@@ -411,6 +411,8 @@ type Waiver struct {
 	Reason  string
 	Expires string // YYYY-MM-DD
 	Pos     Pos
+	// Positions of the rule, target and expires fields.
+	RulePos, TargetPos, ExpiresPos Pos
 }
 
 // Resolved is the system as it runs in one environment: overrides applied,
