@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
@@ -46,9 +47,14 @@ func (s Summary) String() string {
 }
 
 // WriteText prints one line per finding, "file:LINE:COL: severity RULE:
-// message (environments; object)", waived ones marked, then a summary.
+// message (environments; object)", waived ones marked, then each distinct
+// hint of the unwaived ones once.
 func WriteText(w io.Writer, fs []Finding, cwd string) {
+	var hints []string
 	for _, f := range fs {
+		if f.Hint != "" && f.Waiver == "" && !slices.Contains(hints, f.Hint) {
+			hints = append(hints, f.Hint)
+		}
 		loc := diag.Position(f.Pos, cwd)
 		if loc != "" {
 			loc += ": "
@@ -61,6 +67,9 @@ func WriteText(w io.Writer, fs []Finding, cwd string) {
 		if f.Waiver != "" {
 			fmt.Fprintf(w, "\twaived: %s\n", f.Waiver)
 		}
+	}
+	for _, h := range hints {
+		fmt.Fprintf(w, "hint: %s\n", h)
 	}
 }
 
@@ -84,12 +93,13 @@ type jsonFinding struct {
 	Envs     []string `json:"environments"`
 	Waived   bool     `json:"waived"`
 	Waiver   string   `json:"waiverReason,omitempty"`
+	Hint     string   `json:"hint,omitempty"`
 }
 
 func toJSON(f Finding, cwd string) jsonFinding {
 	p := f.Pos.Position()
 	j := jsonFinding{Rule: f.Rule, Severity: string(f.Severity), Message: f.Message, Target: f.Target, Object: f.Object,
-		Envs: strings.Split(f.Env, ", "), Waived: f.Waiver != "", Waiver: f.Waiver}
+		Envs: strings.Split(f.Env, ", "), Waived: f.Waiver != "", Waiver: f.Waiver, Hint: f.Hint}
 	if p.Filename != "" {
 		j.File, j.Line, j.Column = diag.RelPath(p.Filename, cwd), p.Line, p.Column
 	}

@@ -2,9 +2,12 @@ package policies
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/images"
 	"github.com/gitopsc/gitopsc/compiler/model"
 )
 
@@ -42,6 +45,18 @@ registry) with policy.registries; an image from elsewhere may be
 unreachable from the cluster or unvetted.`,
 		Check: checkRegistries,
 	},
+	{
+		ID: "IMG005", Family: "image", Severity: Error,
+		Title: "every image is recorded in the image lock",
+		Rationale: `vet and build know of an image only what images.lock records: the digest
+its tag points to and the platforms it publishes. That keeps them offline
+and their output the same on every run. An image the lock does not record
+cannot be pinned by digest (IMG002) or checked against the cluster's
+architectures (IMG003); it is rendered by its tag alone, and build writes
+nothing while the finding stands. Run gitopsc images lock DIR to resolve
+the tag and record it, then review the change to the lock like go.sum.`,
+		Check: checkImagesLocked,
+	},
 }
 
 // imageUse is one image reference in a component.
@@ -76,14 +91,71 @@ func checkImageTags(ctx *Context) []Finding {
 }
 
 func checkImagesPinned(ctx *Context) []Finding {
+	unlocked := map[string]bool{}
+	for _, u := range unlockedImages(ctx) {
+		unlocked[u.img.Ref] = true
+	}
 	var fs []Finding
 	for _, w := range workloads(ctx) {
 		for _, c := range allContainers(w.Template) {
-			if !strings.Contains(c.Image, "@sha256:") {
+			// An image the lock lacks has its own finding (IMG005).
+			if !strings.Contains(c.Image, "@sha256:") && !unlocked[c.Image] {
 				fs = append(fs, Finding{Pos: w.pos(), Target: w.Name, Object: w.object(),
 					Message: fmt.Sprintf("container %s: image %s is not pinned by digest", c.Name, c.Image)})
 			}
 		}
+	}
+	return fs
+}
+
+// unlockedImages is each tagged image reference the lock does not record,
+// once, at the first place the environment writes it: the same reference
+// in another environment then lands on the same line and Merge folds the
+// two into one finding.
+func unlockedImages(ctx *Context) []imageUse {
+	if ctx.Facts == nil {
+		return nil
+	}
+	first := map[string]int{}
+	var out []imageUse
+	for _, u := range imageUses(ctx) {
+		if u.img.Tag == "" {
+			continue // the render refuses it: nothing to lock
+		}
+		if _, ok := ctx.Facts.Lookup(u.img.Ref); ok {
+			continue
+		}
+		i, seen := first[u.img.Ref]
+		switch {
+		case !seen:
+			first[u.img.Ref] = len(out)
+			out = append(out, u)
+		case diag.Less(u.img.Pos, out[i].img.Pos):
+			out[i] = u
+		}
+	}
+	return out
+}
+
+func checkImagesLocked(ctx *Context) []Finding {
+	unlocked := unlockedImages(ctx)
+	if len(unlocked) == 0 {
+		return nil
+	}
+	in := ctx.Env.Input
+	dir := in.Arg
+	if dir == "" {
+		dir = in.Dir
+	}
+	lockPath := filepath.ToSlash(filepath.Join(dir, images.LockFile))
+	hint := fmt.Sprintf("%s lacks these images; run: gitopsc images lock %s", lockPath, dir)
+	if l, ok := ctx.Facts.(*images.Lock); ok && l.Absent {
+		hint = fmt.Sprintf("%s does not exist; run: gitopsc images lock %s", lockPath, dir)
+	}
+	var fs []Finding
+	for _, u := range unlocked {
+		fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name, Hint: hint,
+			Message: fmt.Sprintf("%s: image %s is not in %s", u.what, u.img.Ref, lockPath)})
 	}
 	return fs
 }
@@ -114,7 +186,7 @@ func checkImageArch(ctx *Context) []Finding {
 	for _, u := range imageUses(ctx) {
 		e, ok := ctx.Facts.Lookup(u.img.Ref)
 		if !ok {
-			continue // the render reports images missing from the lock
+			continue // IMG005 reports images missing from the lock
 		}
 		var missing []string
 		for _, p := range want {

@@ -49,6 +49,9 @@ type Finding struct {
 	Env    string
 	// Waiver is the reason of the waiver that silences the finding.
 	Waiver string
+	// Hint is what to do about findings of its kind, the same for each
+	// of them; the text format prints it once, after the findings.
+	Hint string
 }
 
 // Context is what a rule reads.

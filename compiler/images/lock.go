@@ -5,14 +5,17 @@
 package images
 
 import (
-	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"cuelang.org/go/cue/token"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
@@ -42,6 +45,8 @@ type Facts interface {
 // Lock is the parsed lock file, keyed by reference.
 type Lock struct {
 	Entries map[string]Entry
+	// Absent is set when the input folder has no lock file at all.
+	Absent bool
 }
 
 // Lookup returns the entry for ref.
@@ -106,62 +111,187 @@ func FormatPlatform(p v1.Platform) string {
 	return s
 }
 
-// ReadLock reads the lock in dir; a missing file is an empty lock.
+// ReadLock reads the lock in dir. A missing file is an empty lock marked
+// Absent, so that every image is reported as not locked; a file that
+// cannot be read is an outside failure at the file.
 func ReadLock(dir string) (*Lock, error) {
 	path := filepath.Join(dir, LockFile)
 	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return &Lock{Entries: map[string]Entry{}}, nil
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Lock{Entries: map[string]Entry{}, Absent: true}, nil
 	}
 	if err != nil {
-		return nil, diag.OutsideErr(err)
+		reason := err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err // the path is the diagnostic's own
+		}
+		start := token.NewFile(path, -1, 0).Pos(0, token.NoRelPos)
+		return nil, diag.OutsideErr(diag.List{{Pos: start, Msg: "cannot read the image lock: " + reason.Error()}})
 	}
 	return ParseLock(path, b)
 }
 
-// ParseLock parses lock file content; name is used in error messages.
+// rewriteHint ends every message about a malformed lock line.
+const rewriteHint = "; run gitopsc images lock to rewrite the lock"
+
+// ParseLock parses lock file content; name is the file the positions of
+// its errors name. Every malformed line is reported, each at the field
+// that is wrong, as a diag.List.
 func ParseLock(name string, b []byte) (*Lock, error) {
 	l := &Lock{Entries: map[string]Entry{}}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	line := 0
-	for sc.Scan() {
+	file := token.NewFile(name, -1, len(b))
+	file.SetLinesForContent(b)
+	var errs diag.List
+	bad := func(offset int, format string, args ...any) {
+		errs.Add(file.Pos(offset, token.NoRelPos), format+rewriteHint, args...)
+	}
+	firstLine := map[string]int{}
+	line, start := 0, 0
+	for start < len(b) {
+		end := bytes.IndexByte(b[start:], '\n')
+		if end < 0 {
+			end = len(b)
+		} else {
+			end += start
+		}
 		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
+		text := string(b[start:end])
+		offset := start
+		start = end + 1
+
+		f := lockFields(text, offset)
+		if len(f) == 0 || strings.HasPrefix(f[0].s, "#") {
 			continue
 		}
-		f := strings.Fields(text)
-		if len(f) < 2 || !validDigest(f[1]) {
-			return nil, fmt.Errorf("%s:%d: want \"REFERENCE sha256:DIGEST [PLATFORM]...\"; run gitopsc images lock to rewrite the lock", name, line)
+		e, off, problem := parseLockLine(f)
+		if problem != "" {
+			bad(off, "%s", problem)
+			continue
 		}
-		if _, dup := l.Entries[f[0]]; dup {
-			return nil, fmt.Errorf("%s:%d: %s is locked twice", name, line, f[0])
+		if first, dup := firstLine[e.Ref]; dup {
+			bad(f[0].off, "%s is locked twice (first at line %d)", e.Ref, first)
+			continue
 		}
-		plats := append([]string(nil), f[2:]...)
-		for _, p := range plats {
-			if _, err := ParsePlatform(p); err != nil {
-				return nil, fmt.Errorf("%s:%d: %v; run gitopsc images lock to rewrite the lock", name, line, err)
-			}
-		}
-		sort.Strings(plats)
-		l.Entries[f[0]] = Entry{Ref: f[0], Digest: f[1], Platforms: plats}
+		firstLine[e.Ref] = line
+		l.Entries[e.Ref] = e
 	}
-	return l, sc.Err()
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
-// validDigest reports whether d is "sha256:" and 64 lowercase hex digits.
-func validDigest(d string) bool {
-	hex, ok := strings.CutPrefix(d, "sha256:")
-	if !ok || len(hex) != 64 {
-		return false
+// lockField is one blank-separated field of a lock line and its offset in
+// the file.
+type lockField struct {
+	s   string
+	off int
+}
+
+func lockFields(text string, offset int) []lockField {
+	var out []lockField
+	i := 0
+	for i < len(text) {
+		for i < len(text) && isBlank(text[i]) {
+			i++
+		}
+		j := i
+		for j < len(text) && !isBlank(text[j]) {
+			j++
+		}
+		if j > i {
+			out = append(out, lockField{text[i:j], offset + i})
+		}
+		i = j
 	}
-	for _, c := range hex {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
+	return out
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' }
+
+// parseLockLine reads "REFERENCE sha256:DIGEST [PLATFORM]..." or says
+// what is wrong with it and where.
+func parseLockLine(f []lockField) (e Entry, offset int, problem string) {
+	ref := f[0]
+	for _, marker := range []string{"<<<<<<<", "|||||||", "=======", ">>>>>>>"} {
+		if strings.HasPrefix(ref.s, marker) {
+			return e, ref.off, "a merge conflict marker"
 		}
 	}
-	return true
+	if strings.HasPrefix(ref.s, "sha256:") {
+		return e, ref.off, "the line starts with a digest; want \"REFERENCE sha256:DIGEST [PLATFORM]...\""
+	}
+	if msg := refProblem(ref.s); msg != "" {
+		return e, ref.off, msg
+	}
+	if len(f) < 2 {
+		return e, ref.off + len(ref.s), fmt.Sprintf("%s has no digest; want \"REFERENCE sha256:DIGEST [PLATFORM]...\"", ref.s)
+	}
+	d := f[1]
+	if off, msg := digestProblem(d.s); msg != "" {
+		return e, d.off + off, msg
+	}
+	plats := make([]string, 0, len(f)-2)
+	seen := map[string]bool{}
+	for _, p := range f[2:] {
+		if _, err := ParsePlatform(p.s); err != nil {
+			return e, p.off, err.Error()
+		}
+		if seen[p.s] {
+			return e, p.off, fmt.Sprintf("platform %s is listed twice", p.s)
+		}
+		seen[p.s] = true
+		plats = append(plats, p.s)
+	}
+	sort.Strings(plats)
+	return Entry{Ref: ref.s, Digest: d.s, Platforms: plats}, 0, ""
+}
+
+// refProblem says why s is not a reference the lock can hold: a
+// repository and a tag, as the input writes image references.
+func refProblem(s string) string {
+	if strings.Contains(s, "@") {
+		return fmt.Sprintf("reference %q carries a digest; the lock writes the digest as the second field", s)
+	}
+	if i := strings.LastIndexByte(s, ':'); i < strings.LastIndexByte(s, '/') || i < 0 {
+		return fmt.Sprintf("reference %q names no tag", s)
+	}
+	if _, err := name.NewTag(s); err != nil {
+		return fmt.Sprintf("reference %q does not parse: %v", s, err)
+	}
+	return ""
+}
+
+// digestProblem says what is wrong with d as a digest, "sha256:" and 64
+// lower-case hex digits, and the offset in d of the first wrong part.
+func digestProblem(d string) (offset int, problem string) {
+	hex, ok := strings.CutPrefix(d, "sha256:")
+	if !ok {
+		if _, err := ParsePlatform(d); err == nil {
+			return 0, fmt.Sprintf("no digest before platform %s; want \"REFERENCE sha256:DIGEST [PLATFORM]...\"", d)
+		}
+		return 0, fmt.Sprintf("digest %q does not start with sha256:", shortDigest(d))
+	}
+	for i, c := range hex {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return len("sha256:") + i, fmt.Sprintf("digest %q is not 64 lower-case hex digits: %q is not one", shortDigest(d), string(c))
+		}
+	}
+	if len(hex) != 64 {
+		return 0, fmt.Sprintf("digest %q has %d hex digits, not 64", shortDigest(d), len(hex))
+	}
+	return 0, ""
+}
+
+// shortDigest cuts a digest to what a message needs to recognise it: the
+// algorithm and 12 digits.
+func shortDigest(d string) string {
+	keep := strings.IndexByte(d, ':') + 1 + 12
+	if len(d) <= keep+4 {
+		return d
+	}
+	return d[:keep] + "…"
 }
 
 // Format renders the lock deterministically: header, then one line per

@@ -1,10 +1,14 @@
 package images
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
 )
 
 const (
@@ -39,23 +43,114 @@ func TestPublishes(t *testing.T) {
 }
 
 func TestParseLockErrors(t *testing.T) {
+	const web = "registry.example.com/web:1.0.0"
+	const rewrite = "; run gitopsc images lock to rewrite the lock"
 	tests := []struct {
+		name    string
 		content string
-		want    string
+		want    []string // one diagnostic per bad line, at the wrong field
 	}{
-		{"registry.example.com/web:1.0.0\n", `x.lock:1: want "REFERENCE sha256:DIGEST [PLATFORM]..."`},
-		{"registry.example.com/web:1.0.0 sha256:abc linux/amd64\n", `x.lock:1: want "REFERENCE sha256:DIGEST`},
-		{"registry.example.com/web:1.0.0 " + strings.ToUpper(digestA) + "\n", `x.lock:1: want "REFERENCE`},
-		{"registry.example.com/web:1.0.0 " + digestA[:70] + "g linux/amd64\n", `x.lock:1: want "REFERENCE`},
-		{"# c\n\nregistry.example.com/web:1.0.0 " + digestA + " amd64\n", `x.lock:3: platform "amd64" is not os/arch[/variant]`},
-		{"registry.example.com/web:1.0.0 " + digestA + " linux/arm64/v8/x\n", `x.lock:1: platform "linux/arm64/v8/x"`},
-		{"a:1 " + digestA + "\na:1 " + digestB + "\n", `x.lock:2: a:1 is locked twice`},
+		{"missing digest", web + "\n",
+			[]string{`x.lock:1:31: ` + web + ` has no digest; want "REFERENCE sha256:DIGEST [PLATFORM]..."` + rewrite}},
+		{"platform where the digest goes", web + " linux/amd64\n",
+			[]string{`x.lock:1:32: no digest before platform linux/amd64; want "REFERENCE sha256:DIGEST [PLATFORM]..."` + rewrite}},
+		{"short digest", web + " sha256:abc linux/amd64\n",
+			[]string{`x.lock:1:32: digest "sha256:abc" has 3 hex digits, not 64` + rewrite}},
+		{"upper-case digest, at the first wrong digit", web + " sha256:" + strings.ToUpper(digestA[7:]) + "\n",
+			[]string{`x.lock:1:39: digest "sha256:AAAAAAAAAAAA…" is not 64 lower-case hex digits: "A" is not one` + rewrite}},
+		{"non-hex digit", web + " " + digestA[:70] + "g linux/amd64\n",
+			[]string{`x.lock:1:102: digest "sha256:aaaaaaaaaaaa…" is not 64 lower-case hex digits: "g" is not one` + rewrite}},
+		{"another algorithm", web + " md5:d41d8cd98f00b204e9800998ecf8427e\n",
+			[]string{`x.lock:1:32: digest "md5:d41d8cd98f00…" does not start with sha256:` + rewrite}},
+		{"platform without an architecture", "# c\n\n" + web + " " + digestA + " amd64\n",
+			[]string{`x.lock:3:104: platform "amd64" is not os/arch[/variant]` + rewrite}},
+		{"platform with four parts", web + " " + digestA + " linux/arm64/v8/x\n",
+			[]string{`x.lock:1:104: platform "linux/arm64/v8/x" is not os/arch[/variant]` + rewrite}},
+		{"platform twice", web + " " + digestA + " linux/amd64 linux/amd64\n",
+			[]string{`x.lock:1:116: platform linux/amd64 is listed twice` + rewrite}},
+		{"reference that does not parse", "registry.example.com/Web:1.0.0 " + digestA + "\n",
+			[]string{`x.lock:1:1: reference "registry.example.com/Web:1.0.0" does not parse: repository can only contain the characters ` + "`abcdefghijklmnopqrstuvwxyz0123456789_-./`" + `: Web` + rewrite}},
+		{"reference without a tag", "registry.example.com/web " + digestA + "\n",
+			[]string{`x.lock:1:1: reference "registry.example.com/web" names no tag` + rewrite}},
+		{"reference with a digest", web + "@" + digestA + " " + digestA + "\n",
+			[]string{`x.lock:1:1: reference "` + web + "@" + digestA + `" carries a digest; the lock writes the digest as the second field` + rewrite}},
+		{"reference left out", digestA + " linux/amd64\n",
+			[]string{`x.lock:1:1: the line starts with a digest; want "REFERENCE sha256:DIGEST [PLATFORM]..."` + rewrite}},
+		{"merge conflict", "<<<<<<< HEAD\n" + web + " " + digestA + "\n=======\n" + web + " " + digestB + "\n>>>>>>> main\n",
+			[]string{
+				`x.lock:1:1: a merge conflict marker` + rewrite,
+				`x.lock:3:1: a merge conflict marker` + rewrite,
+				`x.lock:4:1: ` + web + ` is locked twice (first at line 2)` + rewrite,
+				`x.lock:5:1: a merge conflict marker` + rewrite,
+			}},
+		{"every bad line, each with its own reason", "a:1 " + digestA + "\nb:1\nc:1 " + digestA + " linux\nd:1 " + digestB + "\n",
+			[]string{
+				`x.lock:2:4: b:1 has no digest; want "REFERENCE sha256:DIGEST [PLATFORM]..."` + rewrite,
+				`x.lock:3:77: platform "linux" is not os/arch[/variant]` + rewrite,
+			}},
+		{"a line with no end", "a:1 sha256:", []string{`x.lock:1:5: digest "sha256:" has 0 hex digits, not 64` + rewrite}},
 	}
 	for _, tt := range tests {
-		_, err := ParseLock("x.lock", []byte(tt.content))
-		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("ParseLock(%q) = %v, want %s...", tt.content, err, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseLock("x.lock", []byte(tt.content))
+			var got []string
+			var l diag.List
+			if !errors.As(err, &l) {
+				t.Fatalf("ParseLock(%q) = %v, want a diag.List", tt.content, err)
+			}
+			for _, d := range l {
+				got = append(got, d.Format(""))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("ParseLock(%q):\n got %q\nwant %q", tt.content, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseLockAcceptsCRLFAndBlanks(t *testing.T) {
+	content := "# header\r\n\r\n  a:1 " + digestA + "\tlinux/arm64 linux/amd64  \r\nregistry.example.com:5000/b:1 " + digestB
+	l, err := ParseLock("x.lock", []byte(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := l.Entries["a:1"], l.Entries["registry.example.com:5000/b:1"]
+	if a.Digest != digestA || !slices.Equal(a.Platforms, []string{"linux/amd64", "linux/arm64"}) || b.Digest != digestB || len(l.Entries) != 2 {
+		t.Errorf("entries %v", l.Entries)
+	}
+}
+
+func TestReadLock(t *testing.T) {
+	dir := t.TempDir()
+	l, err := ReadLock(dir)
+	if err != nil || !l.Absent || len(l.Entries) != 0 {
+		t.Fatalf("no lock file: %+v, %v; want an empty lock marked absent", l, err)
+	}
+
+	path := filepath.Join(dir, LockFile)
+	if err := os.WriteFile(path, []byte("a:1 sha256:abc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadLock(dir)
+	if got, want := err.Error(), path+`:1:5: digest "sha256:abc" has 3 hex digits, not 64`; !strings.HasPrefix(got, want) {
+		t.Errorf("bad lock: %v, want %s...", err, want)
+	}
+	if diag.ExitCode(err) != diag.ExitInput {
+		t.Errorf("bad lock: exit %d, want %d", diag.ExitCode(err), diag.ExitInput)
+	}
+
+	// A folder where the lock should be cannot be read: an outside
+	// failure, at the file, without the path repeated in the message.
+	os.Remove(path)
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadLock(dir)
+	if got, want := err.Error(), path+":1:1: cannot read the image lock: is a directory"; got != want {
+		t.Errorf("unreadable lock: %q, want %q", got, want)
+	}
+	if diag.ExitCode(err) != diag.ExitOutside {
+		t.Errorf("unreadable lock: exit %d, want %d", diag.ExitCode(err), diag.ExitOutside)
 	}
 }
 

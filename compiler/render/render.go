@@ -99,8 +99,8 @@ func (o *Output) Layers() []string {
 }
 
 // Render renders one resolved environment. Images are pinned by the
-// digests in facts; an image the lock does not know is an error at its
-// CUE line.
+// digests in facts; an image the lock does not know is rendered by its
+// tag alone, for the image rules to report (IMG005) and build to refuse.
 func Render(r *model.Resolved, facts images.Facts) (*Output, error) {
 	rd := &renderer{r: r, sys: r.System, env: r.Env, facts: facts, errs: &diag.List{}}
 	rd.platform()
@@ -164,7 +164,8 @@ type renderer struct {
 
 func (rd *renderer) add(o *Object) { rd.objects = append(rd.objects, o) }
 
-// pin returns the image reference pinned by digest.
+// pin returns the image reference pinned by digest, or as written when
+// the lock does not know it.
 func (rd *renderer) pin(img model.Image, what string) string {
 	if img.Tag == "" {
 		rd.errs.Add(img.Pos, "%s: image %q has no tag; name a tag so the lock can pin it", what, img.Ref)
@@ -172,7 +173,6 @@ func (rd *renderer) pin(img model.Image, what string) string {
 	}
 	e, ok := rd.facts.Lookup(img.Ref)
 	if !ok {
-		rd.errs.Add(img.Pos, "%s: image %s is not in %s; run: gitopsc images lock %s", what, img.Ref, images.LockFile, inputArg(rd.r.Input))
 		return img.Ref
 	}
 	return e.Pinned()
@@ -206,11 +206,4 @@ func versionLabel(tag string) string {
 // DNSName is the cluster DNS name of a component's Service.
 func DNSName(c *model.Component) string {
 	return c.Name + "." + c.Namespace + ".svc.cluster.local"
-}
-
-func inputArg(in *model.Input) string {
-	if in.Arg != "" {
-		return in.Arg
-	}
-	return in.Dir
 }
