@@ -50,6 +50,12 @@ example-images:
 e2e:
 	bash e2e/run.sh
 
+# make fuzz: the loader's fuzz target, random edits of the shipped input.
+FUZZTIME ?= 60s
+.PHONY: fuzz
+fuzz:
+	$(GO) test ./compiler/load -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+
 # make bench: Go benchmarks of each stage, then whole-process medians and
 # peak RSS of build and vet against cue export, checked against the budgets.
 .PHONY: bench

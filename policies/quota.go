@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"gopkg.in/inf.v0"
 	"sort"
 	"strings"
 
@@ -217,8 +218,8 @@ func checkQuotaFits(ctx *Context) []Finding {
 					count += fmt.Sprintf(" + %d surge", c.w.Surge)
 				}
 				share := 0.0
-				if v := sum.MilliValue(); v > 0 {
-					share = float64(c.total.MilliValue()) * 100 / float64(v)
+				if v := sum.AsApproximateFloat64(); v > 0 {
+					share = c.total.AsApproximateFloat64() * 100 / v
 				}
 				if res == corev1.ResourcePods {
 					parts = append(parts, fmt.Sprintf("%s %s = %d pods (%.0f%%)", c.w.Name, count, c.pods, share))
@@ -238,8 +239,11 @@ func checkQuotaFits(ctx *Context) []Finding {
 	return fs
 }
 
+// mul is q × n, exactly: 2147483647 replicas of 64Mi overflow int64
+// millis, and a wrapped product would pass the quota.
 func mul(q resource.Quantity, n int) resource.Quantity {
-	return *resource.NewMilliQuantity(q.MilliValue()*int64(n), q.Format)
+	p := new(inf.Dec).Mul(q.AsDec(), inf.NewDec(int64(n), 0))
+	return *resource.NewDecimalQuantity(*p, q.Format)
 }
 
 func sub(a, b resource.Quantity) resource.Quantity {
@@ -251,6 +255,10 @@ func sub(a, b resource.Quantity) resource.Quantity {
 // format prints cpu in millicores or cores, memory in binary units, pods
 // as a count.
 func format(res corev1.ResourceName, q resource.Quantity) string {
+	if _, ok := q.AsDec().Unscaled(); !ok || q.AsApproximateFloat64() > 1e15 {
+		// Too large for the units below without wrapping.
+		return q.String()
+	}
 	switch {
 	case res == corev1.ResourcePods:
 		return fmt.Sprint(q.Value())
@@ -290,16 +298,15 @@ func checkNodePool(ctx *Context) []Finding {
 	if np == nil {
 		return nil
 	}
-	nodes := int64(np.Max)
 	capacity := map[corev1.ResourceName]resource.Quantity{}
 	if q, err := resource.ParseQuantity(np.CPU); err == nil {
-		capacity[corev1.ResourceRequestsCPU] = *resource.NewMilliQuantity(q.MilliValue()*nodes, resource.DecimalSI)
+		capacity[corev1.ResourceRequestsCPU] = mul(q, np.Max)
 	}
 	if q, err := resource.ParseQuantity(np.Memory); err == nil {
-		capacity[corev1.ResourceRequestsMemory] = *resource.NewQuantity(q.Value()*nodes, resource.BinarySI)
+		capacity[corev1.ResourceRequestsMemory] = mul(q, np.Max)
 	}
 	if np.Pods > 0 {
-		capacity[corev1.ResourcePods] = *resource.NewQuantity(int64(np.Pods)*nodes, resource.DecimalSI)
+		capacity[corev1.ResourcePods] = *resource.NewQuantity(int64(np.Pods)*int64(np.Max), resource.DecimalSI)
 	}
 	var fs []Finding
 	for _, res := range []corev1.ResourceName{corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory, corev1.ResourcePods} {

@@ -44,8 +44,6 @@ that looks like a credential.`,
 }
 
 var (
-	secretName    = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY)`)
-	notSecretName = regexp.MustCompile(`(?i)(_FILE|_PATH|_DIR|_NAME|_ID|_REF|_HEADER|_TTL|_LENGTH|_EXPIRY|_URL|_ENDPOINT|_ENABLED)$`)
 	// Each pattern comes with the literals one of which every match
 	// contains: most values hold none, and a substring search is far
 	// cheaper than the expression.
@@ -91,7 +89,7 @@ func LooksSecret(name, value string) string {
 			}
 		}
 	}
-	if secretName.MatchString(name) && !notSecretName.MatchString(name) {
+	if model.SecretLikeName(name) {
 		return "the name suggests a credential"
 	}
 	return ""
@@ -141,7 +139,7 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 					continue
 				}
 				name := strings.NewReplacer("-", "_", ".", "_").Replace(strings.TrimLeft(flag, "-"))
-				if !secretName.MatchString(name) || notSecretName.MatchString(name) {
+				if !model.SecretLikeName(name) {
 					continue
 				}
 				at := i

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
 )
 
@@ -18,7 +17,32 @@ import (
 // that caused it.
 type Diagnostic struct {
 	Pos token.Pos
-	Msg string
+	// File names the file when the problem is the file itself and there
+	// is no line to point at (an unreadable file, say).
+	File string
+	Msg  string
+	// Class is the kind of problem, for machine formats: ClassSyntax,
+	// ClassSchema, ClassFile, or ClassInput for gitopsc's own checks.
+	Class string
+}
+
+// Classes of input problems, reported as the rule of an input error in
+// --format json, github and sarif.
+const (
+	ClassSyntax  = "input/syntax" // the CUE does not parse
+	ClassSchema  = "input/schema" // the value does not match the schema
+	ClassInput   = "input/check"  // gitopsc's own checks: names, references, files named by the input
+	ClassFile    = "input/file"   // an input file cannot be read
+	ClassUsage   = "usage"        // the command line is wrong
+	ClassOutside = "outside"      // a file system, registry or git failure
+)
+
+// ClassOf is d's class, ClassInput when none was set.
+func (d Diagnostic) ClassOf() string {
+	if d.Class == "" {
+		return ClassInput
+	}
+	return d.Class
 }
 
 // List is a set of input problems; it is the error type of everything
@@ -54,7 +78,7 @@ func (l List) Err() error {
 // Sort orders diagnostics by file, line and column, and drops repeats.
 func (l *List) Sort() {
 	s := *l
-	sort.SliceStable(s, func(i, j int) bool { return Less(s[i].Pos, s[j].Pos) })
+	sort.SliceStable(s, func(i, j int) bool { return s[i].less(s[j]) })
 	out := s[:0]
 	for i, d := range s {
 		if i > 0 && d == s[i-1] {
@@ -63,6 +87,23 @@ func (l *List) Sort() {
 		out = append(out, d)
 	}
 	*l = out
+}
+
+// less orders diagnostics by file, then position; a problem with a whole
+// file comes before those at its lines.
+func (d Diagnostic) less(o Diagnostic) bool {
+	df, of := d.FileName(""), o.FileName("")
+	switch {
+	case (df == "") != (of == ""):
+		return of == ""
+	case df != of:
+		return df < of
+	}
+	dp, op := d.Pos.Position().Filename != "", o.Pos.Position().Filename != ""
+	if dp != op {
+		return op
+	}
+	return Less(d.Pos, o.Pos)
 }
 
 // Less orders positions by file name, line and column; positions without
@@ -83,11 +124,34 @@ func Less(a, b token.Pos) bool {
 
 // Format renders the diagnostic with its file name relative to cwd.
 func (d Diagnostic) Format(cwd string) string {
-	p := Position(d.Pos, cwd)
+	p := d.Where(cwd)
 	if p == "" {
 		return d.Msg
 	}
 	return p + ": " + d.Msg
+}
+
+// Where is "file:LINE:COL", or the file alone for a problem with the
+// file itself, relative to cwd; "" when the problem has no place.
+func (d Diagnostic) Where(cwd string) string {
+	if p := Position(d.Pos, cwd); p != "" {
+		return p
+	}
+	if d.File != "" {
+		return RelPath(d.File, cwd)
+	}
+	return ""
+}
+
+// FileName is the file of d relative to cwd, "" when it has none.
+func (d Diagnostic) FileName(cwd string) string {
+	if f := d.Pos.Position().Filename; f != "" {
+		return RelPath(f, cwd)
+	}
+	if d.File != "" {
+		return RelPath(d.File, cwd)
+	}
+	return ""
 }
 
 // Position renders pos as "file:LINE:COL" relative to cwd, with forward
@@ -157,148 +221,68 @@ func ExitCode(err error) int {
 	}
 }
 
-// Print writes err to w, one line per diagnostic, with paths relative to cwd.
+// MaxReported is how many diagnostics are printed; the rest are counted.
+// A file of junk gives one error per token, and a wall of them hides the
+// first, which is the one to fix.
+const MaxReported = 20
+
+// Truncate returns the first n diagnostics and how many were left out.
+func (l List) Truncate(n int) (List, int) {
+	if len(l) <= n {
+		return l, 0
+	}
+	return l[:n], len(l) - n
+}
+
+// MoreLine says how many diagnostics were left out.
+func MoreLine(more int) string {
+	if more == 1 {
+		return "gitopsc: and 1 more error"
+	}
+	return fmt.Sprintf("gitopsc: and %d more errors", more)
+}
+
+// Diagnostics returns err as a List: its own diagnostics, or one
+// diagnostic without a place for any other error, classed by what it is.
+func Diagnostics(err error) List {
+	var l List
+	if errors.As(err, &l) {
+		if ExitCode(err) == ExitOutside {
+			out := make(List, len(l))
+			for i, d := range l {
+				if d.Class == "" {
+					d.Class = ClassFile
+				}
+				out[i] = d
+			}
+			return out
+		}
+		return l
+	}
+	class := ClassInput
+	var u *Usage
+	switch {
+	case errors.As(err, &u):
+		class = ClassUsage
+	case ExitCode(err) == ExitOutside:
+		class = ClassOutside
+	}
+	return List{{Msg: err.Error(), Class: class}}
+}
+
+// Print writes err to w, one line per diagnostic, with paths relative to
+// cwd; past MaxReported it says how many more there are.
 func Print(w io.Writer, err error, cwd string) {
 	var l List
 	if errors.As(err, &l) {
-		for _, d := range l {
+		shown, more := l.Truncate(MaxReported)
+		for _, d := range shown {
 			fmt.Fprintln(w, d.Format(cwd))
+		}
+		if more > 0 {
+			fmt.Fprintln(w, MoreLine(more))
 		}
 		return
 	}
 	fmt.Fprintln(w, "gitopsc: "+err.Error())
-}
-
-// FromCUE converts a CUE evaluation error into diagnostics. Each error
-// leads with the first position in a user file rather than the schema, and
-// the branches of a failed disjunction are collapsed into one line.
-func FromCUE(err error) List { return FromCUEIn(err, nil) }
-
-// FromCUEIn is FromCUE for an error from validating user input against
-// the schema: a required field the user left out is reported at the
-// nearest enclosing field the user did write, found by enclosing.
-func FromCUEIn(err error, enclosing func(path []string) token.Pos) List {
-	var out List
-	errs := cueerrors.Errors(err)
-	for i := 0; i < len(errs); i++ {
-		e := errs[i]
-		path := cuePath(e.Path())
-		format, args := e.Msg()
-		msg := fmt.Sprintf(format, args...)
-		if strings.HasSuffix(msg, "errors in empty disjunction:") {
-			// The branches follow, each at the same path or below it.
-			var branches []cueerrors.Error
-			for i+1 < len(errs) && strings.HasPrefix(cuePath(errs[i+1].Path()), path) {
-				i++
-				branches = append(branches, errs[i])
-			}
-			if len(branches) > 0 {
-				out = append(out, collapse(path, branches))
-				continue
-			}
-			msg = "no allowed value matches"
-		}
-		pos := userPos(e)
-		if !strings.HasPrefix(format, "incomplete value") && enclosing != nil && isSchema(pos) {
-			// No position in the user's files (a list of the wrong
-			// length, say): point at the field the user wrote.
-			p := e.Path()
-			if len(p) > 0 && p[0] == "#Root" {
-				p = p[1:]
-			}
-			if schemaPos := Position(pos, ""); schemaPos != "" {
-				msg += " (schema: " + schemaPos + ")"
-			}
-			pos = enclosing(p)
-		}
-		if strings.HasPrefix(format, "incomplete value") && enclosing != nil && isSchema(pos) {
-			p := e.Path()
-			if len(p) > 0 && p[0] == "#Root" {
-				p = p[1:]
-			}
-			msg = fmt.Sprintf("required field %s is missing", p[len(p)-1])
-			if schemaPos := Position(pos, ""); schemaPos != "" {
-				msg += " (declared at " + schemaPos + ")"
-			}
-			pos = enclosing(p)
-		}
-		out = append(out, Diagnostic{Pos: pos, Msg: withPath(path, msg)})
-	}
-	return out
-}
-
-// collapse turns the branches of a failed disjunction into one diagnostic:
-// an enumeration when every branch compared the same value against a
-// constant, else the branch that got deepest into the value.
-func collapse(path string, branches []cueerrors.Error) Diagnostic {
-	var allowed []string
-	var got string
-	enum := true
-	for _, b := range branches {
-		format, args := b.Msg()
-		if !strings.HasPrefix(format, "conflicting values %s and %s") || len(args) < 2 || cuePath(b.Path()) != path {
-			enum = false
-			break
-		}
-		a0, a1 := fmt.Sprint(args[0]), fmt.Sprint(args[1])
-		// CUE orders the operands by position; the user's value is the
-		// one that repeats across branches.
-		if got == "" {
-			got = a1
-		}
-		switch got {
-		case a1:
-			allowed = append(allowed, a0)
-		case a0:
-			allowed = append(allowed, a1)
-		default:
-			enum = false
-		}
-	}
-	if enum && len(allowed) > 1 {
-		sort.Strings(allowed)
-		return Diagnostic{Pos: userPos(branches[0]),
-			Msg: withPath(path, fmt.Sprintf("%s is not allowed; want one of %s", got, strings.Join(allowed, ", ")))}
-	}
-	best := branches[0]
-	for _, b := range branches[1:] {
-		if len(b.Path()) > len(best.Path()) {
-			best = b
-		}
-	}
-	format, args := best.Msg()
-	return Diagnostic{Pos: userPos(best), Msg: withPath(cuePath(best.Path()), fmt.Sprintf(format, args...))}
-}
-
-// userPos is the first position of e outside the embedded schema, or the
-// first position when all are in the schema.
-func userPos(e cueerrors.Error) token.Pos {
-	ps := cueerrors.Positions(e)
-	for _, p := range ps {
-		if f := p.Position().Filename; f != "" && !strings.HasPrefix(f, "schema/") {
-			return p
-		}
-	}
-	if len(ps) > 0 {
-		return ps[0]
-	}
-	return e.Position()
-}
-
-func isSchema(p token.Pos) bool {
-	return strings.HasPrefix(p.Position().Filename, "schema/")
-}
-
-func cuePath(p []string) string {
-	if len(p) > 0 && p[0] == "#Root" {
-		p = p[1:]
-	}
-	return strings.Join(p, ".")
-}
-
-func withPath(path, msg string) string {
-	if path == "" {
-		return msg
-	}
-	return path + ": " + msg
 }

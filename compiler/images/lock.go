@@ -126,8 +126,7 @@ func ReadLock(dir string) (*Lock, error) {
 		if errors.As(err, &pe) {
 			reason = pe.Err // the path is the diagnostic's own
 		}
-		start := token.NewFile(path, -1, 0).Pos(0, token.NoRelPos)
-		return nil, diag.OutsideErr(diag.List{{Pos: start, Msg: "cannot read the image lock: " + reason.Error()}})
+		return nil, diag.OutsideErr(diag.List{{File: path, Class: diag.ClassFile, Msg: "cannot read the image lock: " + reason.Error()}})
 	}
 	return ParseLock(path, b)
 }

@@ -146,7 +146,7 @@ func TestReadLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = ReadLock(dir)
-	if got, want := err.Error(), path+":1:1: cannot read the image lock: is a directory"; got != want {
+	if got, want := err.Error(), path+": cannot read the image lock: is a directory"; got != want {
 		t.Errorf("unreadable lock: %q, want %q", got, want)
 	}
 	if diag.ExitCode(err) != diag.ExitOutside {

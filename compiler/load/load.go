@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	cueload "cuelang.org/go/cue/load"
@@ -28,7 +29,7 @@ const (
 )
 
 // Dir loads the CUE package in dir.
-func Dir(dir string) (*model.Input, error) {
+func Dir(dir string) (_ *model.Input, err error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -43,19 +44,29 @@ func Dir(dir string) (*model.Input, error) {
 	if err != nil {
 		return nil, diag.OutsideErr(err)
 	}
-	if files, _ := filepath.Glob(filepath.Join(abs, "*.cue")); len(files) == 0 {
-		return nil, diag.Usagef("no .cue files in %s", dir)
+	if _, err := readInput(dir, abs); err != nil {
+		return nil, err
 	}
-	insts := cueload.Instances([]string{"."}, &cueload.Config{Dir: abs})
+	insts := cueload.Instances([]string{"."}, &cueload.Config{Dir: abs, ParseFile: parseFile})
 	if len(insts) == 0 {
 		return nil, diag.Usagef("no CUE package in %s", dir)
 	}
 	inst := insts[0]
+	if inst.Err != nil {
+		return nil, classed(diag.FromCUE(inst.Err), diag.ClassSyntax)
+	}
 	// Complete resolves the instance's identifiers; once done, building
 	// only reads the instance.
 	if err := inst.Complete(); err != nil {
-		return nil, diag.FromCUE(err)
+		return nil, classed(diag.FromCUE(err), diag.ClassSyntax)
 	}
+	secrets := newRedactor()
+	defer func() {
+		// Whatever went wrong, no message repeats a secret's value.
+		if l, ok := err.(diag.List); ok {
+			secrets.apply(l)
+		}
+	}()
 	// The parsed input is evaluated twice, side by side, in two CUE
 	// contexts (a context is not safe for concurrent use): one validates
 	// it against the schema, the other decodes it into the model.
@@ -76,7 +87,8 @@ func Dir(dir string) (*model.Input, error) {
 		r.in, r.errs = decode(abs, cuecontext.New().BuildInstance(inst))
 	}()
 	v := cuecontext.New().BuildInstance(inst)
-	if err := validate(v.Context(), v); err != nil {
+	secrets.collect(v)
+	if err := validate(v.Context(), v, inst.Files); err != nil {
 		return nil, err
 	}
 	r := <-dch
@@ -103,7 +115,7 @@ func Schema(ctx *cue.Context) (cue.Value, error) {
 }
 
 // validate checks an evaluated input against the schema.
-func validate(ctx *cue.Context, v cue.Value) error {
+func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
 	sv, err := Schema(ctx)
 	if err != nil {
 		return err
@@ -114,8 +126,9 @@ func validate(ctx *cue.Context, v cue.Value) error {
 	literal := checkSecretLiterals(v, &errs)
 	u := sv.LookupPath(cuePath(rootDefinition)).Unify(v)
 	if err := u.Validate(cue.Concrete(true), cue.Final()); err != nil {
+		src := diag.Source{Locate: locator(v, syntax), Suggest: suggester(sv.LookupPath(cuePath(rootDefinition)))}
 	next:
-		for _, d := range explainPatterns(ctx, sv, diag.FromCUEIn(err, enclosingIn(v))) {
+		for _, d := range explainPatterns(ctx, sv, diag.FromCUEIn(err, src)) {
 			for _, p := range literal {
 				if strings.HasPrefix(d.Msg, p+":") || strings.HasPrefix(d.Msg, p+".") {
 					continue next
@@ -125,7 +138,7 @@ func validate(ctx *cue.Context, v cue.Value) error {
 		}
 	}
 	if len(errs) == 0 && v.Err() != nil {
-		errs = diag.FromCUE(v.Err())
+		errs = diag.FromCUEIn(v.Err(), diag.Source{Locate: locator(v, syntax)})
 	}
 	return errs.Err()
 }
@@ -146,23 +159,6 @@ func decode(dir string, v cue.Value) (*model.Input, diag.List) {
 	return in, nil
 }
 
-// enclosingIn returns a function giving the position of the deepest field
-// of path that exists in v.
-func enclosingIn(v cue.Value) func([]string) model.Pos {
-	return func(path []string) model.Pos {
-		for n := len(path); n > 0; n-- {
-			sels := make([]cue.Selector, n)
-			for i, p := range path[:n] {
-				sels[i] = cue.Str(p)
-			}
-			if f := v.LookupPath(cue.MakePath(sels...)); f.Exists() {
-				return f.Pos()
-			}
-		}
-		return v.Pos()
-	}
-}
-
 // checkSecretLiterals reports secret entries written as plain values and
 // returns their paths, so that CUE's own conflict, which would quote the
 // value, is not printed.
@@ -173,7 +169,8 @@ func checkSecretLiterals(v cue.Value, errs *diag.List) []string {
 		for _, s := range fields(c.v.LookupPath(cuePath("secrets"))) {
 			if k := s.v.IncompleteKind(); k&cue.StructKind == 0 {
 				p := "system.components." + c.label + ".secrets." + s.label
-				errs.Add(s.v.Pos(), "%s: a secret is a reference, not a value: write {secret: NAME, key: KEY} and keep the value in a SOPS file or an external store", p)
+				*errs = append(*errs, diag.Diagnostic{Pos: s.v.Pos(), Class: diag.ClassSchema,
+					Msg: p + ": a secret is a reference, not a value: write {secret: NAME, key: KEY} and keep the value in a SOPS file or an external store"})
 				seen = append(seen, p)
 			}
 		}
