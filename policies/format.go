@@ -73,6 +73,15 @@ func WriteText(w io.Writer, fs []Finding, cwd string) {
 	}
 }
 
+// withContext is the message followed by its context, for formats
+// without a field for it; input errors have none.
+func withContext(f Finding) string {
+	if f.Env == "" {
+		return f.Message
+	}
+	return f.Message + " (" + context(f) + ")"
+}
+
 func context(f Finding) string {
 	parts := []string{"env " + f.Env}
 	if f.Object != "" {
@@ -96,10 +105,19 @@ type jsonFinding struct {
 	Hint     string   `json:"hint,omitempty"`
 }
 
+// environments lists the environments of a finding; none for an input
+// error, which stops every environment.
+func environments(f Finding) []string {
+	if f.Env == "" {
+		return []string{}
+	}
+	return strings.Split(f.Env, ", ")
+}
+
 func toJSON(f Finding, cwd string) jsonFinding {
 	p := f.Pos.Position()
 	j := jsonFinding{Rule: f.Rule, Severity: string(f.Severity), Message: f.Message, Target: f.Target, Object: f.Object,
-		Envs: strings.Split(f.Env, ", "), Waived: f.Waiver != "", Waiver: f.Waiver, Hint: f.Hint}
+		Envs: environments(f), Waived: f.Waiver != "", Waiver: f.Waiver, Hint: f.Hint}
 	if p.Filename != "" {
 		j.File, j.Line, j.Column = diag.RelPath(p.Filename, cwd), p.Line, p.Column
 	}
@@ -139,7 +157,7 @@ func WriteGitHub(w io.Writer, fs []Finding, cwd string) {
 			props = append(props, "file="+prop.Replace(diag.RelPath(p.Filename, cwd)), fmt.Sprintf("line=%d", p.Line), fmt.Sprintf("col=%d", p.Column))
 		}
 		props = append(props, "title="+prop.Replace(f.Rule))
-		fmt.Fprintf(w, "::%s %s::%s\n", level, strings.Join(props, ","), esc.Replace(f.Message+" ("+context(f)+")"))
+		fmt.Fprintf(w, "::%s %s::%s\n", level, strings.Join(props, ","), esc.Replace(withContext(f)))
 	}
 }
 
@@ -161,7 +179,7 @@ func WriteSARIF(w io.Writer, fs []Finding, cwd, version string) error {
 	}
 	var rules []rule
 	ruleIndex := map[string]int{}
-	for i, r := range Rules() {
+	for i, r := range append(Rules(), inputRulesOf(fs)...) {
 		level := "error"
 		if r.Severity == Warning {
 			level = "warning"
@@ -183,7 +201,7 @@ func WriteSARIF(w io.Writer, fs []Finding, cwd, version string) error {
 			"ruleId":    f.Rule,
 			"ruleIndex": ruleIndex[f.Rule],
 			"level":     level,
-			"message":   msg{f.Message + " (" + context(f) + ")"},
+			"message":   msg{withContext(f)},
 		}
 		if p := f.Pos.Position(); p.Filename != "" {
 			res["locations"] = []any{map[string]any{

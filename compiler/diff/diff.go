@@ -60,6 +60,9 @@ type Report struct {
 	// Input is the input folder as the user named it.
 	Input string `json:"input"`
 	Base  Base   `json:"base"`
+	// HeadErrors is set when the working tree's input does not compile:
+	// nothing was compared, and these are its first problems.
+	HeadErrors []string `json:"headErrors,omitempty"`
 	// Changed is set when any environment is added, removed or has a
 	// changed object.
 	Changed      bool           `json:"changed"`

@@ -13,9 +13,28 @@ var Formats = []string{"text", "markdown", "json"}
 
 // WriteJSON writes the report as indented JSON.
 func WriteJSON(w io.Writer, r *Report) error {
+	if len(r.HeadErrors) > 0 {
+		return writeHeadErrorsJSON(w, r)
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// writeHeadErrorsJSON writes the report of a working tree that does not compile:
+// nothing was compared, so it holds the input, the base's name and the
+// errors only.
+func writeHeadErrorsJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	type base struct {
+		Ref string `json:"ref"`
+	}
+	return enc.Encode(struct {
+		Input      string   `json:"input"`
+		Base       base     `json:"base"`
+		HeadErrors []string `json:"headErrors"`
+	}{r.Input, base{r.Base.Ref}, r.HeadErrors})
 }
 
 // counts formats totals as "1 added, 2 changed", leaving out zeros.
@@ -64,6 +83,8 @@ func shortCommit(c string) string {
 }
 
 const baseBroken = "The base does not compile, so everything in the working tree is shown as added. Its first errors:"
+
+const headBroken = "The working tree does not compile, so nothing was compared. Its errors:"
 
 // thousands formats n as "65,536".
 func thousands(n int) string {

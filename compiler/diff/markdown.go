@@ -46,6 +46,14 @@ func WriteMarkdown(w io.Writer, r *Report, limit int) error {
 		p(" (%s)", mdCode(shortCommit(r.Base.Commit)))
 	}
 	p(" compared with the working tree.\n\n")
+	if len(r.HeadErrors) > 0 {
+		p("> [!CAUTION]\n> %s\n>\n", mdText(headBroken))
+		for _, e := range r.HeadErrors {
+			p("> - %s\n", mdCode(e))
+		}
+		_, err := io.WriteString(w, head.String())
+		return err
+	}
 	if !r.Base.Compiles {
 		p("> [!WARNING]\n> %s\n>\n", mdText(baseBroken))
 		for _, e := range r.Base.Errors {

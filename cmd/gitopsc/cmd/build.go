@@ -51,7 +51,8 @@ func newBuild() *cobra.Command {
 		Short: "Render Flux-ready manifests per environment",
 		Long:  buildDoc,
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
+		RunE: func(c *cobra.Command, args []string) (err error) {
+			defer func() { err = pf.inputError(c, err) }()
 			if err := pf.validate(); err != nil {
 				return err
 			}

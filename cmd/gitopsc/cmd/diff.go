@@ -75,7 +75,11 @@ func newDiff() *cobra.Command {
 		Short: "Compare the rendered output with that of a git revision",
 		Long:  diffDoc,
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
+		RunE: func(c *cobra.Command, args []string) (err error) {
+			// An input that does not compile is a report too in json and
+			// markdown, so a PR comment or a pipeline step that reads
+			// the report says why, rather than nothing.
+			defer func() { err = headError(c, err, format, base, args) }()
 			if base == "" {
 				return diag.Usagef("--base is required: name the git revision to compare with (see %s --help)", c.CommandPath())
 			}
@@ -270,6 +274,38 @@ func baseFile(name, baseDir, headDir string) string {
 		return name
 	}
 	return filepath.Join(headDir, rel)
+}
+
+// headError reports an error that stopped the diff in the machine
+// formats: a report with the working tree's errors and nothing compared.
+// Text, and a wrong command line, go to stderr as for every command.
+func headError(c *cobra.Command, err error, format, base string, args []string) error {
+	var ee *exitError
+	var u *diag.Usage
+	if err == nil || format == "text" || errors.As(err, &ee) || errors.As(err, &u) {
+		return err
+	}
+	wd, _ := os.Getwd()
+	diag.Print(c.ErrOrStderr(), err, wd)
+	l := diag.Diagnostics(err)
+	shown, more := l.Truncate(diag.MaxReported)
+	r := &diff.Report{Input: filepath.ToSlash(DefaultInput), Base: diff.Base{Ref: base}}
+	if len(args) > 0 {
+		r.Input = filepath.ToSlash(args[0])
+	}
+	for _, d := range shown {
+		r.HeadErrors = append(r.HeadErrors, d.Format(wd))
+	}
+	if more > 0 {
+		r.HeadErrors = append(r.HeadErrors, strings.TrimPrefix(diag.MoreLine(more), "gitopsc: "))
+	}
+	stdout := c.OutOrStdout()
+	if format == "json" {
+		diff.WriteJSON(stdout, r)
+	} else {
+		diff.WriteMarkdown(stdout, r, diff.CommentLimit)
+	}
+	return &exitError{code: diag.ExitCode(err)}
 }
 
 // maxBaseErrors is how many of the base's problems a report lists.

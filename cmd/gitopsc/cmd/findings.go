@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -53,4 +54,31 @@ func reportFindings(c *cobra.Command, fs []policies.Finding, p policyFlags) bool
 		}
 	}
 	return policies.Failed(fs, p.strict)
+}
+
+// inputError reports an error that stopped the command before any rule
+// ran. Text goes to stderr as always; a machine format also gets it on
+// stdout, located like a finding, so a CI system that reads only the
+// SARIF file or the annotations sees why the run failed.
+func (p *policyFlags) inputError(c *cobra.Command, err error) error {
+	if err == nil || p.format == "text" {
+		return err
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	wd, _ := os.Getwd()
+	diag.Print(c.ErrOrStderr(), err, wd)
+	fs := policies.InputFindings(err)
+	stdout := c.OutOrStdout()
+	switch p.format {
+	case "json":
+		policies.WriteJSON(stdout, fs, wd)
+	case "sarif":
+		policies.WriteSARIF(stdout, fs, wd, Version)
+	case "github":
+		policies.WriteGitHub(stdout, fs, wd)
+	}
+	return &exitError{code: diag.ExitCode(err)}
 }

@@ -45,6 +45,9 @@ Example:
 		RunE: func(c *cobra.Command, args []string) error {
 			r := policies.Lookup(args[0])
 			if r == nil {
+				r = policies.LookupInputClass(args[0])
+			}
+			if r == nil {
 				return diag.Usagef("unknown rule %q (see gitopsc rules)", args[0])
 			}
 			fmt.Fprintf(c.OutOrStdout(), "%s (%s, %s): %s\n\n%s\n", r.ID, r.Family, r.Severity, r.Title, r.Rationale)

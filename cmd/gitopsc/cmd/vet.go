@@ -37,7 +37,8 @@ func newVet() *cobra.Command {
 		Short: "Check a system description and its policies without writing anything",
 		Long:  vetDoc,
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
+		RunE: func(c *cobra.Command, args []string) (err error) {
+			defer func() { err = pf.inputError(c, err) }()
 			if err := pf.validate(); err != nil {
 				return err
 			}
