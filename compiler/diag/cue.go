@@ -2,6 +2,7 @@ package diag
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,9 @@ type Source struct {
 	// Suggest gives the fields the schema allows beside the misspelled
 	// last element of path, for "did you mean".
 	Suggest func(path []string) []string
+	// Describe says in words what a bound such as =~"^[0-9]+%$" accepts,
+	// or "" when it cannot.
+	Describe func(bound string) string
 }
 
 // FromCUE converts a CUE error into diagnostics. Each error leads with the
@@ -35,7 +39,7 @@ func FromCUE(err error) List { return FromCUEIn(err, Source{}) }
 func FromCUEIn(err error, src Source) List {
 	var out List
 	for _, n := range errorTree(cueerrors.Errors(err)) {
-		out = append(out, translate(collapse(n), src))
+		out = append(out, translate(collapse(n, src.Describe), src))
 	}
 	return out
 }
@@ -45,9 +49,11 @@ type node struct {
 	e        cueerrors.Error
 	path     string
 	branches []*node
-	// allowed lists the values an enumeration accepts, once collapsed.
-	allowed []string
-	got     string
+	// allowed lists the values an enumeration accepts, once collapsed;
+	// alternatives the forms a choice of types and patterns accepts.
+	allowed      []string
+	alternatives []string
+	got          string
 }
 
 // errorTree groups a flat list of CUE errors: "N errors in empty
@@ -99,7 +105,7 @@ func hasPathPrefix(p, prefix string) bool {
 // collapse turns a failed disjunction into the one branch to report: an
 // enumeration when every branch compared the same value against a
 // constant, else the branch that got deepest into the value.
-func collapse(n *node) *node {
+func collapse(n *node, describe func(string) string) *node {
 	if len(n.branches) == 0 {
 		return n
 	}
@@ -131,18 +137,81 @@ func collapse(n *node) *node {
 		sort.Strings(allowed)
 		return &node{e: n.branches[0].e, path: n.path, allowed: allowed, got: got}
 	}
+	if alts, got, ok := alternatives(n, describe); ok {
+		return &node{e: n.branches[0].e, path: n.path, alternatives: alts, got: got}
+	}
 	best := n.branches[0]
 	for _, b := range n.branches[1:] {
 		if depth(b) > depth(best) {
 			best = b
 		}
 	}
-	return collapse(best)
+	return collapse(best, describe)
 }
 
-// depth is how far into the value a branch got before it failed.
+// alternatives words a choice of forms whose branches all failed at the
+// choice itself (an integer or a percentage, say): each form the value
+// could have taken, in the order the schema lists them.
+func alternatives(n *node, describe func(string) string) ([]string, string, bool) {
+	var alts []string
+	got := ""
+	for _, b := range n.branches {
+		format, args := b.e.Msg()
+		if len(b.branches) > 0 || b.path != n.path || len(args) < 2 {
+			return nil, "", false
+		}
+		if strings.HasPrefix(format, "conflicting values %s and %s") {
+			format = "conflicting values %s and %s"
+		}
+		switch format {
+		case "invalid value %v (out of bound %s)":
+			v, bound := fmt.Sprint(args[0]), fmt.Sprint(args[1])
+			if got != "" && got != v {
+				return nil, "", false
+			}
+			got = v
+			w := ""
+			if describe != nil {
+				w = describe(bound)
+			}
+			if w == "" {
+				w = "a value matching " + bound
+			}
+			alts = append(alts, w)
+		case "conflicting values %s and %s":
+			a0, a1 := fmt.Sprint(args[0]), fmt.Sprint(args[1])
+			kind := typeWords[a0]
+			v := a1
+			if kind == "" {
+				kind, v = typeWords[a1], a0
+			}
+			if kind == "" || got != "" && got != v {
+				return nil, "", false
+			}
+			got = v
+			alts = append(alts, kind)
+		default:
+			return nil, "", false
+		}
+	}
+	return alts, got, len(alts) > 1
+}
+
+// typeWords names CUE's basic types as a user would.
+var typeWords = map[string]string{
+	"int": "an integer", "number": "a number", "float": "a number", "string": "a string",
+	"bool": "true or false", "bytes": "bytes",
+}
+
+// depth is how far into the value a branch got before it failed, in
+// half steps: a field the branch does not allow means the value has
+// another shape altogether, so at the same depth a branch whose shape
+// fits and whose value is wrong tells the user more.
 func depth(n *node) int {
-	d := strings.Count(n.path, ".")
+	d := 2 * strings.Count(n.path, ".")
+	if format, _ := n.e.Msg(); format == "field not allowed" {
+		d--
+	}
 	for _, b := range n.branches {
 		d = max(d, depth(b))
 	}
@@ -178,7 +247,15 @@ func translate(n *node, src Source) Diagnostic {
 	case strings.HasSuffix(format, "errors in empty disjunction:"):
 		msg = "no allowed value matches"
 	case strings.HasPrefix(format, "incomplete value"):
-		if !exact && len(labels) > 0 {
+		if !exact && len(labels) > 1 && isIndex(labels[len(labels)-1]) {
+			// The first element of a list that needs one: the list
+			// itself was left out.
+			labels = labels[:len(labels)-1]
+			msg = fmt.Sprintf("required field %s is missing; it needs at least one entry", labels[len(labels)-1])
+			if schemaAt != "" {
+				msg += " (declared at " + schemaAt + ")"
+			}
+		} else if !exact && len(labels) > 0 {
 			msg = fmt.Sprintf("required field %s is missing", labels[len(labels)-1])
 			if schemaAt != "" {
 				msg += " (declared at " + schemaAt + ")"
@@ -187,9 +264,28 @@ func translate(n *node, src Source) Diagnostic {
 			msg = "needs a concrete value, not a type or a constraint: write " + kindWords(args)
 		}
 	case format == "invalid value %v (out of bound %s)" && len(args) == 2:
-		msg = outOfBound(fmt.Sprint(args[0]), fmt.Sprint(args[1]), msg)
-	case format == "structural cycle" || strings.HasPrefix(format, "structural cycle"):
+		msg = outOfBound(fmt.Sprint(args[0]), fmt.Sprint(args[1]), msg, boundInSchema(e))
+	case strings.HasPrefix(format, "structural cycle"):
 		msg = "refers to itself (a structural cycle): a field cannot contain its own value"
+	case format == "incompatible list lengths (%d and %d)" && len(args) == 2:
+		// The schema's lists are open ([X, ...X]): the shorter is the
+		// user's.
+		a, _ := args[0].(int)
+		b, _ := args[1].(int)
+		msg = fmt.Sprintf("has %d entries; at least %d are needed", min(a, b), max(a, b))
+		if min(a, b) == 0 && max(a, b) == 1 {
+			msg = "is empty; at least one entry is needed"
+		}
+	case n.alternatives != nil:
+		msg = fmt.Sprintf("%s is not allowed; want %s", n.got, strings.Join(n.alternatives, ", or "))
+	case strings.HasPrefix(format, "cycle with field"):
+		msg = "its value depends on itself (a reference cycle): a field cannot be computed from its own value"
+	case format == "import failed":
+		// The reason is the wrapped error; Msg has only the headline.
+		msg = "import failed"
+		if why := importReason.FindStringSubmatch(e.Error()); why != nil {
+			msg += ": " + why[1]
+		}
 	case format == "field not allowed" && src.Suggest != nil:
 		if s := closest(labels, src.Suggest(labels)); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -205,11 +301,14 @@ func translate(n *node, src Source) Diagnostic {
 	return Diagnostic{Pos: pos, Msg: withPath(ShortPath(labels), msg), Class: ClassSchema}
 }
 
-// outOfBound words CUE's "invalid value 5 (out of bound <=3)".
-func outOfBound(value, bound, msg string) string {
+// outOfBound words CUE's "invalid value 5 (out of bound <=3)", naming
+// who set the bound: Kubernetes for int32, the schema, or the input's own
+// constraint.
+func outOfBound(value, bound, msg string, schema bool) string {
+	who := "the input's own constraint"
 	for _, op := range []struct{ op, words string }{
-		{"<=", "more than %s allows (%s)"}, {">=", "less than %s allows (%s)"},
-		{"<", "not below %s's bound (%s)"}, {">", "not above %s's bound (%s)"},
+		{"<=", "%[1]s is more than %[3]s allows (%[2]s)"}, {">=", "%[1]s is less than %[3]s allows (%[2]s)"},
+		{"<", "%[1]s is not below %[2]s, as %[3]s requires"}, {">", "%[1]s is not above %[2]s, as %[3]s requires"},
 	} {
 		limit, ok := strings.CutPrefix(bound, op.op)
 		if !ok {
@@ -218,13 +317,35 @@ func outOfBound(value, bound, msg string) string {
 		if _, err := strconv.ParseFloat(limit, 64); err != nil {
 			return msg
 		}
-		who := "the schema"
-		if limit == "2147483647" || limit == "-2147483648" {
+		switch {
+		case limit == "2147483647" || limit == "-2147483648":
 			who = "Kubernetes"
+		case schema:
+			who = "the schema"
 		}
-		return value + " is " + fmt.Sprintf(op.words, who, limit)
+		return fmt.Sprintf(op.words, value, limit, who)
 	}
 	return msg
+}
+
+// boundInSchema reports whether a bound comes from the embedded schema:
+// some position of the error lies there.
+func boundInSchema(e cueerrors.Error) bool {
+	for _, p := range cueerrors.Positions(e) {
+		if isSchema(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// importReason finds the reason in a failed import's full text, after
+// the position CUE puts before it.
+var importReason = regexp.MustCompile(`\.cue:\d+:\d+: (.+)$`)
+
+func isIndex(label string) bool {
+	_, err := strconv.Atoi(label)
+	return err == nil
 }
 
 // kindWords says what kind of value an incomplete type stands for.

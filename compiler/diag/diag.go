@@ -164,8 +164,8 @@ func Position(pos token.Pos, cwd string) string {
 	return fmt.Sprintf("%s:%d:%d", RelPath(p.Filename, cwd), p.Line, p.Column)
 }
 
-// RelPath makes name relative to cwd when it lies below it; schema files
-// keep their embedded names.
+// RelPath makes an absolute name relative to cwd ("../other/x.cue" when
+// it lies beside it); schema files keep their embedded names.
 func RelPath(name, cwd string) string {
 	if cwd != "" && filepath.IsAbs(name) {
 		if r, err := filepath.Rel(cwd, name); err == nil {

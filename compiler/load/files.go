@@ -209,12 +209,11 @@ func (c *cueerrorsList) add(pos token.Pos, msg string, args []any) {
 	c.last = pos
 }
 
-// err reports the first errors, then that reading stopped.
+// err is one error at the first problem, saying reading stopped: CUE
+// keeps one error per line, and junk has few lines.
 func (c *cueerrorsList) err(name string) error {
-	var err cueerrors.Error
-	for _, e := range c.l[:diag.MaxReported-1] {
-		err = cueerrors.Append(err, e)
-	}
-	return cueerrors.Append(err, cueerrors.Newf(c.last,
-		"this does not look like CUE: more than %d errors by line %d; stopped reading %s", maxScanErrors, c.last.Line(), filepath.Base(name)))
+	first := c.l[0]
+	format, args := first.Msg()
+	return cueerrors.Newf(first.Position(), "%s; this does not look like CUE (more than %d errors by line %d), so reading %s stopped",
+		fmt.Sprintf(format, args...), maxScanErrors, c.last.Line(), filepath.Base(name))
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -16,7 +17,12 @@ import (
 const (
 	canaryString = "Zq7canaryXv9"
 	canaryNumber = "918273645001"
+	canaryShort  = "8317"
 )
+
+// canaryIn reports whether a message quotes a canary; the short one as a
+// whole number only.
+var canaryIn = regexp.MustCompile(canaryString + "|" + canaryNumber + `|(^|[^0-9])` + canaryShort + `($|[^0-9])`).MatchString
 
 // plants are the places a canary goes, as a file of the shipped package.
 var plants = []string{
@@ -27,6 +33,17 @@ var plants = []string{
 	`system: components: "coder-agent": config: API_TOKEN: ["` + canaryString + `"]`,
 	`environments: eks: components: "php-app": config: DB_PASSWORD: ` + canaryNumber,
 	`system: components: mysql: secrets: MYSQL_ROOT_PASSWORD: {secret: "db-credentials", key: "root-password"} | "` + canaryString + `"`,
+	// Two values in conflict: the field is an error, and CUE quotes both.
+	`system: components: "php-app": config: DB_PASSWORD: "` + canaryString + `"` + "\n" + `system: components: "php-app": config: DB_PASSWORD: "other"`,
+	`environments: eks: components: "php-app": config: API_TOKEN: "` + canaryString + `"` + "\n" + `environments: eks: components: "php-app": config: API_TOKEN: "x"`,
+	`system: components: "php-app": config: DB_PASSWORD: "` + canaryString + `" + 5`,
+	`system: components: "php-app": config: DB_PASSWORD: ` + canaryShort,
+	`system: components: "php-app": secrets: DB_PASSWORD: "` + canaryString + `"` + "\n" + `system: components: "php-app": image: "` + canaryString + `"`,
+	`_pw: "` + canaryString + `"` + "\n" + `system: components: "php-app": secrets: DB_PASSWORD: _pw` + "\n" + `system: components: "php-app": config: X: _pw & =~"^a"`,
+	`system: components: "php-app": args: "--password=` + canaryString + `"`,
+	`system: components: "php-app": command: "--db-password ` + canaryString + `"`,
+	`system: components: "php-app": args: ["--db-password", "` + canaryString + `", 5]`,
+	`system: components: "php-app": secrets: DB_PASSWORD: {value: "` + canaryString + `"}`,
 }
 
 // FuzzLoad edits the shipped input at random and loads it. Whatever the
@@ -42,6 +59,9 @@ func FuzzLoad(f *testing.F) {
 	f.Add(uint8(4), uint16(90), uint8(1), "4294967298", uint8(4))
 	f.Add(uint8(0), uint16(10), uint8(0), "\x00\x01^`", uint8(5))
 	f.Add(uint8(5), uint16(300), uint8(2), `"php-app"`, uint8(6))
+	for i := 7; i < len(plants); i++ {
+		f.Add(uint8(i), uint16(i*37), uint8(0), "", uint8(i))
+	}
 	f.Fuzz(func(t *testing.T, file uint8, at uint16, del uint8, insert string, plant uint8) {
 		dir := t.TempDir()
 		copySecrets(t, dir)
@@ -72,7 +92,7 @@ func FuzzLoad(f *testing.F) {
 		}
 		for _, d := range l {
 			text := d.Format(dir)
-			if strings.Contains(text, canaryString) || strings.Contains(text, canaryNumber) {
+			if canaryIn(d.Msg) {
 				t.Errorf("a secret's value reached a message: %s", text)
 			}
 			where := d.FileName(dir)

@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -33,10 +34,10 @@ var patternHelp = []struct{ pattern, help string }{
 	{`=~"^[A-Z_]+$"`, `a capability name such as "NET_BIND_SERVICE"`},
 }
 
-// explainPatterns rewrites "(out of bound =~REGEX)" in each diagnostic
-// into what the pattern accepts.
-func explainPatterns(ctx *cue.Context, schema cue.Value, l diag.List) diag.List {
-	var repl []string
+// patternWords maps each pattern of the schema, as CUE prints it in a
+// bound, to what it accepts in words.
+func patternWords(ctx *cue.Context, schema cue.Value) map[string]string {
+	words := map[string]string{}
 	for _, p := range patternHelp {
 		var v cue.Value
 		if strings.HasPrefix(p.pattern, "#") {
@@ -47,7 +48,22 @@ func explainPatterns(ctx *cue.Context, schema cue.Value, l diag.List) diag.List 
 		if v.Err() != nil {
 			continue
 		}
-		repl = append(repl, " (out of bound "+fmt.Sprint(v)+")", "; want "+p.help)
+		words[fmt.Sprint(v)] = p.help
+	}
+	return words
+}
+
+// explainPatterns rewrites "(out of bound =~REGEX)" in each diagnostic
+// into what the pattern accepts.
+func explainPatterns(words map[string]string, l diag.List) diag.List {
+	patterns := make([]string, 0, len(words))
+	for p := range words {
+		patterns = append(patterns, p)
+	}
+	sort.Strings(patterns)
+	var repl []string
+	for _, p := range patterns {
+		repl = append(repl, " (out of bound "+p+")", "; want "+words[p])
 	}
 	r := strings.NewReplacer(repl...)
 	for i := range l {

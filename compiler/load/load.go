@@ -5,6 +5,7 @@
 package load
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,11 +48,20 @@ func Dir(dir string) (_ *model.Input, err error) {
 	if _, err := readInput(dir, abs); err != nil {
 		return nil, err
 	}
+	secrets := newRedactor()
+	defer func() {
+		// Whatever went wrong, no message repeats a secret's value.
+		var l diag.List
+		if errors.As(err, &l) {
+			secrets.apply(l)
+		}
+	}()
 	insts := cueload.Instances([]string{"."}, &cueload.Config{Dir: abs, ParseFile: parseFile})
 	if len(insts) == 0 {
 		return nil, diag.Usagef("no CUE package in %s", dir)
 	}
 	inst := insts[0]
+	secrets.collectSyntax(inst.Files)
 	if inst.Err != nil {
 		return nil, classed(diag.FromCUE(inst.Err), diag.ClassSyntax)
 	}
@@ -60,13 +70,6 @@ func Dir(dir string) (_ *model.Input, err error) {
 	if err := inst.Complete(); err != nil {
 		return nil, classed(diag.FromCUE(err), diag.ClassSyntax)
 	}
-	secrets := newRedactor()
-	defer func() {
-		// Whatever went wrong, no message repeats a secret's value.
-		if l, ok := err.(diag.List); ok {
-			secrets.apply(l)
-		}
-	}()
 	// The parsed input is evaluated twice, side by side, in two CUE
 	// contexts (a context is not safe for concurrent use): one validates
 	// it against the schema, the other decodes it into the model.
@@ -87,7 +90,7 @@ func Dir(dir string) (_ *model.Input, err error) {
 		r.in, r.errs = decode(abs, cuecontext.New().BuildInstance(inst))
 	}()
 	v := cuecontext.New().BuildInstance(inst)
-	secrets.collect(v)
+	secrets.collectValues(v)
 	if err := validate(v.Context(), v, inst.Files); err != nil {
 		return nil, err
 	}
@@ -126,9 +129,11 @@ func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
 	literal := checkSecretLiterals(v, &errs)
 	u := sv.LookupPath(cuePath(rootDefinition)).Unify(v)
 	if err := u.Validate(cue.Concrete(true), cue.Final()); err != nil {
-		src := diag.Source{Locate: locator(v, syntax), Suggest: suggester(sv.LookupPath(cuePath(rootDefinition)))}
+		words := patternWords(ctx, sv)
+		src := diag.Source{Locate: locator(v, syntax), Suggest: suggester(sv.LookupPath(cuePath(rootDefinition))),
+			Describe: func(bound string) string { return words[bound] }}
 	next:
-		for _, d := range explainPatterns(ctx, sv, diag.FromCUEIn(err, src)) {
+		for _, d := range explainPatterns(words, diag.FromCUEIn(err, src)) {
 			for _, p := range literal {
 				if strings.HasPrefix(d.Msg, p+":") || strings.HasPrefix(d.Msg, p+".") {
 					continue next

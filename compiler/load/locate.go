@@ -109,43 +109,73 @@ func declPos(decls []ast.Decl, path []string, depth int) (token.Pos, int) {
 }
 
 // suggester lists the fields the schema declares beside a field it does
-// not allow, for "did you mean". It walks the schema itself, through its
-// pattern constraints (components: [string]: #Component), so that the
+// not allow, for "did you mean". It walks the schema itself, through
+// optional fields, pattern constraints (components: [string]: #Component)
+// and every branch of a choice of shapes (probes, exposure), so that the
 // user's own misspelled siblings are never suggested.
 func suggester(root cue.Value) func([]string) []string {
 	return func(path []string) []string {
 		if len(path) == 0 {
 			return nil
 		}
-		parent := root
+		at := []cue.Value{root}
 		for _, p := range path[:len(path)-1] {
 			s, ok := selector(p)
 			if !ok {
 				return nil
 			}
-			next := parent.LookupPath(cue.MakePath(s))
-			if !next.Exists() {
-				any := cue.AnyString
-				if s.Type() == cue.IndexLabel {
-					any = cue.AnyIndex
+			var next []cue.Value
+			for _, v := range branches(at) {
+				for _, sel := range []cue.Selector{s, s.Optional(), anyOf(s)} {
+					if f := v.LookupPath(cue.MakePath(sel)); f.Exists() {
+						next = append(next, f)
+						break
+					}
 				}
-				next = parent.LookupPath(cue.MakePath(any))
 			}
-			if !next.Exists() {
+			if len(next) == 0 {
 				return nil
 			}
-			parent = next
-		}
-		it, err := parent.Fields(cue.Optional(true))
-		if err != nil {
-			return nil
+			at = next
 		}
 		var out []string
-		for it.Next() {
-			out = append(out, it.Selector().Unquoted())
+		for _, v := range branches(at) {
+			it, err := v.Fields(cue.Optional(true))
+			if err != nil {
+				continue
+			}
+			for it.Next() {
+				out = append(out, it.Selector().Unquoted())
+			}
 		}
 		return out
 	}
+}
+
+// branches expands each choice of shapes among vs into its branches.
+func branches(vs []cue.Value) []cue.Value {
+	var out []cue.Value
+	for _, v := range vs {
+		op, args := v.Expr()
+		if op == cue.SelectorOp {
+			// A reference to a definition: what it names.
+			op, args = cue.Dereference(v).Expr()
+		}
+		if op == cue.OrOp {
+			out = append(out, branches(args)...)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// anyOf is the pattern selector a label falls under.
+func anyOf(s cue.Selector) cue.Selector {
+	if s.Type() == cue.IndexLabel {
+		return cue.AnyIndex
+	}
+	return cue.AnyString
 }
 
 // classed marks diagnostics of a class and returns them as an error.

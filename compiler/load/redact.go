@@ -2,11 +2,15 @@ package load
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/literal"
+	"cuelang.org/go/cue/token"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
 	"github.com/gitopsc/gitopsc/compiler/model"
@@ -16,26 +20,213 @@ import (
 // no message quotes one: CUE's own errors print the values they compare
 // ("conflicting values "hunter2" and {...}"), and those reach CI logs in
 // every --format.
+//
+// Values are collected from the syntax as written, not from the evaluated
+// value: a field in conflict evaluates to an error, and its literals are
+// exactly what the conflict message quotes. The evaluated value adds what
+// only evaluation knows (a secret given through a reference).
 type redactor struct {
-	r *strings.Replacer
+	strs map[string]bool
+	nums map[string]bool
+	refs map[string]bool // fields named where a secret's value belongs
+
+	built   bool
+	quoted  *strings.Replacer
+	numbers *regexp.Regexp
 }
 
-func newRedactor() *redactor { return &redactor{} }
+func newRedactor() *redactor {
+	return &redactor{strs: map[string]bool{}, nums: map[string]bool{}, refs: map[string]bool{}}
+}
 
 // hidden replaces a secret's value in a message.
 const hidden = "(value hidden)"
 
-// collect finds secret-looking values in v: anything written where a
-// secret reference belongs, and config values under secret-like names.
-func (r *redactor) collect(v cue.Value) {
-	var values []string
-	add := func(f cue.Value) {
-		if f.IncompleteKind()&cue.StructKind != 0 {
-			// A reference, or a struct that is not one: its strings are
-			// names, not values.
-			return
+// sensitive reports whether a field at path holds a secret's value:
+// anything under a component's secrets (but the secret and key names of
+// a reference), a config value under a credential-like name, in the
+// system or an environment.
+func sensitive(path []string) bool {
+	switch {
+	case len(path) >= 5 && path[0] == "system" && path[1] == "components" && path[3] == "secrets":
+		return len(path) == 5 || path[5] != "secret" && path[5] != "key"
+	case len(path) >= 5 && path[0] == "system" && path[1] == "components" && path[3] == "config":
+		return model.SecretLikeName(path[4])
+	case len(path) >= 6 && path[0] == "environments" && path[2] == "components" && path[4] == "config":
+		return model.SecretLikeName(path[5])
+	}
+	return false
+}
+
+// commandLine reports whether path is a component's or init container's
+// command or args, where a credential may be passed as a flag.
+func commandLine(path []string) bool {
+	if len(path) < 4 || path[0] != "system" || path[1] != "components" {
+		return false
+	}
+	last := path[len(path)-1]
+	return last == "command" || last == "args"
+}
+
+// collectSyntax walks the files' fields, tracking each one's path, and
+// takes every literal under a sensitive field, and credential values
+// passed as flags in command and args.
+func (r *redactor) collectSyntax(files []*ast.File) {
+	for _, f := range files {
+		r.walkDecls(f.Decls, nil)
+	}
+	if len(r.refs) == 0 {
+		return
+	}
+	for _, f := range files {
+		ast.Walk(f, func(n ast.Node) bool {
+			if fd, ok := n.(*ast.Field); ok {
+				if name, _, err := ast.LabelName(fd.Label); err == nil && r.refs[name] {
+					ast.Walk(fd.Value, func(n ast.Node) bool {
+						if l, ok := n.(*ast.BasicLit); ok {
+							r.addLiteral(l)
+						}
+						return true
+					}, nil)
+				}
+			}
+			return true
+		}, nil)
+	}
+}
+
+func (r *redactor) walkDecls(decls []ast.Decl, path []string) {
+	for _, d := range decls {
+		switch d := d.(type) {
+		case *ast.Field:
+			name, _, err := ast.LabelName(d.Label)
+			if err != nil {
+				// A pattern or computed label: whatever is under it
+				// might be anything, so its sensitive-looking fields are
+				// still found by their own names below.
+				name = "*"
+			}
+			p := append(append([]string(nil), path...), name)
+			r.walkExpr(d.Value, p)
+		case *ast.EmbedDecl:
+			r.walkExpr(d.Expr, path)
+		case *ast.Comprehension:
+			if s, ok := d.Value.(*ast.StructLit); ok {
+				r.walkDecls(s.Elts, path)
+			}
 		}
-		values = append(values, literalForms(f)...)
+	}
+}
+
+func (r *redactor) walkExpr(x ast.Expr, path []string) {
+	if sensitive(path) {
+		ast.Walk(x, func(n ast.Node) bool {
+			if s, ok := n.(*ast.StructLit); ok && len(path) == 5 && path[3] == "secrets" {
+				// A reference's secret and key are names; anything else
+				// written there is a value under another name.
+				r.walkDecls(s.Elts, path)
+				return false
+			}
+			switch n := n.(type) {
+			case *ast.BasicLit:
+				r.addLiteral(n)
+			case *ast.Ident:
+				// A value given by reference: the field it names is
+				// taken too, wherever it is declared.
+				r.refs[n.Name] = true
+			}
+			return true
+		}, nil)
+		return
+	}
+	if commandLine(path) {
+		r.collectFlags(x)
+		return
+	}
+	switch x := x.(type) {
+	case *ast.StructLit:
+		r.walkDecls(x.Elts, path)
+	case *ast.BinaryExpr:
+		r.walkExpr(x.X, path)
+		r.walkExpr(x.Y, path)
+	case *ast.ParenExpr:
+		r.walkExpr(x.X, path)
+	case *ast.ListLit:
+		for i, e := range x.Elts {
+			r.walkExpr(e, append(append([]string(nil), path...), strconv.Itoa(i)))
+		}
+	}
+}
+
+// collectFlags takes the value of each credential-named flag of a command
+// line: "--db-password=VALUE", or "--db-password" followed by VALUE.
+func (r *redactor) collectFlags(x ast.Expr) {
+	var lits []*ast.BasicLit
+	ast.Walk(x, func(n ast.Node) bool {
+		if l, ok := n.(*ast.BasicLit); ok && l.Kind == token.STRING {
+			lits = append(lits, l)
+		}
+		return true
+	}, nil)
+	// Words, as a shell would split them: "--db-password VALUE" may be one
+	// string or two. A word that carries a credential hides its whole
+	// string too.
+	type word struct{ text, whole string }
+	var words []word
+	for _, l := range lits {
+		s, err := literal.Unquote(l.Value)
+		if err != nil {
+			continue
+		}
+		for _, w := range strings.Fields(s) {
+			words = append(words, word{w, s})
+		}
+	}
+	for i, w := range words {
+		flag, value, joined := strings.Cut(w.text, "=")
+		if !strings.HasPrefix(flag, "-") || !model.SecretLikeName(strings.NewReplacer("-", "_", ".", "_").Replace(strings.TrimLeft(flag, "-"))) {
+			continue
+		}
+		if joined {
+			r.addString(w.whole)
+			r.addString(w.text)
+			r.addString(value)
+		} else if i+1 < len(words) {
+			r.addString(words[i+1].whole)
+			r.addString(words[i+1].text)
+		}
+	}
+}
+
+func (r *redactor) addLiteral(l *ast.BasicLit) {
+	switch l.Kind {
+	case token.STRING:
+		if s, err := literal.Unquote(l.Value); err == nil {
+			r.addString(s)
+		}
+	case token.INT, token.FLOAT:
+		r.nums[l.Value] = true
+		if n, err := strconv.ParseFloat(strings.ReplaceAll(l.Value, "_", ""), 64); err == nil {
+			r.nums[strconv.FormatFloat(n, 'f', -1, 64)] = true
+		}
+	}
+}
+
+func (r *redactor) addString(s string) {
+	if s != "" {
+		r.strs[s] = true
+	}
+}
+
+// collectValues adds the concrete values evaluation gives at the
+// sensitive fields: those written through a reference or a comprehension.
+func (r *redactor) collectValues(v cue.Value) {
+	add := func(f cue.Value) {
+		if s, err := f.String(); err == nil {
+			r.addString(s)
+		} else if k := f.IncompleteKind(); k&cue.NumberKind != 0 && f.IsConcrete() {
+			r.nums[fmt.Sprint(f)] = true
+		}
 	}
 	for _, c := range fields(v.LookupPath(cuePath(pathSystem + ".components"))) {
 		for _, s := range fields(c.v.LookupPath(cuePath("secrets"))) {
@@ -56,45 +247,59 @@ func (r *redactor) collect(v cue.Value) {
 			}
 		}
 	}
-	if len(values) == 0 {
-		return
-	}
-	// Longer forms first, so a quoted value is replaced whole.
-	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
-	var pairs []string
-	for _, s := range values {
-		pairs = append(pairs, s, hidden)
-	}
-	r.r = strings.NewReplacer(pairs...)
 }
 
-// literalForms are the ways a message may quote f's value: as CUE prints
-// it and, for a string long enough not to be a common word, bare.
-func literalForms(f cue.Value) []string {
-	var out []string
-	bare := func(s string) {
-		if len(s) >= 6 {
-			out = append(out, s)
+// build readies the replacements: each string as a whole quoted token
+// (CUE quotes every string it prints), each number as a whole number.
+func (r *redactor) build() {
+	var strs []string
+	for s := range r.strs {
+		strs = append(strs, s)
+	}
+	// Longer first, so that a value containing another is hidden whole.
+	sort.Slice(strs, func(i, j int) bool {
+		return len(strs[i]) > len(strs[j]) || len(strs[i]) == len(strs[j]) && strs[i] < strs[j]
+	})
+	var pairs []string
+	for _, s := range strs {
+		pairs = append(pairs, strconv.Quote(s), hidden)
+		if q := literal.String.Quote(s); q != strconv.Quote(s) {
+			pairs = append(pairs, q, hidden)
 		}
 	}
-	if s, err := f.String(); err == nil {
-		out = append(out, strconv.Quote(s))
-		bare(s)
+	if len(pairs) > 0 {
+		r.quoted = strings.NewReplacer(pairs...)
 	}
-	if s := fmt.Sprint(f); strings.HasPrefix(s, `"`) {
-		out = append(out, s)
-	} else {
-		bare(s)
+	var nums []string
+	for n := range r.nums {
+		nums = append(nums, regexp.QuoteMeta(n))
 	}
-	return out
+	if len(nums) > 0 {
+		sort.Slice(nums, func(i, j int) bool {
+			return len(nums[i]) > len(nums[j]) || len(nums[i]) == len(nums[j]) && nums[i] < nums[j]
+		})
+		r.numbers = regexp.MustCompile(`(^|[^0-9A-Za-z_.])(` + strings.Join(nums, "|") + `)($|[^0-9A-Za-z_.])`)
+	}
 }
 
 // apply hides the collected values in every message of l.
 func (r *redactor) apply(l diag.List) {
-	if r.r == nil {
-		return
+	if !r.built {
+		r.build()
+		r.built = true
 	}
 	for i := range l {
-		l[i].Msg = r.r.Replace(l[i].Msg)
+		m := l[i].Msg
+		if r.quoted != nil {
+			m = r.quoted.Replace(m)
+		}
+		if r.numbers != nil {
+			// Twice, since neighbouring numbers share the boundary
+			// character the first pass consumed.
+			for range 2 {
+				m = r.numbers.ReplaceAllString(m, "${1}"+hidden+"${3}")
+			}
+		}
+		l[i].Msg = m
 	}
 }

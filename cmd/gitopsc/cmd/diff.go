@@ -282,7 +282,9 @@ func baseFile(name, baseDir, headDir string) string {
 func headError(c *cobra.Command, err error, format, base string, args []string) error {
 	var ee *exitError
 	var u *diag.Usage
-	if err == nil || format == "text" || errors.As(err, &ee) || errors.As(err, &u) {
+	if err == nil || format == "text" || errors.As(err, &ee) || errors.As(err, &u) || diag.ExitCode(err) != diag.ExitInput {
+		// Only an input that does not compile is a report; git and the
+		// file system failing are not the working tree's errors.
 		return err
 	}
 	wd, _ := os.Getwd()
