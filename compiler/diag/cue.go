@@ -38,7 +38,15 @@ func FromCUE(err error) List { return FromCUEIn(err, Source{}) }
 // locates it.
 func FromCUEIn(err error, src Source) List {
 	var out List
+	reported := map[string]bool{}
 	for _, n := range errorTree(cueerrors.Errors(err)) {
+		if len(n.branches) > 0 && reported[n.path] {
+			// Two values of the user's own in conflict fail every
+			// branch of a choice too; the conflict says it all, and the
+			// branches would compare schema constants with one of them.
+			continue
+		}
+		reported[n.path] = true
 		out = append(out, translate(collapse(n, src.Describe), src))
 	}
 	return out
