@@ -21,7 +21,14 @@ trust the source: it evaluates the rendered NetworkPolicies (pod and
 namespace selectors, policy types, ports, named ports) into the set of
 (source workload, destination workload, port) connections they allow, and
 reports each one no talksTo declares — for example traffic from
-external-env into ai-agents that an over-broad selector lets in.`,
+external-env into ai-agents that an over-broad selector lets in. Egress to
+addresses outside the cluster (an ipBlock) must be the range of an
+external one of the workload's flows names, on that flow's port. A
+NetworkPolicy matches addresses, not host names: an external's hosts are
+for service discovery only, and one without cidrs stands for the public
+internet minus private, shared, link-local (cloud metadata) and
+unique-local ranges, so its clients may reach any public address on that
+port.`,
 		Check: checkNetwork,
 	},
 	{
@@ -30,7 +37,8 @@ external-env into ai-agents that an over-broad selector lets in.`,
 		Rationale: `A talksTo that the policies block fails at run time as a connection
 timeout, the hardest kind of failure to trace back to a policy. Each
 declared flow must be allowed on both ends: egress at the client and
-ingress at the server.`,
+ingress at the server; a flow to an external, egress to each of its
+ranges on its port.`,
 	},
 	{
 		ID: "NET003", Family: "network", Severity: Error,
@@ -40,6 +48,48 @@ policy selects can send and receive anything, and every flow analysis is
 moot. Each namespace needs a policy selecting all its pods for Ingress and
 Egress that allows nothing broad.`,
 	},
+	{
+		ID: "NET004", Family: "network", Severity: Warning,
+		Title: "something on the cluster enforces the rendered NetworkPolicies",
+		Rationale: `The API server stores NetworkPolicies whether or not anything enforces
+them; the network plugin does, and only if it implements them. Without
+one, every analysis of the network rules describes isolation that does
+not exist. The cluster says what enforces them in cluster.networkPolicy.
+k3s runs its embedded kube-router policy controller unless started with
+--disable-network-policy, so it defaults to "kube-router". On EKS the
+Amazon VPC CNI enforces NetworkPolicies only with its network policy
+agent (VPC CNI 1.14 or later), which is off until enableNetworkPolicy:
+"true" is set on the vpc-cni add-on, so EKS has no default: the rule
+warns until the cluster names "vpc-cni" (or "calico", "cilium" when one
+of those enforces them). It warns as well on "none".`,
+		Check: checkEnforcement,
+	},
+}
+
+// checkEnforcement warns when nothing enforces the environment's
+// NetworkPolicies, or nothing says what does.
+func checkEnforcement(ctx *Context) []Finding {
+	c := ctx.Env.Env.Cluster
+	switch c.NetworkPolicy {
+	case "none":
+		return []Finding{{Pos: c.NetworkPolicyPos, Target: "environment",
+			Message: `nothing enforces the rendered NetworkPolicies (cluster: networkPolicy: "none"), so they isolate nothing; ` +
+				`run a network plugin that enforces them and name it ("vpc-cni", "calico", "cilium" or "kube-router")`}}
+	case "":
+		pos := c.DistributionPos
+		if !pos.IsValid() {
+			pos = c.Pos
+		}
+		msg := `nothing says what enforces the rendered NetworkPolicies on this ` + c.Distribution + ` cluster; ` +
+			`set cluster: networkPolicy to the network plugin that does`
+		if c.Distribution == "eks" {
+			msg = `nothing says what enforces the rendered NetworkPolicies on this eks cluster, and the VPC CNI enforces them only with its network policy agent, which is off by default; ` +
+				`enable it with enableNetworkPolicy: "true" on the vpc-cni add-on (VPC CNI 1.14 or later) and set cluster: networkPolicy: "vpc-cni", ` +
+				`or name the plugin that enforces them ("calico", "cilium")`
+		}
+		return []Finding{{Pos: pos, Target: "environment", Message: msg}}
+	}
+	return nil
 }
 
 // Analysis evaluates the NetworkPolicies of a rendered environment.
@@ -119,6 +169,7 @@ func checkNetwork(ctx *Context) []Finding {
 		fs = append(fs, Finding{Rule: "NET001", Pos: pos, Target: fl.To.Name, Object: object,
 			Message: fmt.Sprintf("%s can reach %s, but no talksTo of %s declares %s:%s%s; %s", fl.From, flowDest(fl), fl.From.Name, fl.To.Name, portLabel(fl), into, how)})
 	}
+	fs = append(fs, checkExternalFlows(ctx, res, policyPos)...)
 	for _, c := range sys.Components {
 		for _, f := range c.TalksTo {
 			t := sys.Component(f.Target)

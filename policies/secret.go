@@ -20,7 +20,10 @@ var secretRules = []*Rule{
 ConfigMap and in every diff. A value under a name like PASSWORD or TOKEN,
 or one that looks like a credential (a cloud access key, a private key, a
 URL with a password), belongs in a SOPS file or an external store,
-referenced through secrets. The finding never repeats the value.`,
+referenced through secrets. Probe headers are checked too: an
+Authorization or Cookie header, or one named like a credential, cannot be
+read from a secret and would be written into the pod spec. The finding
+never repeats the value.`,
 		Check: checkSourcePlaintext,
 	},
 	{
@@ -104,6 +107,7 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 					Message: fmt.Sprintf("config %s of %s holds a plaintext value and %s; move it to a secret and reference it under secrets", s.Key, c.Name, why)})
 			}
 		}
+		fs = append(fs, probeHeaderSecrets(c)...)
 		// Init containers run with the same secrets in reach, and their
 		// arguments land in git just the same.
 		type argv struct {

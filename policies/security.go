@@ -111,8 +111,27 @@ declared under writable and mounted as emptyDir volumes.`,
 		ID: "POD006", Family: "security", Severity: Warning,
 		Title: "long-running containers have readiness and liveness probes",
 		Rationale: `Without a readiness probe a Service sends traffic to pods that cannot
-serve it yet; without a liveness probe a hung process is never restarted.`,
+serve it yet; without a liveness probe a hung process is never restarted.
+A container whose readiness probe is a TCP connect needs no liveness
+probe: no check is lighter, and one that repeats readiness restarts pods
+that should only leave rotation (POD009).`,
 		Check: checkProbes,
+	},
+	{
+		ID: "POD009", Family: "security", Severity: Warning,
+		Title: "readiness and liveness probes differ",
+		Rationale: `Readiness asks whether a pod should get traffic now; liveness asks
+whether its process must be restarted. With one check for both, a failure
+that should only take pods out of rotation (a database restart that
+/healthz reports) restarts them instead, every replica at once, which
+makes the outage worse. Liveness should check less than readiness and
+nothing downstream: a TCP connect to the serving port, or a path that
+only says the process is alive. Left out, gitopsc derives such a
+liveness probe from readiness. Probes are the same check as kube-score
+judges them ("Pod Probes Identical", graded CRITICAL): the same HTTP path
+and port, TCP port, gRPC port and service, or exec command; different
+timing or headers do not make them different.`,
+		Check: checkProbesDiffer,
 	},
 	{
 		ID: "POD007", Family: "security", Severity: Warning,
@@ -193,6 +212,11 @@ func checkProbes(ctx *Context) []Finding {
 			}
 			if c.LivenessProbe == nil {
 				missing = append(missing, "liveness")
+			}
+			if len(missing) == 1 && c.LivenessProbe == nil && c.ReadinessProbe.TCPSocket != nil {
+				// Nothing checks less than a TCP connect: the only liveness
+				// probe to add would repeat readiness (POD009).
+				continue
 			}
 			if len(missing) > 0 {
 				fs = append(fs, Finding{Pos: w.pos(), Target: w.Name, Object: w.object(),

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gitopsc/gitopsc/compiler"
 	"github.com/gitopsc/gitopsc/policies"
@@ -74,6 +75,21 @@ func TestPodSecurityRules(t *testing.T) {
 		},
 		want: []string{
 			s.at(t, "web: {", 1) + ": warning POD007: web runs up to 2 replicas but no PodDisruptionBudget selects its pods",
+		},
+	}, {
+		// A liveness probe that repeats readiness with the port as a
+		// number and other timing is the same check (web); one of another
+		// kind on the same port is not (worker keeps its derived TCP one).
+		rule: "POD009",
+		edit: func(t *testing.T, r *compiler.Result) {
+			c := &podSpec(t, r, "web").Containers[0]
+			live := c.ReadinessProbe.DeepCopy()
+			live.HTTPGet.Port = intstr.FromInt32(8080)
+			live.PeriodSeconds = 60
+			c.LivenessProbe = live
+		},
+		want: []string{
+			s.at(t, "web: {", 1) + ": warning POD009: container web has the same readiness and liveness probe (HTTP GET /healthz on port http): a failure that should take the pod out of rotation restarts it; give liveness a lighter check than readiness, or leave it out for gitopsc to derive one",
 		},
 	}} {
 		t.Run(tc.rule, func(t *testing.T) {

@@ -276,13 +276,18 @@ func translate(n *node, src Source) Diagnostic {
 	case strings.HasPrefix(format, "structural cycle"):
 		msg = "refers to itself (a structural cycle): a field cannot contain its own value"
 	case format == "incompatible list lengths (%d and %d)" && len(args) == 2:
-		// The schema's lists are open ([X, ...X]): the shorter is the
-		// user's.
 		a, _ := args[0].(int)
 		b, _ := args[1].(int)
-		msg = fmt.Sprintf("has %d entries; at least %d are needed", min(a, b), max(a, b))
-		if min(a, b) == 0 && max(a, b) == 1 {
+		switch {
+		case !boundInSchema(e):
+			// Two lists of the input's own: lists do not merge.
+			msg = fmt.Sprintf("is given two lists, of %d and %d entries; lists do not merge, so write it once", min(a, b), max(a, b))
+		case min(a, b) == 0 && max(a, b) == 1:
 			msg = "is empty; at least one entry is needed"
+		default:
+			// The schema's lists are open ([X, ...X]): the shorter is
+			// the user's.
+			msg = fmt.Sprintf("has %d entries; at least %d are needed", min(a, b), max(a, b))
 		}
 	case n.alternatives != nil:
 		msg = fmt.Sprintf("%s is not allowed; want %s", n.got, strings.Join(n.alternatives, ", or "))

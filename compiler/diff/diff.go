@@ -278,7 +278,11 @@ func compareEnv(name string, bside *Side, base *compiler.Result, hside *Side, he
 		b := bo[id]
 		switch {
 		case b == nil:
-			e.Objects = append(e.Objects, added(id, h))
+			o := added(id, h)
+			e.Objects = append(e.Objects, o)
+			if base != nil {
+				e.Risks = append(e.Risks, additionRisks(o, h.obj)...)
+			}
 		case !bytes.Equal(b.yaml, h.yaml):
 			o, risks := changed(id, b, h)
 			e.Objects = append(e.Objects, o)
@@ -417,7 +421,9 @@ func compareFlows(base, head *compiler.Result, risks []Risk) (Flows, []Risk) {
 	ba, ha := analyse(base, "base"), analyse(head, "head")
 	opened, closed := reach.DiffFlows(ba.Flows, ha.Flows)
 	f := Flows{Allowed: []Flow{}, Blocked: []Flow{}}
-	f.OutsideAllowed, f.OutsideBlocked = diffOutside(ba.External, ha.External)
+	var openedOutside []reach.ExternalAccess
+	f.OutsideAllowed, f.OutsideBlocked, openedOutside = diffOutside(ba.External, ha.External)
+	risks = append(risks, internetRisks(openedOutside)...)
 	conv := func(fl reach.Flow) Flow {
 		return Flow{From: fl.From.String(), To: fl.To.String(), Port: fl.Port, Protocol: string(fl.Protocol), PortName: fl.PortName}
 	}
@@ -432,11 +438,11 @@ func compareFlows(base, head *compiler.Result, risks []Risk) (Flows, []Risk) {
 
 // diffOutside compares access to and from peers outside the workloads by
 // what it allows, whichever rule allows it.
-func diffOutside(base, head []reach.ExternalAccess) (opened, closed []string) {
+func diffOutside(base, head []reach.ExternalAccess) (opened, closed []string, openedAccess []reach.ExternalAccess) {
 	describe := func(es []reach.ExternalAccess) map[string]bool {
 		m := map[string]bool{}
 		for _, e := range es {
-			m[strings.TrimSuffix(e.String(), " ("+e.Rule.String()+")")] = true
+			m[describeAccess(e)] = true
 		}
 		return m
 	}
@@ -447,6 +453,11 @@ func diffOutside(base, head []reach.ExternalAccess) (opened, closed []string) {
 			opened = append(opened, d)
 		}
 	}
+	for _, e := range head {
+		if !b[describeAccess(e)] {
+			openedAccess = append(openedAccess, e)
+		}
+	}
 	for d := range b {
 		if !h[d] {
 			closed = append(closed, d)
@@ -454,7 +465,12 @@ func diffOutside(base, head []reach.ExternalAccess) (opened, closed []string) {
 	}
 	slices.Sort(opened)
 	slices.Sort(closed)
-	return opened, closed
+	return opened, closed, openedAccess
+}
+
+// describeAccess is what an access allows, whichever rule allows it.
+func describeAccess(e reach.ExternalAccess) string {
+	return strings.TrimSuffix(e.String(), " ("+e.Rule.String()+")")
 }
 
 // compareFindings runs every rule on both sides.

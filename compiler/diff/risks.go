@@ -1,7 +1,12 @@
 package diff
 
 import (
+	"github.com/gitopsc/gitopsc/compiler/render"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
 	"cmp"
+	"github.com/gitopsc/gitopsc/policies/reach"
 	"reflect"
 	"slices"
 
@@ -19,13 +24,15 @@ const (
 	RiskDataRemoved          RiskKind = "data-removed"
 	RiskVolumeClaimTemplates RiskKind = "volume-claim-templates-changed"
 	RiskServiceType          RiskKind = "service-type-changed"
+	RiskLoadBalancer         RiskKind = "load-balancer-added"
 	RiskQuotaLowered         RiskKind = "quota-lowered"
 	RiskImage                RiskKind = "image-changed"
 	RiskFlowsUnknown         RiskKind = "flows-unknown"
+	RiskInternetEgress       RiskKind = "internet-egress"
 )
 
 var riskOrder = []RiskKind{RiskEnvironmentRemoved, RiskNamespaceRemoved, RiskDataRemoved, RiskVolumeClaimTemplates,
-	RiskServiceType, RiskQuotaLowered, RiskImage, RiskFlowsUnknown}
+	RiskServiceType, RiskLoadBalancer, RiskQuotaLowered, RiskImage, RiskInternetEgress, RiskFlowsUnknown}
 
 // Risk is one flagged change. Network flows are flagged apart, in Flows.
 type Risk struct {
@@ -53,6 +60,15 @@ func removalRisks(o *Object) []Risk {
 		return []Risk{{Kind: RiskDataRemoved, Object: o.Title(), Message: "removed: its pods keep their data in volume claims"}}
 	case "PersistentVolumeClaim":
 		return []Risk{{Kind: RiskDataRemoved, Object: o.Title(), Message: "removed: it holds data"}}
+	}
+	return nil
+}
+
+// additionRisks flags an object that, added to an environment that was
+// already there, opens it to the outside: a LoadBalancer Service.
+func additionRisks(o *Object, r *render.Object) []Risk {
+	if svc, ok := r.Obj.(*corev1.Service); ok && svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		return []Risk{{Kind: RiskLoadBalancer, Object: o.Title(), Message: "added: a LoadBalancer Service exposes the component outside the cluster"}}
 	}
 	return nil
 }
@@ -148,4 +164,20 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// internetRisks flags egress the change opens to the public internet: an
+// ipBlock of all IPv4 or IPv6 addresses, whatever it excepts. A flow to a
+// new external without ranges of its own does that, and a reviewer should
+// know a workload may now send data anywhere.
+func internetRisks(opened []reach.ExternalAccess) []Risk {
+	var out []Risk
+	for _, x := range opened {
+		if x.Direction != networkingv1.PolicyTypeEgress || x.Kind != reach.IPBlock || x.CIDR != "0.0.0.0/0" && x.CIDR != "::/0" {
+			continue
+		}
+		out = append(out, Risk{Kind: RiskInternetEgress, Object: "NetworkPolicy " + x.Rule.Policy.Namespace + "/" + x.Rule.Policy.Name,
+			Message: "newly allows egress to the internet: " + describeAccess(x)})
+	}
+	return out
 }

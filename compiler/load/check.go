@@ -33,24 +33,19 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		if s.Namespace(c.Namespace) == nil {
 			errs.Add(c.NsPos, "%s.namespace: unknown namespace %q (declared: %s)", path, c.Namespace, nsNames())
 		}
-		byNumber := map[int]string{}
-		for _, p := range c.Ports {
-			if other, ok := byNumber[p.Number]; ok {
-				errs.Add(p.Pos, "%s.ports.%s: port %d is already used by port %q", path, p.Name, p.Number, other)
-				continue
-			}
-			byNumber[p.Number] = p.Name
-		}
+		checkPortClash(c.Ports, path+".ports", errs)
 		seenFlow := map[string]bool{}
 		for _, f := range c.TalksTo {
 			flow := f.Target + ":" + f.Port
-			switch t := s.Component(f.Target); {
+			switch t := s.Target(f.Target); {
 			case seenFlow[flow]:
 				errs.Add(f.Pos, "%s.talksTo: %q is declared twice", path, flow)
-			case t == nil:
-				errs.Add(f.Pos, "%s.talksTo: unknown component %q", path, f.Target)
+			case t.Component == nil && t.External == nil:
+				errs.Add(f.Pos, "%s.talksTo: unknown component or external %q (%s)", path, f.Target, targetNames(s))
+			case t.Port(f.Port) == nil && t.Component != nil:
+				errs.Add(f.Pos, "%s.talksTo: component %q has no port %q (ports: %s)", path, f.Target, f.Port, portNames(t.Component.Ports))
 			case t.Port(f.Port) == nil:
-				errs.Add(f.Pos, "%s.talksTo: component %q has no port %q (ports: %s)", path, f.Target, f.Port, portNames(t))
+				errs.Add(f.Pos, "%s.talksTo: external %q has no port %q (ports: %s)", path, f.Target, f.Port, portNames(t.External.Ports))
 			}
 			seenFlow[flow] = true
 		}
@@ -85,7 +80,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		}
 		checkPortRef := func(pos model.Pos, where, port string) {
 			if port != "" && c.Port(port) == nil {
-				errs.Add(pos, "%s.%s: no port %q (ports: %s)", path, where, port, portNames(c))
+				errs.Add(pos, "%s.%s: no port %q (ports: %s)", path, where, port, portNames(c.Ports))
 			}
 		}
 		if c.Expose != nil {
@@ -97,6 +92,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		}{{"readiness", c.Probes.Readiness}, {"liveness", c.Probes.Liveness}, {"startup", c.Probes.Startup}} {
 			if p.p != nil {
 				checkPortRef(p.p.Pos, "probes."+p.name, p.p.Port)
+				checkProbeHeaders(p.p, path+".probes."+p.name, errs)
 			}
 		}
 		if c.Metrics != nil {
@@ -123,8 +119,10 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			names[ic.Name] = true
 		}
 	}
+	checkExternals(s, errs)
 	for _, e := range in.Environments {
 		path := "environments." + e.Name
+		checkExternalOverrides(s, e, path, errs)
 		for _, n := range e.Namespaces {
 			if s.Namespace(n.Name) == nil {
 				errs.Add(n.Pos, "%s.namespaces: unknown namespace %q (declared: %s)", path, n.Name, nsNames())
@@ -190,6 +188,11 @@ func nameList(n []string) string {
 	}
 	n = append([]string(nil), n...)
 	sort.Strings(n)
+	// A list a thousand names long helps no one find the typo.
+	const most = 12
+	if len(n) > most {
+		return strings.Join(n[:most], ", ") + fmt.Sprintf(" and %d more", len(n)-most)
+	}
 	return strings.Join(n, ", ")
 }
 
@@ -204,9 +207,9 @@ func needsDefaultPort(c *model.Component) bool {
 	return false
 }
 
-func portNames(c *model.Component) string {
+func portNames(ports []model.Port) string {
 	var n []string
-	for _, p := range c.Ports {
+	for _, p := range ports {
 		n = append(n, p.Name)
 	}
 	sort.Strings(n)

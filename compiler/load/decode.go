@@ -165,6 +165,17 @@ func (d *decoder) system(v cue.Value) *model.System {
 			s.Components = append(s.Components, d.component(f))
 		}
 	}
+	for _, f := range sortedFields(v.LookupPath(cuePath("externals"))) {
+		if !d.label(f, "external", "system.externals."+f.label) {
+			continue
+		}
+		e := &model.External{Name: f.label, Pos: f.v.Pos()}
+		e.Hosts, _ = strsPos(f.v, "hosts")
+		e.HostsPos = f.v.LookupPath(cuePath("hosts")).Pos()
+		e.CIDRs, e.CIDRsPos = strsPos(f.v, "cidrs")
+		e.Ports = sortedPorts(d.ports(f.v.LookupPath(cuePath("ports")), "system.externals."+f.label+".ports"))
+		s.Externals = append(s.Externals, e)
+	}
 	for _, f := range sortedFields(v.LookupPath(cuePath("secrets"))) {
 		if !d.label(f, "secret", "system.secrets."+f.label) {
 			continue
@@ -257,14 +268,7 @@ func (d *decoder) component(f field) *model.Component {
 		c.Autoscale = as
 	}
 	c.Resources = resources(v.LookupPath(cuePath("resources")))
-	for _, p := range fields(v.LookupPath(cuePath("ports"))) {
-		if !portName.MatchString(p.label) || len(p.label) > 15 {
-			d.errs.Add(p.v.Pos(), "%s.ports.%s: port name %q must be at most 15 lower-case letters, digits and '-', starting with a letter", path, p.label, p.label)
-			continue
-		}
-		n, _ := p.v.Int64()
-		c.Ports = append(c.Ports, model.Port{Name: p.label, Number: int(n), Pos: p.v.Pos()})
-	}
+	c.Ports = d.ports(v.LookupPath(cuePath("ports")), path+".ports")
 	if l, err := v.LookupPath(cuePath("talksTo")).List(); err == nil {
 		for l.Next() {
 			s, _ := l.Value().String()
@@ -353,6 +357,43 @@ func (d *decoder) component(f field) *model.Component {
 	return c
 }
 
+// ports decodes named ports: a number, or {port, targetPort, protocol,
+// appProtocol}.
+func (d *decoder) ports(v cue.Value, path string) []model.Port {
+	var out []model.Port
+	for _, p := range fields(v) {
+		if !portName.MatchString(p.label) || len(p.label) > 15 {
+			d.errs.Add(p.v.Pos(), "%s.%s: port name %q must be at most 15 lower-case letters, digits and '-', starting with a letter", path, p.label, p.label)
+			continue
+		}
+		port := model.Port{Name: p.label, Protocol: "TCP", Pos: p.v.Pos()}
+		if n, err := p.v.Int64(); err == nil {
+			port.Number = int(n)
+			out = append(out, port)
+			continue
+		}
+		service, pos, _ := num(p.v, "port")
+		port.Number, port.Pos = service, pos
+		if n, tpos, ok := num(p.v, "targetPort"); ok {
+			port.Number, port.TargetPos = n, tpos
+			if n != service {
+				port.Service = service
+			}
+		}
+		if s, _ := str(p.v, "protocol"); s != "" {
+			port.Protocol = s
+		}
+		port.AppProtocol, _ = str(p.v, "appProtocol")
+		out = append(out, port)
+	}
+	return out
+}
+
+func sortedPorts(ps []model.Port) []model.Port {
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
+	return ps
+}
+
 func optInt(v cue.Value, path string) *int64 {
 	f := v.LookupPath(cuePath(path))
 	if !f.Exists() {
@@ -404,6 +445,7 @@ func expose(v cue.Value) *model.Expose {
 	}
 	e.LoadBalancer = true
 	e.Port, _ = str(v, "loadBalancer.port")
+	e.ServicePort, _, _ = num(v, "loadBalancer.servicePort")
 	return e
 }
 
@@ -417,9 +459,20 @@ func probe(v cue.Value) *model.Probe {
 		p.Kind = model.ProbeHTTP
 		p.Path, _ = str(v, "http.path")
 		p.Port, _ = str(v, "http.port")
+		for _, h := range fields(v.LookupPath(cuePath("http.headers"))) {
+			value, _ := h.v.String()
+			p.Headers = append(p.Headers, model.Header{Name: h.label, Value: value, Pos: h.v.Pos()})
+		}
+		// Sorted once here, so the rendered httpHeaders and every message
+		// come out in the same order whatever order the source has.
+		sort.Slice(p.Headers, func(i, j int) bool { return p.Headers[i].Name < p.Headers[j].Name })
 	case v.LookupPath(cuePath("tcp")).Exists():
 		p.Kind = model.ProbeTCP
 		p.Port, _ = str(v, "tcp.port")
+	case v.LookupPath(cuePath("grpc")).Exists():
+		p.Kind = model.ProbeGRPC
+		p.Port, _ = str(v, "grpc.port")
+		p.Service, _ = str(v, "grpc.service")
 	default:
 		p.Kind = model.ProbeExec
 		p.Command = strs(v, "exec")
@@ -447,6 +500,20 @@ func (d *decoder) environment(f field) *model.Environment {
 	}
 	if e.Cluster.IngressClass == "" {
 		e.Cluster.IngressClass = map[string]string{"k3s": "traefik", "eks": "alb"}[e.Cluster.Distribution]
+	}
+	e.Cluster.PodCIDRs, e.Cluster.PodCIDRsPos = strsPos(cv, "podCIDRs")
+	if len(e.Cluster.PodCIDRs) == 0 {
+		e.Cluster.PodCIDRs = map[string][]string{"k3s": {"10.42.0.0/16"}}[e.Cluster.Distribution]
+	}
+	e.Cluster.ServiceCIDRs, e.Cluster.ServiceCIDRsPos = strsPos(cv, "serviceCIDRs")
+	if len(e.Cluster.ServiceCIDRs) == 0 {
+		e.Cluster.ServiceCIDRs = map[string][]string{"k3s": {"10.43.0.0/16"}, "eks": {"10.100.0.0/16", "172.20.0.0/16"}}[e.Cluster.Distribution]
+	}
+	e.Cluster.NetworkPolicy, e.Cluster.NetworkPolicyPos = str(cv, "networkPolicy")
+	if e.Cluster.NetworkPolicy == "" {
+		// k3s runs its embedded kube-router policy controller unless told
+		// not to; EKS's VPC CNI enforces nothing until its agent is enabled.
+		e.Cluster.NetworkPolicy = map[string]string{"k3s": "kube-router"}[e.Cluster.Distribution]
 	}
 	if n := cv.LookupPath(cuePath("nodes")); n.Exists() {
 		np := &model.NodePool{Pos: n.Pos()}
@@ -486,6 +553,14 @@ func (d *decoder) environment(f field) *model.Environment {
 	for _, s := range sortedFields(v.LookupPath(cuePath("secrets"))) {
 		e.Secrets = append(e.Secrets, &model.SecretOverride{Name: s.label, Pos: s.v.Pos(),
 			Source: d.secretSource(s.v.LookupPath(cuePath("from")))})
+	}
+	for _, x := range sortedFields(v.LookupPath(cuePath("externals"))) {
+		o := &model.ExternalOverride{Name: x.label, Pos: x.v.Pos()}
+		o.Hosts, _ = strsPos(x.v, "hosts")
+		o.HostsPos = x.v.LookupPath(cuePath("hosts")).Pos()
+		o.CIDRs, o.CIDRsPos = strsPos(x.v, "cidrs")
+		o.Ports = d.ports(x.v.LookupPath(cuePath("ports")), path+".externals."+x.label+".ports")
+		e.Externals = append(e.Externals, o)
 	}
 	pv := v.LookupPath(cuePath("policy"))
 	e.Policy.RequireArch = strs(pv, "requireArch")

@@ -37,6 +37,7 @@ type System struct {
 	Namespaces []*Namespace // sorted by name
 	Components []*Component // sorted by name
 	Secrets    []*Secret    // sorted by name
+	Externals  []*External  // sorted by name
 
 	index  sync.Once
 	byName map[string]*Component
@@ -165,10 +166,29 @@ type CPUMemory struct {
 	CPUPos, MemoryPos Pos
 }
 
+// Port is a named port of a component or an external.
 type Port struct {
-	Name   string
+	Name string
+	// Number is the port the container listens on: what NetworkPolicies
+	// match and probes check.
 	Number int
-	Pos    Pos
+	// Service is the port the Service answers on, what clients dial; 0
+	// when it is Number.
+	Service int
+	// Protocol is TCP or UDP.
+	Protocol    string
+	AppProtocol string
+	Pos         Pos
+	// TargetPos is the position of targetPort, when written.
+	TargetPos Pos
+}
+
+// ServicePort is the port clients dial: the Service's port.
+func (p *Port) ServicePort() int {
+	if p.Service != 0 {
+		return p.Service
+	}
+	return p.Number
 }
 
 // Flow is one declared talksTo entry: this component may open connections
@@ -213,6 +233,9 @@ type Expose struct {
 	Port         string
 	TLSSecret    string
 	LoadBalancer bool
+	// ServicePort is the port the load balancer answers on; 0 for the
+	// exposed port's Service port.
+	ServicePort int
 }
 
 type Probes struct {
@@ -223,19 +246,28 @@ type Probes struct {
 const (
 	ProbeHTTP = "http"
 	ProbeTCP  = "tcp"
+	ProbeGRPC = "grpc"
 	ProbeExec = "exec"
 )
 
 type Probe struct {
 	Kind                string
-	Path                string // http
-	Port                string // http, tcp
+	Path                string   // http
+	Headers             []Header // http, in name order
+	Port                string   // http, tcp, grpc
+	Service             string   // grpc
 	Command             []string
 	InitialDelaySeconds int
 	PeriodSeconds       int
 	TimeoutSeconds      int
 	FailureThreshold    int
 	Pos                 Pos
+}
+
+// Header is an HTTP request header a probe sends.
+type Header struct {
+	Name, Value string
+	Pos         Pos
 }
 
 // RollingUpdate holds maxSurge and maxUnavailable as written: an integer
@@ -313,6 +345,7 @@ type Environment struct {
 	Namespaces []*NamespaceOverride // sorted by name
 	Components []*Override          // sorted by name
 	Secrets    []*SecretOverride    // sorted by name
+	Externals  []*ExternalOverride  // sorted by name
 	Policy     PolicySettings
 }
 
@@ -324,7 +357,16 @@ type Cluster struct {
 	Nodes           *NodePool
 	StorageClass    string
 	IngressClass    string
-	Pos             Pos
+	// NetworkPolicy names what enforces NetworkPolicies: "vpc-cni",
+	// "calico", "cilium", "kube-router", "none", or "" when the
+	// environment does not say and its distribution has no default.
+	NetworkPolicy    string
+	NetworkPolicyPos Pos
+	// PodCIDRs and ServiceCIDRs are the cluster's own address ranges,
+	// with the positions of those the input wrote (none for defaults).
+	PodCIDRs, ServiceCIDRs       []string
+	PodCIDRsPos, ServiceCIDRsPos []Pos
+	Pos                          Pos
 }
 
 // ArchOnly reports whether arch is the cluster's only architecture.

@@ -30,11 +30,15 @@ func IngressPolicyName(client string, f model.Flow) string {
 // and an ingress policy at the target, each naming the other end by
 // namespace and pod labels and the target's port.
 func (rd *renderer) flowPolicies(c *model.Component) {
-	tcp := corev1.ProtocolTCP
 	for _, f := range c.TalksTo {
+		if x := rd.sys.External(f.Target); x != nil {
+			rd.externalPolicy(c, f, x)
+			continue
+		}
 		t := rd.sys.Component(f.Target)
-		port := intstr.FromInt32(int32(t.Port(f.Port).Number))
-		ports := []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}}
+		// A NetworkPolicy sees the connection after the Service has
+		// translated it: it matches the container port.
+		ports := []networkingv1.NetworkPolicyPort{policyPort(t.Port(f.Port))}
 		rd.addPolicy(c, EgressPolicyName(c.Name, f), f.Pos, networkingv1.NetworkPolicySpec{
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
 			Egress:      []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{rd.peer(t)}, Ports: ports}},
@@ -49,11 +53,56 @@ func (rd *renderer) flowPolicies(c *model.Component) {
 	}
 }
 
+// policyPort is the container port of p, as a NetworkPolicy matches it.
+func policyPort(p *model.Port) networkingv1.NetworkPolicyPort {
+	proto := corev1.Protocol(p.Protocol)
+	port := intstr.FromInt32(int32(p.Number))
+	return networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &port}
+}
+
+// externalPolicy lets c open connections to an external's ranges on the
+// flow's port. There is no other end to admit them: the external is not
+// a pod.
+func (rd *renderer) externalPolicy(c *model.Component, f model.Flow, x *model.External) {
+	var to []networkingv1.NetworkPolicyPeer
+	for _, b := range ExternalBlocks(x) {
+		to = append(to, networkingv1.NetworkPolicyPeer{IPBlock: &b})
+	}
+	rd.addPolicy(c, EgressPolicyName(c.Name, f), f.Pos, networkingv1.NetworkPolicySpec{
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+		Egress:      []networkingv1.NetworkPolicyEgressRule{{To: to, Ports: []networkingv1.NetworkPolicyPort{policyPort(x.Port(f.Port))}}},
+	})
+}
+
+// Ranges an external without cidrs of its own never reaches: the
+// cluster's pods and Services live in private (RFC 1918), shared (RFC
+// 6598) or unique-local addresses, and link-local holds the cloud
+// metadata service (169.254.169.254, fd00:ec2::254) and its instance
+// credentials.
+var (
+	notPublicV4 = []string{"10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"}
+	notPublicV6 = []string{"fc00::/7", "fe80::/10"}
+)
+
+// ExternalBlocks are the ipBlocks that stand for an external: its
+// declared ranges, or the public internet.
+func ExternalBlocks(x *model.External) []networkingv1.IPBlock {
+	if len(x.CIDRs) > 0 {
+		var out []networkingv1.IPBlock
+		for _, c := range x.CIDRs {
+			out = append(out, networkingv1.IPBlock{CIDR: c})
+		}
+		return out
+	}
+	return []networkingv1.IPBlock{
+		{CIDR: "0.0.0.0/0", Except: notPublicV4},
+		{CIDR: "::/0", Except: notPublicV6},
+	}
+}
+
 // exposurePolicy admits traffic from the ingress controller or the load
 // balancer to the exposed port.
 func (rd *renderer) exposurePolicy(c *model.Component, e *model.Expose) {
-	tcp := corev1.ProtocolTCP
-	port := intstr.FromInt32(int32(exposedPort(c, e).Number))
 	var from []networkingv1.NetworkPolicyPeer
 	switch {
 	case e.Ingress && rd.env.Cluster.Distribution == "k3s":
@@ -65,7 +114,7 @@ func (rd *renderer) exposurePolicy(c *model.Component, e *model.Expose) {
 	}
 	rd.addPolicy(c, "ingress-"+c.Name+"-from-outside", e.Pos, networkingv1.NetworkPolicySpec{
 		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-		Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: from, Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}}}},
+		Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: from, Ports: []networkingv1.NetworkPolicyPort{policyPort(exposedPort(c, e))}}},
 	})
 }
 

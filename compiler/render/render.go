@@ -207,3 +207,12 @@ func versionLabel(tag string) string {
 func DNSName(c *model.Component) string {
 	return c.Name + "." + c.Namespace + ".svc.cluster.local"
 }
+
+// Host is the name a client dials for a flow's target: a component's
+// cluster DNS name, or an external's first host.
+func Host(t model.Endpoint) string {
+	if t.Component != nil {
+		return DNSName(t.Component)
+	}
+	return t.External.Hosts[0]
+}

@@ -57,16 +57,17 @@ func EnvKey(name string) string {
 }
 
 // configData is the component's config plus one service-discovery pair
-// per declared flow: TARGET_HOST and TARGET_PORTNAME_PORT.
+// per declared flow: TARGET_HOST and TARGET_PORTNAME_PORT, the port
+// clients dial (a Service's port, not its target).
 func (rd *renderer) configData(c *model.Component, path string) map[string]string {
 	data := map[string]string{}
 	origin := map[string]string{}
 	for _, f := range c.TalksTo {
-		t := rd.sys.Component(f.Target)
-		host := EnvKey(t.Name) + "_HOST"
-		port := EnvKey(t.Name) + "_" + EnvKey(f.Port) + "_PORT"
-		data[host] = DNSName(t)
-		data[port] = strconv.Itoa(t.Port(f.Port).Number)
+		t := rd.sys.Target(f.Target)
+		host := EnvKey(f.Target) + "_HOST"
+		port := EnvKey(f.Target) + "_" + EnvKey(f.Port) + "_PORT"
+		data[host] = Host(t)
+		data[port] = strconv.Itoa(t.Port(f.Port).ServicePort())
 		origin[host], origin[port] = f.Target, f.Target+":"+f.Port
 	}
 	for _, s := range c.Config {
@@ -308,7 +309,7 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 
 	var ports []corev1.ContainerPort
 	for _, p := range c.Ports {
-		ports = append(ports, corev1.ContainerPort{Name: p.Name, ContainerPort: int32(p.Number), Protocol: corev1.ProtocolTCP})
+		ports = append(ports, corev1.ContainerPort{Name: p.Name, ContainerPort: int32(p.Number), Protocol: corev1.Protocol(p.Protocol)})
 	}
 	var env []corev1.EnvVar
 	for _, s := range c.Secrets {
@@ -316,6 +317,7 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: s.Secret}, Key: s.Key},
 		}})
 	}
+	readiness, liveness := readinessAndLiveness(c)
 	main := corev1.Container{
 		Name:                     c.Name,
 		Image:                    rd.pin(c.Image, path+".image"),
@@ -328,9 +330,9 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 		Resources:                rd.resources(c.Resources, path+".resources"),
 		SecurityContext:          containerSec(),
 		VolumeMounts:             mounts,
-		ReadinessProbe:           rd.probe(c, c.Probes.Readiness, true),
-		LivenessProbe:            rd.probe(c, c.Probes.Liveness, true),
-		StartupProbe:             rd.probe(c, c.Probes.Startup, false),
+		ReadinessProbe:           rd.probe(c, readiness),
+		LivenessProbe:            rd.probe(c, liveness),
+		StartupProbe:             rd.probe(c, c.Probes.Startup),
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
 	var inits []corev1.Container
@@ -375,27 +377,70 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 	}
 }
 
-// probe renders a declared probe, or the default for readiness and
-// liveness: HTTP GET /healthz on a port named http, else a TCP check of
-// the first port. A component without ports gets no default probe.
-func (rd *renderer) probe(c *model.Component, p *model.Probe, defaulted bool) *corev1.Probe {
-	if p == nil {
-		if !defaulted || len(c.Ports) == 0 {
-			return nil
-		}
+// readinessAndLiveness are the probes a component declares, with the
+// defaults for the ones it leaves out. A component without ports gets no
+// default.
+//
+// Readiness defaults to HTTP GET /healthz on the port named http, else a
+// TCP connect to the first port. Liveness is derived from readiness and
+// is never the same check: the two answer different questions, and with
+// one check for both, a failure that should only take the pod out of
+// rotation (a slow database behind /healthz) restarts it, on every
+// replica at once. The derived liveness is a TCP connect to the port
+// readiness checks, with the same initial delay and timeout, twice the
+// period and twice the failure threshold (two minutes before a restart
+// against 30 s out of rotation, with the defaults): it depends on nothing
+// downstream and restarts only a process that stopped accepting
+// connections. When readiness is itself a TCP connect there is no lighter
+// check, and gitopsc adds no liveness probe rather than one identical to
+// readiness (which kube-score grades CRITICAL, and POD009 reports when
+// written): as kube-score advises, no liveness probe is safer than one
+// that restarts a pod for what should only take it out of rotation.
+func readinessAndLiveness(c *model.Component) (readiness, liveness *model.Probe) {
+	readiness, liveness = c.Probes.Readiness, c.Probes.Liveness
+	if len(c.Ports) == 0 {
+		return readiness, liveness
+	}
+	if readiness == nil {
 		if c.Port("http") != nil {
-			p = &model.Probe{Kind: model.ProbeHTTP, Port: "http"}
+			readiness = &model.Probe{Kind: model.ProbeHTTP, Port: "http"}
 		} else {
-			p = &model.Probe{Kind: model.ProbeTCP}
+			readiness = &model.Probe{Kind: model.ProbeTCP}
 		}
 	}
-	port := p.Port
-	if port == "" && p.Kind != model.ProbeExec {
-		if c.Port("http") != nil && p.Kind == model.ProbeHTTP {
-			port = "http"
-		} else {
-			port = c.Ports[0].Name
+	if liveness == nil && readiness.Kind != model.ProbeTCP {
+		liveness = &model.Probe{
+			Kind:                model.ProbeTCP,
+			Port:                probePort(c, readiness),
+			InitialDelaySeconds: readiness.InitialDelaySeconds,
+			PeriodSeconds:       2 * or(readiness.PeriodSeconds, defaultPeriod),
+			TimeoutSeconds:      readiness.TimeoutSeconds,
+			FailureThreshold:    2 * or(readiness.FailureThreshold, defaultFailures),
 		}
+	}
+	return readiness, liveness
+}
+
+// probePort is the name of the port a probe checks: the one it names,
+// else the port named after its kind (http, grpc), else the first. An
+// exec probe checks no port; for it this is the port a TCP check of the
+// component would use.
+func probePort(c *model.Component, p *model.Probe) string {
+	switch {
+	case p.Port != "":
+		return p.Port
+	case p.Kind == model.ProbeGRPC && c.Port("grpc") != nil:
+		return "grpc"
+	case (p.Kind == model.ProbeHTTP || p.Kind == model.ProbeExec) && c.Port("http") != nil:
+		return "http"
+	}
+	return c.Ports[0].Name
+}
+
+// probe renders a probe; nil when there is none.
+func (rd *renderer) probe(c *model.Component, p *model.Probe) *corev1.Probe {
+	if p == nil {
+		return nil
 	}
 	out := &corev1.Probe{
 		InitialDelaySeconds: int32(p.InitialDelaySeconds),
@@ -406,9 +451,22 @@ func (rd *renderer) probe(c *model.Component, p *model.Probe, defaulted bool) *c
 	}
 	switch p.Kind {
 	case model.ProbeHTTP:
-		out.HTTPGet = &corev1.HTTPGetAction{Path: orStr(p.Path, defaultProbePath), Port: intstr.FromString(port), Scheme: corev1.URISchemeHTTP}
+		out.HTTPGet = &corev1.HTTPGetAction{Path: orStr(p.Path, defaultProbePath), Port: intstr.FromString(probePort(c, p)), Scheme: corev1.URISchemeHTTP}
+		for _, h := range p.Headers {
+			out.HTTPGet.HTTPHeaders = append(out.HTTPGet.HTTPHeaders, corev1.HTTPHeader{Name: h.Name, Value: h.Value})
+		}
 	case model.ProbeTCP:
-		out.TCPSocket = &corev1.TCPSocketAction{Port: intstr.FromString(port)}
+		out.TCPSocket = &corev1.TCPSocketAction{Port: intstr.FromString(probePort(c, p))}
+	case model.ProbeGRPC:
+		// GRPCAction takes a number, not a port name: the container
+		// port, which is what the kubelet dials.
+		out.GRPC = &corev1.GRPCAction{}
+		if port := c.Port(probePort(c, p)); port != nil {
+			out.GRPC.Port = int32(port.Number)
+		}
+		if p.Service != "" {
+			out.GRPC.Service = &p.Service
+		}
 	default:
 		out.Exec = &corev1.ExecAction{Command: p.Command}
 	}
@@ -424,7 +482,7 @@ func (rd *renderer) services(c *model.Component, meta metaFunc, obj objFunc) {
 	}
 	var ports []corev1.ServicePort
 	for _, p := range c.Ports {
-		ports = append(ports, corev1.ServicePort{Name: p.Name, Port: int32(p.Number), TargetPort: intstr.FromString(p.Name), Protocol: corev1.ProtocolTCP})
+		ports = append(ports, servicePort(p))
 	}
 	svc := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
@@ -435,25 +493,10 @@ func (rd *renderer) services(c *model.Component, meta metaFunc, obj objFunc) {
 			Ports:    ports,
 		},
 	}
-	pos := c.Pos
+	obj("v1", "Service", c.Name, c.Pos, svc)
 	if e := c.Expose; e != nil && e.LoadBalancer {
-		pos = e.Pos
-		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
-		local := corev1.ServiceExternalTrafficPolicyLocal
-		svc.Spec.ExternalTrafficPolicy = local
-		if rd.env.Cluster.Distribution == "eks" {
-			svc.Annotations = map[string]string{
-				"service.beta.kubernetes.io/aws-load-balancer-type":            "external",
-				"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-				"service.beta.kubernetes.io/aws-load-balancer-scheme":          "internet-facing",
-			}
-			svc.Spec.LoadBalancerClass = ptr("service.k8s.aws/nlb")
-		}
-		if e.Port != "" {
-			svc.Spec.Ports = []corev1.ServicePort{ports[portIndex(c, e.Port)]}
-		}
+		rd.loadBalancer(c, e, meta, obj)
 	}
-	obj("v1", "Service", c.Name, pos, svc)
 	if c.Kind == model.Stateful {
 		headless := &corev1.Service{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
@@ -470,13 +513,46 @@ func (rd *renderer) services(c *model.Component, meta metaFunc, obj objFunc) {
 	}
 }
 
-func portIndex(c *model.Component, name string) int {
-	for i, p := range c.Ports {
-		if p.Name == name {
-			return i
-		}
+// servicePort is a named port as a Service port: the port clients dial,
+// reaching the container port of the same name.
+func servicePort(p model.Port) corev1.ServicePort {
+	sp := corev1.ServicePort{Name: p.Name, Port: int32(p.ServicePort()), TargetPort: intstr.FromString(p.Name), Protocol: corev1.Protocol(p.Protocol)}
+	if p.AppProtocol != "" {
+		sp.AppProtocol = ptr(p.AppProtocol)
 	}
-	return 0
+	return sp
+}
+
+// LoadBalancerName is the name of the LoadBalancer Service that exposes
+// a component outside the cluster, beside its ClusterIP Service.
+func LoadBalancerName(c *model.Component) string { return c.Name + "-external" }
+
+// loadBalancer renders the Service that exposes c through a load
+// balancer: the exposed port only, answering on servicePort when set.
+func (rd *renderer) loadBalancer(c *model.Component, e *model.Expose, meta metaFunc, obj objFunc) {
+	sp := servicePort(*exposedPort(c, e))
+	if e.ServicePort != 0 {
+		sp.Port = int32(e.ServicePort)
+	}
+	svc := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: meta(LoadBalancerName(c)),
+		Spec: corev1.ServiceSpec{
+			Type:                  corev1.ServiceTypeLoadBalancer,
+			Selector:              rd.selectorLabels(c),
+			Ports:                 []corev1.ServicePort{sp},
+			ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyLocal,
+		},
+	}
+	if rd.env.Cluster.Distribution == "eks" {
+		svc.Annotations = map[string]string{
+			"service.beta.kubernetes.io/aws-load-balancer-type":            "external",
+			"service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+			"service.beta.kubernetes.io/aws-load-balancer-scheme":          "internet-facing",
+		}
+		svc.Spec.LoadBalancerClass = ptr("service.k8s.aws/nlb")
+	}
+	obj("v1", "Service", LoadBalancerName(c), e.Pos, svc)
 }
 
 // exposedPort is the port an exposure routes to: the one named, else

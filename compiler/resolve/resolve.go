@@ -40,6 +40,9 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 		}
 		sys.Secrets = append(sys.Secrets, &s)
 	}
+	for _, x := range in.System.Externals {
+		sys.Externals = append(sys.Externals, external(x, env))
+	}
 	for _, c := range in.System.Components {
 		rc := clone(c)
 		for _, o := range env.Components {
@@ -71,6 +74,32 @@ func All(in *model.Input) ([]*model.Resolved, error) {
 		out = append(out, r)
 	}
 	return out, errs.Err()
+}
+
+// external is x as env reaches it: hosts and ranges replaced when the
+// environment gives them, ports by name.
+func external(x *model.External, env *model.Environment) *model.External {
+	rx := *x
+	rx.Ports = append([]model.Port(nil), x.Ports...)
+	for _, o := range env.Externals {
+		if o.Name != x.Name {
+			continue
+		}
+		if len(o.Hosts) > 0 {
+			rx.Hosts, rx.HostsPos = o.Hosts, o.HostsPos
+		}
+		if len(o.CIDRs) > 0 {
+			rx.CIDRs, rx.CIDRsPos = o.CIDRs, o.CIDRsPos
+		}
+		for _, p := range o.Ports {
+			for i := range rx.Ports {
+				if rx.Ports[i].Name == p.Name {
+					rx.Ports[i] = p
+				}
+			}
+		}
+	}
+	return &rx
 }
 
 func clone(c *model.Component) *model.Component {

@@ -116,7 +116,7 @@ func environment(i, n int, seed uint64) string {
 	fmt.Fprintf(&b, "package synth\n\nenvironments: \"env-%d\": {\n", i)
 	switch i % 3 {
 	case 1:
-		b.WriteString("\tcluster: {distribution: \"eks\", arch: [\"arm64\"]}\n")
+		b.WriteString("\tcluster: {distribution: \"eks\", arch: [\"arm64\"], networkPolicy: \"vpc-cni\"}\n")
 	default:
 		b.WriteString("\tcluster: {distribution: \"k3s\", arch: [\"amd64\"]}\n")
 	}

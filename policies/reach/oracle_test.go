@@ -1,7 +1,9 @@
 package reach
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -19,27 +21,8 @@ import (
 // selector conversion.
 func oracleFlows(t testing.TB, nss []Namespace, ws []Workload, ps []networkingv1.NetworkPolicy) []string {
 	t.Helper()
-	nsLabels := map[string]labels.Set{}
-	for _, ns := range nss {
-		set := labels.Set{}
-		for k, v := range ns.Labels {
-			set[k] = v
-		}
-		set[NamespaceNameLabel] = ns.Name
-		nsLabels[ns.Name] = set
-	}
-	for _, w := range ws {
-		if nsLabels[w.Namespace] == nil {
-			nsLabels[w.Namespace] = labels.Set{NamespaceNameLabel: w.Namespace}
-		}
-	}
-	matches := func(s *metav1.LabelSelector, l map[string]string) bool {
-		sel, err := metav1.LabelSelectorAsSelector(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sel.Matches(labels.Set(l))
-	}
+	nsLabels := oracleNamespaces(nss, ws)
+	matches := func(s *metav1.LabelSelector, l map[string]string) bool { return oracleMatches(t, s, l) }
 	portAllowed := func(ports []networkingv1.NetworkPolicyPort, p Port) bool {
 		if len(ports) == 0 {
 			return true
@@ -98,11 +81,7 @@ func oracleFlows(t testing.TB, nss []Namespace, ws []Workload, ps []networkingv1
 			if p.Namespace != self.Namespace || !matches(&p.Spec.PodSelector, self.PodLabels) {
 				continue
 			}
-			has := slices.Contains(p.Spec.PolicyTypes, dir)
-			if len(p.Spec.PolicyTypes) == 0 {
-				has = dir == networkingv1.PolicyTypeIngress || len(p.Spec.Egress) > 0
-			}
-			if !has {
+			if !oracleIsolates(&p, dir) {
 				continue
 			}
 			isolated = true
@@ -152,6 +131,236 @@ func oracleFlows(t testing.TB, nss []Namespace, ws []Workload, ps []networkingv1
 	}
 	slices.SortFunc(list, CompareFlows)
 	return flowStrings(list)
+}
+
+// oracleNamespaces returns the labels of every namespace the workloads live
+// in or that is given, with NamespaceNameLabel set as the API server sets it.
+func oracleNamespaces(nss []Namespace, ws []Workload) map[string]labels.Set {
+	nsLabels := map[string]labels.Set{}
+	for _, ns := range nss {
+		set := labels.Set{}
+		for k, v := range ns.Labels {
+			set[k] = v
+		}
+		set[NamespaceNameLabel] = ns.Name
+		nsLabels[ns.Name] = set
+	}
+	for _, w := range ws {
+		if nsLabels[w.Namespace] == nil {
+			nsLabels[w.Namespace] = labels.Set{NamespaceNameLabel: w.Namespace}
+		}
+	}
+	return nsLabels
+}
+
+func oracleMatches(t testing.TB, s *metav1.LabelSelector, l map[string]string) bool {
+	t.Helper()
+	sel, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sel.Matches(labels.Set(l))
+}
+
+func oracleSelectorString(t testing.TB, s *metav1.LabelSelector) string {
+	t.Helper()
+	sel, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sel.String()
+}
+
+// oracleIsolates reports whether p isolates the pods it selects in
+// direction dir: policyTypes says so or, when it is empty, every policy
+// isolates ingress and one with egress rules isolates egress too.
+func oracleIsolates(p *networkingv1.NetworkPolicy, dir networkingv1.PolicyType) bool {
+	if len(p.Spec.PolicyTypes) == 0 {
+		return dir == networkingv1.PolicyTypeIngress || len(p.Spec.Egress) > 0
+	}
+	return slices.Contains(p.Spec.PolicyTypes, dir)
+}
+
+// unmentioned is a label value no selector in the tests mentions, nor any
+// namespace is named.
+const unmentioned = "zz-unmentioned"
+
+// oracleLabelSets lists label sets that together try every way s can be
+// met: each key s mentions absent, or with each value s mentions, or with
+// one it does not. Whether s matches a label set depends only on those
+// choices, so s is satisfiable exactly when it matches one of them. The key
+// always, when not empty, is present in every set.
+func oracleLabelSets(s *metav1.LabelSelector, always string) []labels.Set {
+	values := map[string][]string{}
+	if always != "" {
+		values[always] = nil
+	}
+	for k, v := range s.MatchLabels {
+		values[k] = append(values[k], v)
+	}
+	for _, e := range s.MatchExpressions {
+		values[e.Key] = append(values[e.Key], e.Values...)
+	}
+	sets := []labels.Set{{}}
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		choices := append(slices.Clone(values[k]), unmentioned)
+		var next []labels.Set
+		for _, set := range sets {
+			if k != always {
+				next = append(next, set) // k absent
+			}
+			for _, v := range choices {
+				with := maps.Clone(set)
+				with[k] = v
+				next = append(next, with)
+			}
+		}
+		sets = next
+	}
+	return sets
+}
+
+// oracleExternal lists, for each workload (in order) and direction (egress
+// first), the access the policies give it to and from peers outside the
+// workloads: Unisolated when no policy isolates the direction; otherwise,
+// for every rule of the policies that do, in policy and rule order, AnyPeer
+// for a rule without peers, and for each peer in turn an IPBlock entry for
+// an ipBlock, whatever other peers the rule has, and an OtherNamespaces
+// entry for a namespaceSelector that can match a namespace not given, with
+// pods its podSelector can match. Ports are the rule's, nil for every port,
+// named ports kept as names. Like oracleFlows it reads the NetworkPolicy
+// objects directly and shares no code with Analyze but the selector
+// conversion; namespaces are tried by enumeration (oracleLabelSets) rather
+// than solved for.
+func oracleExternal(t testing.TB, nss []Namespace, ws []Workload, ps []networkingv1.NetworkPolicy) []ExternalAccess {
+	t.Helper()
+	nsLabels := oracleNamespaces(nss, ws)
+	ports := func(nps []networkingv1.NetworkPolicyPort) []PortMatch {
+		if len(nps) == 0 {
+			return nil // every port
+		}
+		var out []PortMatch
+		for _, np := range nps {
+			m := PortMatch{Protocol: corev1.ProtocolTCP}
+			if np.Protocol != nil {
+				m.Protocol = *np.Protocol
+			}
+			switch {
+			case np.Port == nil:
+			case np.Port.Type == intstr.String:
+				m.Name = np.Port.StrVal
+			default:
+				m.Number = np.Port.IntVal
+				if np.EndPort != nil && *np.EndPort != m.Number {
+					m.EndPort = *np.EndPort
+				}
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	// otherNamespaces reports whether pe can match pods in a namespace not
+	// given and, when it can only match namespaces named in its selector,
+	// which.
+	otherNamespaces := func(pe networkingv1.NetworkPolicyPeer) ([]string, bool) {
+		if pe.NamespaceSelector == nil {
+			return nil, false // the policy's own namespace only
+		}
+		if pe.PodSelector != nil && !slices.ContainsFunc(oracleLabelSets(pe.PodSelector, ""), func(l labels.Set) bool {
+			return oracleMatches(t, pe.PodSelector, l)
+		}) {
+			return nil, false
+		}
+		names := map[string]bool{}
+		for _, l := range oracleLabelSets(pe.NamespaceSelector, NamespaceNameLabel) {
+			if nsLabels[l[NamespaceNameLabel]] == nil && oracleMatches(t, pe.NamespaceSelector, l) {
+				names[l[NamespaceNameLabel]] = true
+			}
+		}
+		if len(names) == 0 {
+			return nil, false
+		}
+		if names[unmentioned] {
+			return nil, true // any name will do
+		}
+		return slices.Sorted(maps.Keys(names)), true
+	}
+
+	sorted := slices.Clone(ws)
+	slices.SortFunc(sorted, func(a, b Workload) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	byName := slices.Clone(ps)
+	slices.SortFunc(byName, func(a, b networkingv1.NetworkPolicy) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	var out []ExternalAccess
+	for _, w := range sorted {
+		ref := WorkloadRef{Namespace: w.Namespace, Name: w.Name}
+		for _, dir := range []networkingv1.PolicyType{networkingv1.PolicyTypeEgress, networkingv1.PolicyTypeIngress} {
+			isolated := false
+			for _, p := range byName {
+				if p.Namespace != w.Namespace || !oracleMatches(t, &p.Spec.PodSelector, w.PodLabels) || !oracleIsolates(&p, dir) {
+					continue
+				}
+				isolated = true
+				type rule struct {
+					ports []networkingv1.NetworkPolicyPort
+					peers []networkingv1.NetworkPolicyPeer
+				}
+				var rules []rule
+				if dir == networkingv1.PolicyTypeIngress {
+					for _, r := range p.Spec.Ingress {
+						rules = append(rules, rule{r.Ports, r.From})
+					}
+				} else {
+					for _, r := range p.Spec.Egress {
+						rules = append(rules, rule{r.Ports, r.To})
+					}
+				}
+				for i, r := range rules {
+					at := RuleRef{Policy: PolicyRef{Namespace: p.Namespace, Name: p.Name}, Direction: dir, Rule: i, Peer: -1}
+					e := ExternalAccess{Workload: ref, Direction: dir, Kind: AnyPeer, Rule: at, Ports: ports(r.ports)}
+					if len(r.peers) == 0 {
+						out = append(out, e)
+						continue
+					}
+					for k, pe := range r.peers {
+						e := e
+						e.Rule.Peer = k
+						if b := pe.IPBlock; b != nil {
+							e.Kind, e.CIDR, e.Except = IPBlock, b.CIDR, b.Except
+							out = append(out, e)
+							continue
+						}
+						names, ok := otherNamespaces(pe)
+						if !ok {
+							continue
+						}
+						e.Kind, e.Namespaces = OtherNamespaces, names
+						e.NamespaceSelector = oracleSelectorString(t, pe.NamespaceSelector)
+						if pe.PodSelector != nil {
+							e.PodSelector = oracleSelectorString(t, pe.PodSelector)
+						}
+						out = append(out, e)
+					}
+				}
+			}
+			if !isolated {
+				out = append(out, ExternalAccess{Workload: ref, Direction: dir, Kind: Unisolated})
+			}
+		}
+	}
+	return out
+}
+
+// sameExternal reports whether a and b are equal, telling nil Ports
+// (every port) from an empty list.
+func sameExternal(a, b ExternalAccess) bool {
+	return a.Workload == b.Workload && a.Direction == b.Direction && a.Kind == b.Kind && a.Rule == b.Rule &&
+		a.CIDR == b.CIDR && slices.Equal(a.Except, b.Except) &&
+		slices.Equal(a.Namespaces, b.Namespaces) && a.NamespaceSelector == b.NamespaceSelector && a.PodSelector == b.PodSelector &&
+		(a.Ports == nil) == (b.Ports == nil) && slices.Equal(a.Ports, b.Ports)
 }
 
 // TestAgainstOracle runs Analyze on many small random systems and checks
@@ -255,10 +464,16 @@ func randomSystem(rng *rand.Rand) ([]Namespace, []Workload, []networkingv1.Netwo
 	nsSel := func() *metav1.LabelSelector {
 		return selector([]string{"team", "env", NamespaceNameLabel}, "x", "y", "a", "b", "c", "kube-system")
 	}
+	// The ipBlocks are those gitopsc renders for externals, a declared range
+	// or the public internet as two peers, and for a load balancer, 0.0.0.0/0.
+	publicInternet := []networkingv1.NetworkPolicyPeer{
+		cidr("0.0.0.0/0", "10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"),
+		cidr("::/0", "fc00::/7", "fe80::/10"),
+	}
 	peers := func() []networkingv1.NetworkPolicyPeer {
 		var out []networkingv1.NetworkPolicyPeer
 		for range rng.IntN(3) {
-			switch rng.IntN(4) {
+			switch rng.IntN(7) {
 			case 0:
 				out = append(out, pods(podSel()))
 			case 1:
@@ -267,6 +482,12 @@ func randomSystem(rng *rand.Rand) ([]Namespace, []Workload, []networkingv1.Netwo
 				out = append(out, podsInNamespaces(nsSel(), podSel()))
 			case 3:
 				out = append(out, cidr("10.0.0.0/8", "10.1.0.0/16"))
+			case 4:
+				out = append(out, publicInternet...)
+			case 5:
+				out = append(out, cidr(pick("52.216.0.0/15", "2600:1f18::/33", "10.1.0.0/16")))
+			case 6:
+				out = append(out, cidr(pick("0.0.0.0/0", "::/0")))
 			}
 		}
 		return out

@@ -1,6 +1,7 @@
 package reach
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -405,7 +406,9 @@ func touches(ref WorkloadRef, filter string) bool {
 
 // checkConsistent holds for any input: the flows are sorted and unique,
 // match an independent evaluation of the policies (the oracle), and agree
-// with Allowed and Explain for every connection between the workloads.
+// with Allowed and Explain for every connection between the workloads; the
+// external access matches its own oracle, and ExternalOf splits it by
+// workload.
 func checkConsistent(t *testing.T, r *Result, nss []Namespace, ws []Workload, ps []networkingv1.NetworkPolicy) {
 	t.Helper()
 	for i := 1; i < len(r.Flows); i++ {
@@ -419,6 +422,7 @@ func checkConsistent(t *testing.T, r *Result, nss []Namespace, ws []Workload, ps
 		t.Fatalf("flows differ from the oracle:\nextra:\n\t%s\nmissing:\n\t%s",
 			strings.Join(flowStrings(opened), "\n\t"), strings.Join(flowStrings(closed), "\n\t"))
 	}
+	checkExternal(t, r, nss, ws, ps)
 	in := map[Flow]bool{}
 	for _, f := range r.Flows {
 		f.PortName = ""
@@ -441,6 +445,53 @@ func checkConsistent(t *testing.T, r *Result, nss []Namespace, ws []Workload, ps
 			}
 		}
 	}
+}
+
+// checkExternal compares r.External with oracleExternal, entry by entry
+// and in order, and checks that ExternalOf, taken over the workloads in
+// order, gives r.External back.
+func checkExternal(t *testing.T, r *Result, nss []Namespace, ws []Workload, ps []networkingv1.NetworkPolicy) {
+	t.Helper()
+	want := oracleExternal(t, nss, ws, ps)
+	if i := firstDifference(r.External, want); i >= 0 {
+		t.Fatalf("external access differs from the oracle at entry %d:\n%s\ngot:\n\t%s\nwant:\n\t%s", i,
+			describeDifference(r.External, want, i),
+			strings.Join(externalStrings(r.External), "\n\t"), strings.Join(externalStrings(want), "\n\t"))
+	}
+	var split []ExternalAccess
+	for _, w := range refs(ws) {
+		split = append(split, r.ExternalOf(w)...)
+	}
+	if i := firstDifference(split, r.External); i >= 0 {
+		t.Fatalf("ExternalOf over the workloads differs from External at entry %d:\n%s", i, describeDifference(split, r.External, i))
+	}
+}
+
+// firstDifference returns the index of the first entry where got and want
+// differ, or -1.
+func firstDifference(got, want []ExternalAccess) int {
+	for i := range max(len(got), len(want)) {
+		if i >= len(got) || i >= len(want) || !sameExternal(got[i], want[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// describeDifference shows entry i of got and want, field by field when
+// their String forms are the same.
+func describeDifference(got, want []ExternalAccess, i int) string {
+	show := func(es []ExternalAccess) string {
+		if i >= len(es) {
+			return "(none)"
+		}
+		return es[i].String()
+	}
+	g, w := show(got), show(want)
+	if g == w {
+		g, w = fmt.Sprintf("%#v", got[i]), fmt.Sprintf("%#v", want[i])
+	}
+	return fmt.Sprintf("\tgot  %s\n\twant %s", g, w)
 }
 
 func parseFlows(t testing.TB, ss []string) []Flow {

@@ -1,0 +1,175 @@
+package load
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// checkPortClash reports two named ports on one container port and
+// protocol (the pod would declare it twice), or on one Service port and
+// protocol (the API server refuses the Service).
+func checkPortClash(ports []model.Port, path string, errs *diag.List) {
+	container := map[string]string{}
+	service := map[string]string{}
+	for _, p := range ports {
+		ck := fmt.Sprintf("%d/%s", p.Number, p.Protocol)
+		sk := fmt.Sprintf("%d/%s", p.ServicePort(), p.Protocol)
+		switch {
+		case container[ck] != "":
+			pos := p.Pos
+			if p.TargetPos.IsValid() {
+				pos = p.TargetPos
+			}
+			errs.Add(pos, "%s.%s: container port %d is already used by port %q", path, p.Name, p.Number, container[ck])
+		case service[sk] != "":
+			errs.Add(p.Pos, "%s.%s: Service port %d is already used by port %q", path, p.Name, p.ServicePort(), service[sk])
+		}
+		if container[ck] == "" {
+			container[ck] = p.Name
+		}
+		if service[sk] == "" {
+			service[sk] = p.Name
+		}
+	}
+}
+
+// checkExternals reports externals that clash with a component's name,
+// declare a container port, no port at all, or a range that is not one.
+func checkExternals(s *model.System, errs *diag.List) {
+	for _, e := range s.Externals {
+		path := "system.externals." + e.Name
+		if c := s.Component(e.Name); c != nil {
+			errs.Add(e.Pos, "%s: a component is called %s too; talksTo names one or the other", path, e.Name)
+		}
+		if len(e.Ports) == 0 {
+			errs.Add(e.Pos, "%s: declares no ports; talksTo names one (ports: https: 443)", path)
+		}
+		checkExternalPorts(e.Ports, path+".ports", errs)
+		checkCIDRs(e.CIDRs, e.CIDRsPos, path+".cidrs", errs)
+	}
+}
+
+func checkExternalPorts(ports []model.Port, path string, errs *diag.List) {
+	for _, p := range ports {
+		if p.TargetPos.IsValid() {
+			errs.Add(p.TargetPos, "%s.%s: an external has no container: write the port it answers on alone", path, p.Name)
+		}
+	}
+	checkPortClash(ports, path, errs)
+}
+
+// checkExternalOverrides reports an environment's overrides of externals
+// the system does not declare, or of ports they do not have.
+func checkExternalOverrides(s *model.System, env *model.Environment, path string, errs *diag.List) {
+	for _, o := range env.Externals {
+		opath := path + ".externals." + o.Name
+		e := s.External(o.Name)
+		if e == nil {
+			errs.Add(o.Pos, "%s.externals: unknown external %q; an environment changes externals of the system, it does not add them (%s)", path, o.Name, externalNames(s))
+			continue
+		}
+		for _, p := range o.Ports {
+			if e.Port(p.Name) == nil {
+				errs.Add(p.Pos, "%s.ports.%s: external %q has no port %q (ports: %s)", opath, p.Name, e.Name, p.Name, portNames(e.Ports))
+			}
+		}
+		checkExternalPorts(o.Ports, opath+".ports", errs)
+		checkCIDRs(o.CIDRs, o.CIDRsPos, opath+".cidrs", errs)
+	}
+	c := env.Cluster
+	if len(c.PodCIDRsPos) > 0 {
+		checkCIDRs(c.PodCIDRs, c.PodCIDRsPos, path+".cluster.podCIDRs", errs)
+	}
+	if len(c.ServiceCIDRsPos) > 0 {
+		checkCIDRs(c.ServiceCIDRs, c.ServiceCIDRsPos, path+".cluster.serviceCIDRs", errs)
+	}
+	for _, e := range s.Externals {
+		cidrs, pos, where := e.CIDRs, e.CIDRsPos, "system.externals."+e.Name+".cidrs"
+		for _, o := range env.Externals {
+			if o.Name == e.Name && len(o.CIDRs) > 0 {
+				cidrs, pos, where = o.CIDRs, o.CIDRsPos, path+".externals."+o.Name+".cidrs"
+			}
+		}
+		for i, r := range cidrs {
+			if in, what := intoCluster(r, c); in != "" {
+				errs.Add(pos[i], "%s.%d: %s overlaps %s, the %s range of %s's cluster: a flow to %s would reach into the cluster; narrow the range, or override it for %s", where, i, r, in, what, env.Name, e.Name, env.Name)
+			}
+		}
+	}
+}
+
+// intoCluster returns the first range of the cluster's pods or Services
+// that r overlaps, and which it is.
+func intoCluster(r string, c model.Cluster) (string, string) {
+	p, err := netip.ParsePrefix(r)
+	if err != nil {
+		return "", ""
+	}
+	for _, own := range []struct {
+		cidrs []string
+		what  string
+	}{{c.PodCIDRs, "pod"}, {c.ServiceCIDRs, "Service"}} {
+		for _, o := range own.cidrs {
+			if q, err := netip.ParsePrefix(o); err == nil && p.Overlaps(q) {
+				return o, own.what
+			}
+		}
+	}
+	return "", ""
+}
+
+// checkCIDRs reports ranges that do not parse, or are not written from
+// their first address (10.0.0.1/8 is 10.0.0.0/8, which a reader may not
+// expect).
+func checkCIDRs(cidrs []string, pos []model.Pos, path string, errs *diag.List) {
+	for i, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		switch {
+		case err != nil:
+			errs.Add(pos[i], "%s.%d: %q is not an address range: %s", path, i, c, parseReason(err))
+		case p.Masked() != p:
+			errs.Add(pos[i], "%s.%d: %q does not start its range; write %q", path, i, c, p.Masked().String())
+		}
+	}
+}
+
+// targetNames lists what talksTo may name, for an unknown target.
+func targetNames(s *model.System) string {
+	var cs, es []string
+	for _, c := range s.Components {
+		cs = append(cs, c.Name)
+	}
+	for _, e := range s.Externals {
+		es = append(es, e.Name)
+	}
+	out := "components: " + nameList(cs)
+	if len(es) > 0 {
+		out += "; externals: " + nameList(es)
+	}
+	return out
+}
+
+func externalNames(s *model.System) string {
+	if len(s.Externals) == 0 {
+		return "the system declares none"
+	}
+	var n []string
+	for _, e := range s.Externals {
+		n = append(n, e.Name)
+	}
+	return "externals: " + nameList(n)
+}
+
+// parseReason is netip's reason without the call it quotes:
+// `ParseAddr("300.1.0.0"): IPv4 field has value >255` is the last part.
+func parseReason(err error) string {
+	m := err.Error()
+	if i := strings.LastIndex(m, "): "); i >= 0 {
+		return m[i+3:]
+	}
+	return m
+}
