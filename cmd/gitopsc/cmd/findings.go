@@ -39,7 +39,20 @@ func (p *policyFlags) validate() error {
 // stderr with the diagnostics.
 func reportFindings(c *cobra.Command, fs []policies.Finding, p policyFlags) bool {
 	wd, _ := os.Getwd()
-	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
+	if !p.writeMachine(c, fs, wd) {
+		stderr := c.ErrOrStderr()
+		policies.WriteText(stderr, fs, wd)
+		if len(fs) > 0 {
+			fmt.Fprintf(stderr, "findings: %s\n", policies.Summarize(fs))
+		}
+	}
+	return policies.Failed(fs, p.strict)
+}
+
+// writeMachine writes fs to stdout in a machine format, and reports
+// whether the format was one.
+func (p *policyFlags) writeMachine(c *cobra.Command, fs []policies.Finding, wd string) bool {
+	stdout := c.OutOrStdout()
 	switch p.format {
 	case "json":
 		policies.WriteJSON(stdout, fs, wd)
@@ -48,12 +61,9 @@ func reportFindings(c *cobra.Command, fs []policies.Finding, p policyFlags) bool
 	case "github":
 		policies.WriteGitHub(stdout, fs, wd)
 	default:
-		policies.WriteText(stderr, fs, wd)
-		if len(fs) > 0 {
-			fmt.Fprintf(stderr, "findings: %s\n", policies.Summarize(fs))
-		}
+		return false
 	}
-	return policies.Failed(fs, p.strict)
+	return true
 }
 
 // inputError reports an error that stopped the command before any rule
@@ -70,15 +80,6 @@ func (p *policyFlags) inputError(c *cobra.Command, err error) error {
 	}
 	wd, _ := os.Getwd()
 	diag.Print(c.ErrOrStderr(), err, wd)
-	fs := policies.InputFindings(err)
-	stdout := c.OutOrStdout()
-	switch p.format {
-	case "json":
-		policies.WriteJSON(stdout, fs, wd)
-	case "sarif":
-		policies.WriteSARIF(stdout, fs, wd, Version)
-	case "github":
-		policies.WriteGitHub(stdout, fs, wd)
-	}
+	p.writeMachine(c, policies.InputFindings(err), wd)
 	return &exitError{code: diag.ExitCode(err)}
 }
