@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -26,7 +27,7 @@ func checkExternalFlows(ctx *Context, res *reach.Result, policyPos map[reach.Pol
 			continue
 		}
 		c := sys.Component(x.Workload.Name)
-		if c == nil || declaresBlock(sys, c, x) {
+		if c == nil || declaresBlock(ctx, c, x) {
 			continue
 		}
 		pos, object := ctx.Env.Env.Pos, ""
@@ -34,8 +35,9 @@ func checkExternalFlows(ctx *Context, res *reach.Result, policyPos map[reach.Pol
 			pos, object = o.Pos, "NetworkPolicy "+o.Namespace+"/"+o.Name
 		}
 		fs = append(fs, Finding{Rule: "NET001", Pos: pos, Target: c.Name, Object: object,
-			Message: fmt.Sprintf("%s, but no talksTo of %s names an external with that range and port", strings.TrimSuffix(x.String(), " ("+x.Rule.String()+")"), c.Name)})
+			Message: fmt.Sprintf("%s, but no talksTo of %s names an external with that range and port", describeAccessOf(x), c.Name)})
 	}
+	fs = append(fs, checkIntoCluster(ctx, res, policyPos)...)
 	for _, c := range sys.Components {
 		w := reach.WorkloadRef{Namespace: c.Namespace, Name: c.Name}
 		access := res.ExternalOf(w)
@@ -45,7 +47,7 @@ func checkExternalFlows(ctx *Context, res *reach.Result, policyPos map[reach.Pol
 				continue
 			}
 			p := e.Port(f.Port)
-			for _, b := range render.ExternalBlocks(e) {
+			for _, b := range render.ExternalBlocks(e, ctx.Env.Env.Cluster) {
 				if !slices.ContainsFunc(access, func(x reach.ExternalAccess) bool {
 					return x.Direction == networkingv1.PolicyTypeEgress && x.Kind == reach.IPBlock && sameBlock(x, b) && coversPort(x.Ports, p)
 				}) {
@@ -60,7 +62,8 @@ func checkExternalFlows(ctx *Context, res *reach.Result, policyPos map[reach.Pol
 
 // declaresBlock reports whether a flow of c to an external covers the
 // access x opens: the same range, and only the flow's ports.
-func declaresBlock(sys *model.System, c *model.Component, x reach.ExternalAccess) bool {
+func declaresBlock(ctx *Context, c *model.Component, x reach.ExternalAccess) bool {
+	sys := ctx.Env.System
 	if x.Ports == nil {
 		return false
 	}
@@ -73,7 +76,7 @@ func declaresBlock(sys *model.System, c *model.Component, x reach.ExternalAccess
 			}
 			p := e.Port(f.Port)
 			if m.Name == "" && m.EndPort == 0 && m.Number == int32(p.Number) && m.Protocol == corev1.Protocol(p.Protocol) &&
-				slices.ContainsFunc(render.ExternalBlocks(e), func(b networkingv1.IPBlock) bool { return sameBlock(x, b) }) {
+				slices.ContainsFunc(render.ExternalBlocks(e, ctx.Env.Env.Cluster), func(b networkingv1.IPBlock) bool { return sameBlock(x, b) }) {
 				covered = true
 				break
 			}
@@ -116,4 +119,62 @@ func describeBlock(b networkingv1.IPBlock) string {
 		return b.CIDR
 	}
 	return b.CIDR + " except " + strings.Join(b.Except, ", ")
+}
+
+// metadata are the addresses of the cloud metadata service.
+var metadata = []string{"169.254.169.254/32", "fd00:ec2::254/128"}
+
+// checkIntoCluster reports egress ipBlocks that, less their excepts,
+// still hold an address of the cluster's pods or Services or of the
+// metadata service (NET005).
+func checkIntoCluster(ctx *Context, res *reach.Result, policyPos map[reach.PolicyRef]*render.Object) []Finding {
+	cl := ctx.Env.Env.Cluster
+	type target struct{ cidr, what string }
+	var targets []target
+	for _, c := range cl.PodCIDRs {
+		targets = append(targets, target{c, "the cluster's pod range"})
+	}
+	for _, c := range cl.ServiceCIDRs {
+		targets = append(targets, target{c, "the cluster's Service range"})
+	}
+	for _, c := range metadata {
+		targets = append(targets, target{c, "the cloud metadata service"})
+	}
+	var fs []Finding
+	for _, x := range res.External {
+		if x.Direction != networkingv1.PolicyTypeEgress || x.Kind != reach.IPBlock {
+			continue
+		}
+		block, err := netip.ParsePrefix(x.CIDR)
+		if err != nil {
+			continue
+		}
+		for _, t := range targets {
+			tp, err := netip.ParsePrefix(t.cidr)
+			if err != nil || !block.Overlaps(tp) || excepted(tp, x.Except) {
+				continue
+			}
+			pos, object := ctx.Env.Env.Pos, ""
+			if o := policyPos[x.Rule.Policy]; o != nil {
+				pos, object = o.Pos, "NetworkPolicy "+o.Namespace+"/"+o.Name
+			}
+			fs = append(fs, Finding{Rule: "NET005", Pos: pos, Target: x.Workload.Name, Object: object,
+				Message: fmt.Sprintf("%s reaches %s (%s)", describeAccessOf(x), t.what, t.cidr)})
+		}
+	}
+	return fs
+}
+
+// excepted reports whether t lies wholly inside one of the excepts.
+func excepted(t netip.Prefix, except []string) bool {
+	for _, e := range except {
+		if p, err := netip.ParsePrefix(e); err == nil && p.Bits() <= t.Bits() && p.Contains(t.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+func describeAccessOf(x reach.ExternalAccess) string {
+	return strings.TrimSuffix(x.String(), " ("+x.Rule.String()+")")
 }

@@ -66,7 +66,8 @@ func TestExternalFlows(t *testing.T) {
 		want []string
 	}{{
 		// A renderer that forgets the excepts opens the cluster's own
-		// private ranges and the metadata address to the agent.
+		// private ranges and the metadata address to the agent: NET005
+		// says so from the policy alone, whatever the renderer's list.
 		name: "public internet without its excepts",
 		edit: func(t *testing.T, r *compiler.Result) {
 			egressOf(t, r, "egress-agent-to-llm-https").Spec.Egress[0].To[0].IPBlock.Except = nil
@@ -74,6 +75,9 @@ func TestExternalFlows(t *testing.T) {
 		want: []string{
 			llmFlow + ": error NET001: apps/agent egress to 0.0.0.0/0 on TCP/443, but no talksTo of agent names an external with that range and port",
 			llmFlow + ": error NET002: declared flow apps/agent -> external llm:https is blocked: no policy lets apps/agent send to 0.0.0.0/0 except 10.0.0.0/8, 100.64.0.0/10, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16 on TCP/443",
+			llmFlow + ": error NET005: apps/agent egress to 0.0.0.0/0 on TCP/443 reaches the cluster's pod range (10.42.0.0/16)",
+			llmFlow + ": error NET005: apps/agent egress to 0.0.0.0/0 on TCP/443 reaches the cluster's Service range (10.43.0.0/16)",
+			llmFlow + ": error NET005: apps/agent egress to 0.0.0.0/0 on TCP/443 reaches the cloud metadata service (169.254.169.254/32)",
 		},
 	}, {
 		name: "a range and port no flow declares",
@@ -85,6 +89,8 @@ func TestExternalFlows(t *testing.T) {
 		},
 		want: []string{
 			storeFlow + ": error NET001: apps/worker egress to 10.0.0.0/8 on any port, but no talksTo of worker names an external with that range and port",
+			storeFlow + ": error NET005: apps/worker egress to 10.0.0.0/8 on any port reaches the cluster's pod range (10.42.0.0/16)",
+			storeFlow + ": error NET005: apps/worker egress to 10.0.0.0/8 on any port reaches the cluster's Service range (10.43.0.0/16)",
 		},
 	}, {
 		name: "egress policy of an external flow deleted",

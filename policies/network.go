@@ -41,6 +41,19 @@ ingress at the server; a flow to an external, egress to each of its
 ranges on its port.`,
 	},
 	{
+		ID: "NET005", Family: "network", Severity: Error,
+		Title: "egress ipBlocks reach neither the cluster's own ranges nor the cloud metadata address",
+		Rationale: `An ipBlock is meant for addresses outside the cluster, but many network
+plugins match pod and Service addresses against it too: an ipBlock that
+covers the cluster's pod or Service range (cluster.podCIDRs,
+serviceCIDRs) opens a path to every pod on its ports, one that no
+talksTo shows. One that covers the cloud metadata address
+(169.254.169.254, fd00:ec2::254) lets the pods take the node's
+credentials. The rule reads the rendered policies, whatever rendered
+them, and reports each egress ipBlock whose range, less its excepts,
+still holds one of those addresses.`,
+	},
+	{
 		ID: "NET003", Family: "network", Severity: Error,
 		Title: "every namespace denies ingress and egress by default",
 		Rationale: `Without a default-deny policy in both directions, a pod that no other
@@ -179,11 +192,12 @@ func checkNetwork(ctx *Context) []Finding {
 			from := reach.WorkloadRef{Namespace: c.Namespace, Name: c.Name}
 			to := reach.WorkloadRef{Namespace: t.Namespace, Name: t.Name}
 			port := int32(t.Port(f.Port).Number)
-			if res.Allowed(from, to, port, corev1.ProtocolTCP) {
+			proto := corev1.Protocol(t.Port(f.Port).Protocol)
+			if res.Allowed(from, to, port, proto) {
 				continue
 			}
 			msg := fmt.Sprintf("declared flow %s -> %s:%s is blocked", from, to, f.Port)
-			if v, ok := res.Explain(from, to, port, corev1.ProtocolTCP); ok {
+			if v, ok := res.Explain(from, to, port, proto); ok {
 				msg = "declared flow " + v.String()
 			}
 			fs = append(fs, Finding{Rule: "NET002", Pos: f.Pos, Target: c.Name, Message: msg})

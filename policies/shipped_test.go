@@ -34,7 +34,7 @@ func TestShippedAgentsReach(t *testing.T) {
 	dns := "egress to pods k8s-app=kube-dns in namespace kube-system on UDP/53, TCP/53"
 	internet := []string{
 		"egress to 0.0.0.0/0 except 10.0.0.0/8, 100.64.0.0/10, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16 on TCP/443",
-		"egress to ::/0 except fc00::/7, fe80::/10 on TCP/443",
+		"egress to ::/0 except 64:ff9b::/96, fc00::/7, fe80::/10 on TCP/443",
 	}
 	endpoint := []string{"egress to 10.0.96.0/24 on TCP/443"}
 	flows := map[string][]string{

@@ -1,16 +1,16 @@
 package diff
 
 import (
-	"github.com/gitopsc/gitopsc/compiler/render"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-
 	"cmp"
-	"github.com/gitopsc/gitopsc/policies/reach"
 	"reflect"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/gitopsc/gitopsc/compiler/render"
+	"github.com/gitopsc/gitopsc/policies/reach"
 )
 
 // RiskKind names a change that a reviewer should look at before the

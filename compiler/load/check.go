@@ -33,7 +33,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		if s.Namespace(c.Namespace) == nil {
 			errs.Add(c.NsPos, "%s.namespace: unknown namespace %q (declared: %s)", path, c.Namespace, nsNames())
 		}
-		checkPortClash(c.Ports, path+".ports", errs)
+		checkPorts(c.Ports, path+".ports", errs)
 		seenFlow := map[string]bool{}
 		for _, f := range c.TalksTo {
 			flow := f.Target + ":" + f.Port
@@ -85,6 +85,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		}
 		if c.Expose != nil {
 			checkPortRef(c.Expose.Pos, "expose", c.Expose.Port)
+			checkExposure(s, c, path, errs)
 		}
 		for _, p := range []struct {
 			name string
@@ -93,6 +94,9 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			if p.p != nil {
 				checkPortRef(p.p.Pos, "probes."+p.name, p.p.Port)
 				checkProbeHeaders(p.p, path+".probes."+p.name, errs)
+				if port := c.Port(p.p.Port); port != nil && port.Protocol == "UDP" && p.p.Kind != model.ProbeExec {
+					errs.Add(p.p.Pos, "%s.probes.%s: port %q is UDP; a %s probe connects over TCP, so it would never pass: check it with exec", path, p.name, p.p.Port, p.p.Kind)
+				}
 			}
 		}
 		if c.Metrics != nil {

@@ -169,11 +169,8 @@ func (d *decoder) system(v cue.Value) *model.System {
 		if !d.label(f, "external", "system.externals."+f.label) {
 			continue
 		}
-		e := &model.External{Name: f.label, Pos: f.v.Pos()}
-		e.Hosts, _ = strsPos(f.v, "hosts")
-		e.HostsPos = f.v.LookupPath(cuePath("hosts")).Pos()
-		e.CIDRs, e.CIDRsPos = strsPos(f.v, "cidrs")
-		e.Ports = sortedPorts(d.ports(f.v.LookupPath(cuePath("ports")), "system.externals."+f.label+".ports"))
+		e := &model.External{Name: f.label, Pos: f.v.Pos(), Reach: d.reach(f.v, "system.externals."+f.label)}
+		e.Ports = sortedPorts(tcpByDefault(e.Ports))
 		s.Externals = append(s.Externals, e)
 	}
 	for _, f := range sortedFields(v.LookupPath(cuePath("secrets"))) {
@@ -268,7 +265,7 @@ func (d *decoder) component(f field) *model.Component {
 		c.Autoscale = as
 	}
 	c.Resources = resources(v.LookupPath(cuePath("resources")))
-	c.Ports = d.ports(v.LookupPath(cuePath("ports")), path+".ports")
+	c.Ports = tcpByDefault(d.ports(v.LookupPath(cuePath("ports")), path+".ports"))
 	if l, err := v.LookupPath(cuePath("talksTo")).List(); err == nil {
 		for l.Next() {
 			s, _ := l.Value().String()
@@ -358,7 +355,8 @@ func (d *decoder) component(f field) *model.Component {
 }
 
 // ports decodes named ports: a number, or {port, targetPort, protocol,
-// appProtocol}.
+// appProtocol}. Protocol stays empty when not written, so that an
+// environment's override changes only what it states; see tcpByDefault.
 func (d *decoder) ports(v cue.Value, path string) []model.Port {
 	var out []model.Port
 	for _, p := range fields(v) {
@@ -366,7 +364,7 @@ func (d *decoder) ports(v cue.Value, path string) []model.Port {
 			d.errs.Add(p.v.Pos(), "%s.%s: port name %q must be at most 15 lower-case letters, digits and '-', starting with a letter", path, p.label, p.label)
 			continue
 		}
-		port := model.Port{Name: p.label, Protocol: "TCP", Pos: p.v.Pos()}
+		port := model.Port{Name: p.label, Pos: p.v.Pos()}
 		if n, err := p.v.Int64(); err == nil {
 			port.Number = int(n)
 			out = append(out, port)
@@ -387,6 +385,26 @@ func (d *decoder) ports(v cue.Value, path string) []model.Port {
 		out = append(out, port)
 	}
 	return out
+}
+
+// reach decodes how an external is reached: hosts, cidrs, ports.
+func (d *decoder) reach(v cue.Value, path string) model.Reach {
+	var r model.Reach
+	r.Hosts, _ = strsPos(v, "hosts")
+	r.HostsPos = v.LookupPath(cuePath("hosts")).Pos()
+	r.CIDRs, r.CIDRsPos = strsPos(v, "cidrs")
+	r.Ports = d.ports(v.LookupPath(cuePath("ports")), path+".ports")
+	return r
+}
+
+// tcpByDefault sets the protocol of ports that do not state one.
+func tcpByDefault(ps []model.Port) []model.Port {
+	for i := range ps {
+		if ps[i].Protocol == "" {
+			ps[i].Protocol = "TCP"
+		}
+	}
+	return ps
 }
 
 func sortedPorts(ps []model.Port) []model.Port {
@@ -555,11 +573,7 @@ func (d *decoder) environment(f field) *model.Environment {
 			Source: d.secretSource(s.v.LookupPath(cuePath("from")))})
 	}
 	for _, x := range sortedFields(v.LookupPath(cuePath("externals"))) {
-		o := &model.ExternalOverride{Name: x.label, Pos: x.v.Pos()}
-		o.Hosts, _ = strsPos(x.v, "hosts")
-		o.HostsPos = x.v.LookupPath(cuePath("hosts")).Pos()
-		o.CIDRs, o.CIDRsPos = strsPos(x.v, "cidrs")
-		o.Ports = d.ports(x.v.LookupPath(cuePath("ports")), path+".externals."+x.label+".ports")
+		o := &model.ExternalOverride{Name: x.label, Pos: x.v.Pos(), Reach: d.reach(x.v, path+".externals."+x.label)}
 		e.Externals = append(e.Externals, o)
 	}
 	pv := v.LookupPath(cuePath("policy"))

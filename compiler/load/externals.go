@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"net/netip"
 	"strings"
 
@@ -9,13 +10,19 @@ import (
 	"github.com/gitopsc/gitopsc/compiler/model"
 )
 
-// checkPortClash reports two named ports on one container port and
-// protocol (the pod would declare it twice), or on one Service port and
-// protocol (the API server refuses the Service).
-func checkPortClash(ports []model.Port, path string, errs *diag.List) {
+// checkPorts reports two named ports on one container port and protocol
+// (the pod would declare it twice), or on one Service port and protocol
+// (the API server refuses the Service), and an appProtocol the API
+// server refuses.
+func checkPorts(ports []model.Port, path string, errs *diag.List) {
 	container := map[string]string{}
 	service := map[string]string{}
 	for _, p := range ports {
+		if p.AppProtocol != "" {
+			if bad := validation.IsQualifiedName(p.AppProtocol); len(bad) > 0 {
+				errs.Add(p.Pos, "%s.%s: appProtocol %q: %s", path, p.Name, p.AppProtocol, strings.Join(bad, "; "))
+			}
+		}
 		ck := fmt.Sprintf("%d/%s", p.Number, p.Protocol)
 		sk := fmt.Sprintf("%d/%s", p.ServicePort(), p.Protocol)
 		switch {
@@ -50,7 +57,39 @@ func checkExternals(s *model.System, errs *diag.List) {
 		}
 		checkExternalPorts(e.Ports, path+".ports", errs)
 		checkCIDRs(e.CIDRs, e.CIDRsPos, path+".cidrs", errs)
+		checkNotLinkLocal(e.CIDRs, e.CIDRsPos, path+".cidrs", errs)
 	}
+}
+
+// linkLocal holds the cloud metadata service and its instance
+// credentials (169.254.169.254, fd00:ec2::254 is reached through it on
+// EKS); no external may stand for it.
+var linkLocal = []netip.Prefix{netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("fd00:ec2::254/128")}
+
+func checkNotLinkLocal(cidrs []string, pos []model.Pos, path string, errs *diag.List) {
+	for i, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			continue
+		}
+		p = unmapped(p)
+		for _, l := range linkLocal {
+			if p.Overlaps(l) {
+				errs.Add(pos[i], "%s.%d: %s reaches %s, where the cloud metadata service hands out the node's credentials; no external may include it", path, i, c, l)
+				break
+			}
+		}
+	}
+}
+
+// unmapped is p with an IPv4-mapped IPv6 address (::ffff:10.0.0.0/104)
+// written as the IPv4 range it stands for, so it is compared with IPv4
+// ranges.
+func unmapped(p netip.Prefix) netip.Prefix {
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p
 }
 
 func checkExternalPorts(ports []model.Port, path string, errs *diag.List) {
@@ -59,7 +98,7 @@ func checkExternalPorts(ports []model.Port, path string, errs *diag.List) {
 			errs.Add(p.TargetPos, "%s.%s: an external has no container: write the port it answers on alone", path, p.Name)
 		}
 	}
-	checkPortClash(ports, path, errs)
+	checkPorts(ports, path, errs)
 }
 
 // checkExternalOverrides reports an environment's overrides of externals
@@ -79,6 +118,7 @@ func checkExternalOverrides(s *model.System, env *model.Environment, path string
 		}
 		checkExternalPorts(o.Ports, opath+".ports", errs)
 		checkCIDRs(o.CIDRs, o.CIDRsPos, opath+".cidrs", errs)
+		checkNotLinkLocal(o.CIDRs, o.CIDRsPos, opath+".cidrs", errs)
 	}
 	c := env.Cluster
 	if len(c.PodCIDRsPos) > 0 {
@@ -109,6 +149,7 @@ func intoCluster(r string, c model.Cluster) (string, string) {
 	if err != nil {
 		return "", ""
 	}
+	p = unmapped(p)
 	for _, own := range []struct {
 		cidrs []string
 		what  string
@@ -172,4 +213,25 @@ func parseReason(err error) string {
 		return m[i+3:]
 	}
 	return m
+}
+
+// checkExposure reports an exposure Kubernetes would refuse: an Ingress
+// to a UDP port (it speaks HTTP), a LoadBalancer Service whose name,
+// NAME-external, is longer than a Service name may be or is the name of
+// another component's Service.
+func checkExposure(s *model.System, c *model.Component, path string, errs *diag.List) {
+	e := c.Expose
+	if e.Ingress {
+		if p := c.Port(e.Port); p != nil && p.Protocol == "UDP" {
+			errs.Add(e.Pos, "%s.expose.ingress: port %q is UDP; an Ingress routes HTTP, over TCP", path, e.Port)
+		}
+		return
+	}
+	name := c.Name + "-external"
+	switch {
+	case len(name) > 63:
+		errs.Add(e.Pos, "%s.expose.loadBalancer: its Service would be called %s, %d characters, and a Service name is at most 63; shorten the component's name to 54", path, name, len(name))
+	case s.Component(name) != nil:
+		errs.Add(e.Pos, "%s.expose.loadBalancer: its Service would be called %s, the name of component %s's own Service; rename one of them", path, name, name)
+	}
 }

@@ -5,6 +5,12 @@ package model
 type External struct {
 	Name string
 	Pos  Pos
+	Reach
+}
+
+// Reach is how an external is reached, as the system declares it or an
+// environment overrides it.
+type Reach struct {
 	// Hosts are the names it answers at; service discovery gives the
 	// first.
 	Hosts    []string
@@ -39,17 +45,13 @@ func (s *System) External(name string) *External {
 // ExternalOverride is how an environment reaches an external: fields set
 // replace the external's.
 type ExternalOverride struct {
-	Name     string
-	Pos      Pos
-	Hosts    []string
-	HostsPos Pos
-	CIDRs    []string
-	CIDRsPos []Pos
-	Ports    []Port
+	Name string
+	Pos  Pos
+	Reach
 }
 
 // Endpoint is what a flow's target is: a component of the system or an
-// external. Exactly one is set.
+// external; neither, for a name that is not one.
 type Endpoint struct {
 	Component *Component
 	External  *External

@@ -1,6 +1,9 @@
 package render
 
 import (
+	"net/netip"
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,7 +68,7 @@ func policyPort(p *model.Port) networkingv1.NetworkPolicyPort {
 // a pod.
 func (rd *renderer) externalPolicy(c *model.Component, f model.Flow, x *model.External) {
 	var to []networkingv1.NetworkPolicyPeer
-	for _, b := range ExternalBlocks(x) {
+	for _, b := range ExternalBlocks(x, rd.env.Cluster) {
 		to = append(to, networkingv1.NetworkPolicyPeer{IPBlock: &b})
 	}
 	rd.addPolicy(c, EgressPolicyName(c.Name, f), f.Pos, networkingv1.NetworkPolicySpec{
@@ -76,17 +79,20 @@ func (rd *renderer) externalPolicy(c *model.Component, f model.Flow, x *model.Ex
 
 // Ranges an external without cidrs of its own never reaches: the
 // cluster's pods and Services live in private (RFC 1918), shared (RFC
-// 6598) or unique-local addresses, and link-local holds the cloud
-// metadata service (169.254.169.254, fd00:ec2::254) and its instance
-// credentials.
+// 6598) or unique-local addresses, link-local holds the cloud metadata
+// service (169.254.169.254, fd00:ec2::254) and its instance credentials,
+// and NAT64 (64:ff9b::/96) reaches private IPv4 from IPv6. (IPv4-mapped
+// addresses, ::ffff:0:0/96, cannot be excepted: the API server reads them
+// as IPv4, outside ::/0, and refuses the policy.) The cluster's own ranges are excepted too, for clusters
+// whose pods have public or global IPv6 addresses.
 var (
 	notPublicV4 = []string{"10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"}
-	notPublicV6 = []string{"fc00::/7", "fe80::/10"}
+	notPublicV6 = []string{"64:ff9b::/96", "fc00::/7", "fe80::/10"}
 )
 
-// ExternalBlocks are the ipBlocks that stand for an external: its
-// declared ranges, or the public internet.
-func ExternalBlocks(x *model.External) []networkingv1.IPBlock {
+// ExternalBlocks are the ipBlocks that stand for an external on cluster:
+// its declared ranges, or the public internet.
+func ExternalBlocks(x *model.External, cluster model.Cluster) []networkingv1.IPBlock {
 	if len(x.CIDRs) > 0 {
 		var out []networkingv1.IPBlock
 		for _, c := range x.CIDRs {
@@ -94,10 +100,35 @@ func ExternalBlocks(x *model.External) []networkingv1.IPBlock {
 		}
 		return out
 	}
-	return []networkingv1.IPBlock{
-		{CIDR: "0.0.0.0/0", Except: notPublicV4},
-		{CIDR: "::/0", Except: notPublicV6},
+	v4, v6 := slices.Clone(notPublicV4), slices.Clone(notPublicV6)
+	for _, r := range slices.Concat(cluster.PodCIDRs, cluster.ServiceCIDRs) {
+		p, err := netip.ParsePrefix(r)
+		if err != nil {
+			continue
+		}
+		switch {
+		case p.Addr().Is4() && !covered(p, v4):
+			v4 = append(v4, p.Masked().String())
+		case p.Addr().Is6() && !covered(p, v6):
+			v6 = append(v6, p.Masked().String())
+		}
 	}
+	slices.Sort(v4)
+	slices.Sort(v6)
+	return []networkingv1.IPBlock{
+		{CIDR: "0.0.0.0/0", Except: v4},
+		{CIDR: "::/0", Except: v6},
+	}
+}
+
+// covered reports whether p lies inside one of the ranges.
+func covered(p netip.Prefix, ranges []string) bool {
+	for _, r := range ranges {
+		if q, err := netip.ParsePrefix(r); err == nil && q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
 }
 
 // exposurePolicy admits traffic from the ingress controller or the load

@@ -398,17 +398,19 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 // that restarts a pod for what should only take it out of rotation.
 func readinessAndLiveness(c *model.Component) (readiness, liveness *model.Probe) {
 	readiness, liveness = c.Probes.Readiness, c.Probes.Liveness
-	if len(c.Ports) == 0 {
+	if firstTCP(c) == nil {
+		// Every check but exec connects over TCP: a component with UDP
+		// ports only gets no default, and POD006 says so.
 		return readiness, liveness
 	}
 	if readiness == nil {
-		if c.Port("http") != nil {
+		if tcpPort(c, "http") {
 			readiness = &model.Probe{Kind: model.ProbeHTTP, Port: "http"}
 		} else {
 			readiness = &model.Probe{Kind: model.ProbeTCP}
 		}
 	}
-	if liveness == nil && readiness.Kind != model.ProbeTCP {
+	if liveness == nil && readiness.Kind != model.ProbeTCP && tcpPort(c, probePort(c, readiness)) {
 		liveness = &model.Probe{
 			Kind:                model.ProbeTCP,
 			Port:                probePort(c, readiness),
@@ -429,12 +431,31 @@ func probePort(c *model.Component, p *model.Probe) string {
 	switch {
 	case p.Port != "":
 		return p.Port
-	case p.Kind == model.ProbeGRPC && c.Port("grpc") != nil:
+	case p.Kind == model.ProbeGRPC && tcpPort(c, "grpc"):
 		return "grpc"
-	case (p.Kind == model.ProbeHTTP || p.Kind == model.ProbeExec) && c.Port("http") != nil:
+	case (p.Kind == model.ProbeHTTP || p.Kind == model.ProbeExec) && tcpPort(c, "http"):
 		return "http"
 	}
+	if p := firstTCP(c); p != nil {
+		return p.Name
+	}
 	return c.Ports[0].Name
+}
+
+// tcpPort reports whether c has a TCP port called name.
+func tcpPort(c *model.Component, name string) bool {
+	p := c.Port(name)
+	return p != nil && p.Protocol != "UDP"
+}
+
+// firstTCP is c's first TCP port, nil when it has none.
+func firstTCP(c *model.Component) *model.Port {
+	for i := range c.Ports {
+		if c.Ports[i].Protocol != "UDP" {
+			return &c.Ports[i]
+		}
+	}
+	return nil
 }
 
 // probe renders a probe; nil when there is none.

@@ -93,8 +93,18 @@ func external(x *model.External, env *model.Environment) *model.External {
 		}
 		for _, p := range o.Ports {
 			for i := range rx.Ports {
-				if rx.Ports[i].Name == p.Name {
-					rx.Ports[i] = p
+				if rx.Ports[i].Name != p.Name {
+					continue
+				}
+				// Only what the override writes: a number alone keeps
+				// the port's protocol.
+				q := &rx.Ports[i]
+				q.Number, q.Service, q.Pos = p.Number, p.Service, p.Pos
+				if p.Protocol != "" {
+					q.Protocol = p.Protocol
+				}
+				if p.AppProtocol != "" {
+					q.AppProtocol = p.AppProtocol
 				}
 			}
 		}
