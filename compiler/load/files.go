@@ -178,7 +178,9 @@ const maxScanErrors = 50
 // fails fast with its first errors, the rest are parsed by CUE.
 func parseFile(name string, src any, cfg parser.Config) (*ast.File, error) {
 	b, ok := src.([]byte)
-	if !ok {
+	if !ok || suspicious(b) <= maxScanErrors {
+		// Too few bytes that could be illegal to make many errors: the
+		// parser gives up after ten of its own.
 		return parser.ParseFile(name, src, cfg)
 	}
 	var errs cueerrorsList
@@ -196,6 +198,21 @@ func parseFile(name string, src any, cfg parser.Config) (*ast.File, error) {
 		return nil, errs.err(name)
 	}
 	return parser.ParseFile(name, src, cfg)
+}
+
+// suspicious counts the bytes that may be illegal in CUE outside strings
+// and comments, an upper bound on the scanner's errors, so that the
+// scan before parsing, which costs as much as the parse, runs only on a
+// file that might be junk: control characters, DEL, '^', '`', '\\' and
+// every byte outside ASCII (an invalid UTF-8 sequence among them).
+func suspicious(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < '\t' || c > '\r' && c < ' ' || c >= 0x7f || c == '^' || c == '`' || c == '\\' {
+			n++
+		}
+	}
+	return n
 }
 
 // cueerrorsList gathers a file's first scanner errors.

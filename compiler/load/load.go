@@ -48,11 +48,18 @@ func Dir(dir string) (_ *model.Input, err error) {
 	if _, err := readInput(dir, abs); err != nil {
 		return nil, err
 	}
-	secrets := newRedactor()
+	// Whatever went wrong, no message repeats a secret's value. What
+	// looks like one is gathered only then: a valid input pays nothing.
+	var syntax []*ast.File
+	var value cue.Value
 	defer func() {
-		// Whatever went wrong, no message repeats a secret's value.
 		var l diag.List
 		if errors.As(err, &l) {
+			secrets := newRedactor()
+			secrets.collectSyntax(syntax)
+			if value.Exists() {
+				secrets.collectValues(value)
+			}
 			secrets.apply(l)
 		}
 	}()
@@ -61,7 +68,7 @@ func Dir(dir string) (_ *model.Input, err error) {
 		return nil, diag.Usagef("no CUE package in %s", dir)
 	}
 	inst := insts[0]
-	secrets.collectSyntax(inst.Files)
+	syntax = inst.Files
 	if inst.Err != nil {
 		return nil, classed(diag.FromCUE(inst.Err), diag.ClassSyntax)
 	}
@@ -90,7 +97,7 @@ func Dir(dir string) (_ *model.Input, err error) {
 		r.in, r.errs = decode(abs, cuecontext.New().BuildInstance(inst))
 	}()
 	v := cuecontext.New().BuildInstance(inst)
-	secrets.collectValues(v)
+	value = v
 	if err := validate(v.Context(), v, inst.Files); err != nil {
 		return nil, err
 	}
