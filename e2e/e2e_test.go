@@ -99,6 +99,13 @@ func testShipped(t *testing.T, ctx context.Context, k *kube, envDir string) {
 	for _, w := range d.warnings {
 		t.Errorf("the API server warned: %s", w)
 	}
+	// What the API server stored is what was rendered: read back, and a
+	// second apply changes nothing; the Service port ≠ container port
+	// mappings and the ipBlock egress policies in particular.
+	checkRoundTrip(t, ctx, k, tree)
+	mappings := checkPortMappings(t, ctx, k, tree.name)
+	checkIPBlocks(t, ctx, k, tree)
+
 	start := waitPods(t, ctx, k, d, d.expected(false), nil)
 	start.requireAdmitted(t)
 
@@ -115,6 +122,10 @@ func testShipped(t *testing.T, ctx context.Context, k *kube, envDir string) {
 	}
 	fmt.Printf("e2e: %s: %d objects applied, %d workloads; pods admitted: %d at start, %d with every HPA at its maximum, %d with every Deployment rolling out at that maximum\n",
 		tree.name, d.objects, len(d.workloads), start.total(), max.total(), worst.total())
+
+	// Last, as it makes a pod ready: Kubernetes resolves each mapping's
+	// named targetPort to the container port in the EndpointSlice.
+	checkEndpoints(t, ctx, k, tree.name, mappings)
 }
 
 // testVariant checks that vet refuses a variant with its rule alone, then
@@ -270,7 +281,18 @@ func refusedWith(msgs []string, reason string) string {
 // or out/ holds none, it is a fresh gitopsc build of environments/ into a
 // temporary folder: what the next build would commit. (make test fails on
 // a stale out/; this test is about what Kubernetes makes of the output.)
+//
+// E2E_OUT names another output folder (of gitopsc build --out DIR) to test
+// instead, as it is: no --check against environments/, no fresh build.
 func shippedOutput(t *testing.T, root string) []string {
+	if dir := os.Getenv("E2E_OUT"); dir != "" {
+		dirs := envDirs(t, dir)
+		if len(dirs) == 0 {
+			t.Fatalf("E2E_OUT=%s holds no rendered environment (no <env>/flux/kustomization.yaml)", dir)
+		}
+		fmt.Printf("e2e: testing E2E_OUT=%s as it is (%d environments)\n", dir, len(dirs))
+		return dirs
+	}
 	outDir := filepath.Join(root, "out")
 	src := filepath.Join(root, "environments")
 	dirs := envDirs(t, outDir)

@@ -15,6 +15,8 @@
 #   E2E_TEST_RUN      ''   (go test -run, to select cases)
 #   E2E_KEEP          0    (1 keeps the work folder: logs, certificates)
 #   E2E_INSTALL_ETCD  1    (0: fail instead of apt-get installing etcd-server)
+#   E2E_OUT           ''   (an output folder of gitopsc build --out DIR to
+#                     test as it is, instead of out/ or a fresh build)
 # The Kubernetes version is the one e2e/controlplane/go.mod requires.
 #
 # bash e2e/run.sh CMD ARGS... runs CMD against the control plane instead of
@@ -23,6 +25,12 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# E2E_OUT may be relative to where the script was started; the test runs
+# in e2e/.
+if [ -n "${E2E_OUT:-}" ]; then
+	out="$(cd "$E2E_OUT" 2>/dev/null && pwd)" || { printf 'e2e: E2E_OUT=%s is not a folder\n' "$E2E_OUT" >&2; exit 1; }
+	export E2E_OUT="$out"; unset out
+fi
 cd "$ROOT"
 export PATH="/usr/local/go/bin:$PATH"
 export GOTOOLCHAIN=local
