@@ -300,7 +300,10 @@ func translate(n *node, src Source) Diagnostic {
 			msg += ": " + why[1]
 		}
 	case format == "field not allowed" && src.Suggest != nil:
-		if s := closest(labels, src.Suggest(labels)); s != "" {
+		if len(labels) == 0 {
+			break
+		}
+		if s := Closest(labels[len(labels)-1], src.Suggest(labels)); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		if schemaAt != "" {
@@ -382,13 +385,9 @@ func kindWords(args []any) string {
 	return "a value"
 }
 
-// closest is the suggestion nearest the last label of path, when one is
-// close enough to be a likely misspelling.
-func closest(path []string, candidates []string) string {
-	if len(path) == 0 {
-		return ""
-	}
-	bad := path[len(path)-1]
+// Closest is the candidate nearest bad, when one is close enough to be a
+// likely misspelling of it; "" otherwise.
+func Closest(bad string, candidates []string) string {
 	best, bestD := "", 0
 	for _, c := range candidates {
 		if c == bad {

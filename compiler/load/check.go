@@ -31,7 +31,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 	for _, c := range s.Components {
 		path := "system.components." + c.Name
 		if s.Namespace(c.Namespace) == nil {
-			errs.Add(c.NsPos, "%s.namespace: unknown namespace %q (declared: %s)", path, c.Namespace, nsNames())
+			errs.Add(c.NsPos, "%s.namespace: unknown namespace %q%s (declared: %s)", path, c.Namespace, didYouMean(c.Namespace, namespaceNames(s)), nsNames())
 		}
 		checkPorts(c.Ports, path+".ports", errs)
 		seenFlow := map[string]bool{}
@@ -41,7 +41,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			case seenFlow[flow]:
 				errs.Add(f.Pos, "%s.talksTo: %q is declared twice", path, flow)
 			case t.Component == nil && t.External == nil:
-				errs.Add(f.Pos, "%s.talksTo: unknown component or external %q (%s)", path, f.Target, targetNames(s))
+				errs.Add(f.Pos, "%s.talksTo: unknown component or external %q%s (%s)", path, f.Target, didYouMean(f.Target, append(componentNames(s), externalList(s)...)), targetNames(s))
 			case t.Port(f.Port) == nil && t.Component != nil:
 				errs.Add(f.Pos, "%s.talksTo: component %q has no port %q (ports: %s)", path, f.Target, f.Port, portNames(t.Component.Ports))
 			case t.Port(f.Port) == nil:
@@ -53,7 +53,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			sec := s.Secret(r.Secret)
 			switch {
 			case sec == nil:
-				errs.Add(r.Pos, "%s.secrets.%s: unknown secret %q", path, r.Env, r.Secret)
+				errs.Add(r.Pos, "%s.secrets.%s: unknown secret %q%s", path, r.Env, r.Secret, didYouMean(r.Secret, secretNames(s)))
 			case sec.Namespace != c.Namespace:
 				errs.Add(r.Pos, "%s.secrets.%s: secret %q is in namespace %q, not %q; a pod reads secrets of its own namespace only", path, r.Env, r.Secret, sec.Namespace, c.Namespace)
 			case !sec.HasKey(r.Key):
@@ -134,7 +134,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		}
 		for _, o := range e.Components {
 			if s.Component(o.Name) == nil {
-				errs.Add(o.Pos, "%s.components: unknown component %q; an environment changes components of the system, it does not add them", path, o.Name)
+				errs.Add(o.Pos, "%s.components: unknown component %q%s; an environment changes components of the system, it does not add them", path, o.Name, didYouMean(o.Name, componentNames(s)))
 			}
 		}
 		for _, o := range e.Secrets {

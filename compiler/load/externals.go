@@ -108,7 +108,7 @@ func checkExternalOverrides(s *model.System, env *model.Environment, path string
 		opath := path + ".externals." + o.Name
 		e := s.External(o.Name)
 		if e == nil {
-			errs.Add(o.Pos, "%s.externals: unknown external %q; an environment changes externals of the system, it does not add them (%s)", path, o.Name, externalNames(s))
+			errs.Add(o.Pos, "%s.externals: unknown external %q%s; an environment changes externals of the system, it does not add them (%s)", path, o.Name, didYouMean(o.Name, externalList(s)), externalNames(s))
 			continue
 		}
 		for _, p := range o.Ports {
@@ -180,16 +180,9 @@ func checkCIDRs(cidrs []string, pos []model.Pos, path string, errs *diag.List) {
 
 // targetNames lists what talksTo may name, for an unknown target.
 func targetNames(s *model.System) string {
-	var cs, es []string
-	for _, c := range s.Components {
-		cs = append(cs, c.Name)
-	}
-	for _, e := range s.Externals {
-		es = append(es, e.Name)
-	}
-	out := "components: " + nameList(cs)
-	if len(es) > 0 {
-		out += "; externals: " + nameList(es)
+	out := "components: " + nameList(componentNames(s))
+	if len(s.Externals) > 0 {
+		out += "; externals: " + nameList(externalList(s))
 	}
 	return out
 }
@@ -198,11 +191,48 @@ func externalNames(s *model.System) string {
 	if len(s.Externals) == 0 {
 		return "the system declares none"
 	}
+	return "externals: " + nameList(externalList(s))
+}
+
+// didYouMean suggests the declared name closest to a name that is not
+// one, as " (did you mean "redis"?)", or "".
+func didYouMean(bad string, names []string) string {
+	if s := diag.Closest(bad, names); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
+}
+
+func componentNames(s *model.System) []string {
+	var n []string
+	for _, c := range s.Components {
+		n = append(n, c.Name)
+	}
+	return n
+}
+
+func externalList(s *model.System) []string {
 	var n []string
 	for _, e := range s.Externals {
 		n = append(n, e.Name)
 	}
-	return "externals: " + nameList(n)
+	return n
+}
+
+func namespaceNames(s *model.System) []string {
+	var n []string
+	for _, ns := range s.Namespaces {
+		n = append(n, ns.Name)
+	}
+	return n
+}
+
+func secretNames(s *model.System) []string {
+	var n []string
+	for _, sec := range s.Secrets {
+		n = append(n, sec.Name)
+	}
+	return n
 }
 
 // parseReason is netip's reason without the call it quotes:
