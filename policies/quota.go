@@ -36,8 +36,14 @@ mistake is cheap to catch before merge and confusing to debug after it.`,
 rollout or a scale-up fails at the worst moment. The worst case of each
 workload is its replica count (the HPA maximum when autoscaled) plus the
 pods a rolling update adds (maxSurge, rounded up as the Deployment
-controller rounds it), each pod counted as Kubernetes counts it: the sum
-of its containers, or its largest init container when that is larger.
+controller rounds it). A Job counts its parallelism (no more than its
+completions); a CronJob that many times the runs that can be active at
+once: one with concurrency Forbid, two with Replace (the replaced run's
+pods count until they have terminated), and with Allow the active
+deadline plus the termination grace period over the shortest interval
+between scheduled times, rounded up (JOB001 when there is no deadline).
+Each pod is counted as Kubernetes counts it: the sum of its containers,
+or its largest init container when that is larger.
 Their sum must fit requests.cpu, requests.memory, limits.cpu,
 limits.memory and pods of the namespace's ResourceQuota.`,
 		Check: checkQuotaFits,
@@ -56,6 +62,20 @@ from the others. Set quota in the namespace or in the environment.`,
 that is not there: pods are admitted and then stay Pending. The sum of the
 namespaces' quotas is compared with the node pool at its maximum size.`,
 		Check: checkNodePool,
+	},
+	{
+		ID: "QUOTA006", Family: "quota", Severity: Error,
+		Title: "every pod fits one node of its pool",
+		Rationale: `The scheduler places a pod on one node, so a pod whose requests exceed
+what one node allocates stays Pending however far the pool scales: the
+rollout never finishes and no error says why. Each pod is counted as
+Kubernetes counts it (the sum of its containers, or its largest init
+container when that is larger) and its cpu and memory requests are
+compared with one node of the environment's pool. The pool's cpu and
+memory must be what a node allocates, with the kubelet's and the
+system's reservations and eviction threshold already taken off, not the
+instance's capacity; what DaemonSets take from each node is not counted.`,
+		Check: checkPodFitsNode,
 	},
 }
 
@@ -216,6 +236,9 @@ func checkQuotaFits(ctx *Context) []Finding {
 				}
 				if c.w.Surge > 0 {
 					count += fmt.Sprintf(" + %d surge", c.w.Surge)
+				}
+				if c.w.Runs != nil {
+					count = c.w.Runs.count()
 				}
 				share := 0.0
 				if v := sum.AsApproximateFloat64(); v > 0 {

@@ -1,9 +1,11 @@
 package policies_test
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/gitopsc/gitopsc/policies"
 )
@@ -19,5 +21,26 @@ func TestContainerResourcesRule(t *testing.T) {
 	sameLines(t, only("QUOTA001", s.check(r, policies.Options{})), []string{
 		s.at(t, "web: {", 1) + ": error QUOTA001: container migrate sets no limits.cpu, limits.memory",
 		s.at(t, "web: {", 1) + ": error QUOTA001: container web sets no requests.memory",
+	})
+}
+
+// QUOTA006 sums every container of the rendered pod, so one the model
+// does not name (a sidecar) counts too; the finding then points at the
+// component's resources.
+func TestPodFitsNodeCountsEveryContainer(t *testing.T) {
+	src := strings.Replace(shop, `arch: ["amd64"]}`,
+		`arch: ["amd64"], nodes: {cpu: "940m", memory: "1Gi", max: 3}}`, 1)
+	s := loadSystem(t, src)
+	r := s.compile(t, "local")
+	if got := only("QUOTA006", s.check(r, policies.Options{})); len(got) != 0 {
+		t.Fatalf("the shop fits its nodes, got:\n%s", strings.Join(got, "\n"))
+	}
+	p := podSpec(t, r, "worker")
+	p.Containers = append(p.Containers, corev1.Container{Name: "proxy", Resources: corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("900m"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+	}})
+	sameLines(t, only("QUOTA006", s.check(r, policies.Options{})), []string{
+		s.at(t, "resources:", 3) + ": error QUOTA006: worker: a pod requests cpu 1 (containers worker 100m + proxy 900m), more than one node of the pool allocates (940m): the scheduler never places it",
+		s.at(t, "resources:", 3) + ": error QUOTA006: worker: a pod requests memory 1152Mi (containers worker 128Mi + proxy 1Gi), more than one node of the pool allocates (1Gi): the scheduler never places it",
 	})
 }

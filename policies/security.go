@@ -149,6 +149,7 @@ server, and its workload never starts. Pods are checked with the
 Kubernetes Pod Security admission library itself.`,
 		Check: checkPodSecurityLevel,
 	},
+	imageUserRule,
 }
 
 // runAsUser is the user a container runs as when the pod or the
@@ -205,6 +206,9 @@ func securityPos(w *workload) model.Pos {
 func checkProbes(ctx *Context) []Finding {
 	var fs []Finding
 	for _, w := range workloads(ctx) {
+		if w.Runs != nil {
+			continue // a job's pods end when their work is done: no probes
+		}
 		for _, c := range w.Template.Spec.Containers {
 			var missing []string
 			if c.ReadinessProbe == nil {
@@ -242,7 +246,9 @@ func checkPDB(ctx *Context) []Finding {
 	}
 	var fs []Finding
 	for _, w := range workloads(ctx) {
-		if w.Replicas < 2 {
+		if w.Replicas < 2 || w.Runs != nil {
+			// A Job gets no budget: the Job controller replaces a pod
+			// that is evicted.
 			continue
 		}
 		covered := false

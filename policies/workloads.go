@@ -3,6 +3,7 @@ package policies
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -10,8 +11,8 @@ import (
 	"github.com/gitopsc/gitopsc/compiler/render"
 )
 
-// workload is a rendered Deployment or StatefulSet with what the rules
-// need to know of it.
+// workload is a rendered Deployment, StatefulSet, Job or CronJob with
+// what the rules need to know of it.
 type workload struct {
 	Kind, Namespace, Name string
 	Obj                   *render.Object
@@ -22,6 +23,9 @@ type workload struct {
 	Autoscaled bool
 	// Surge is how many extra pods a rolling update may add at Replicas.
 	Surge int
+	// Runs is set for a Job or CronJob (job.go): Replicas is then the
+	// pods of its runs at once, and Surge 0.
+	Runs *runs
 }
 
 func (w *workload) object() string { return w.Kind + " " + w.Namespace + "/" + w.Name }
@@ -65,6 +69,10 @@ func workloads(ctx *Context) []*workload {
 			if max, ok := hpaMax[t.Namespace+"/StatefulSet/"+t.Name]; ok {
 				w.Replicas, w.Autoscaled = max, true
 			}
+		case *batchv1.Job:
+			w = jobWorkload(o, "Job", &t.Spec, nil)
+		case *batchv1.CronJob:
+			w = jobWorkload(o, "CronJob", &t.Spec.JobTemplate.Spec, &t.Spec)
 		default:
 			continue
 		}

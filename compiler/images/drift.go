@@ -1,6 +1,7 @@
 package images
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -21,7 +22,7 @@ func Compare(locked, current *Lock) []Drift {
 		switch {
 		case !ok:
 			out = append(out, Drift{Ref: ref, Current: &c})
-		case l.Digest != c.Digest || !slices.Equal(sortedCopy(l.Platforms), sortedCopy(c.Platforms)):
+		case l.Digest != c.Digest || !slices.Equal(sortedCopy(l.Platforms), sortedCopy(c.Platforms)) || len(usersMoved(l, c)) > 0:
 			out = append(out, Drift{Ref: ref, Locked: &l, Current: &c})
 		}
 	}
@@ -54,7 +55,29 @@ func (d Drift) String() string {
 	if lp != cp {
 		b.WriteString("platforms locked " + lp + ", now " + cp)
 	}
+	if d.Locked.Digest == d.Current.Digest && lp == cp {
+		// The digest fixes each config, so only an edited lock gets here.
+		var moved []string
+		for _, p := range usersMoved(*d.Locked, *d.Current) {
+			moved = append(moved, fmt.Sprintf("%s user locked %q, now %q", p, d.Locked.Users[p], d.Current.Users[p]))
+		}
+		b.WriteString(strings.Join(moved, "; "))
+	}
 	return b.String()
+}
+
+// usersMoved lists, sorted, the platforms whose user both entries record
+// and differ on. A lock written before users were recorded has none, and
+// has not drifted for that.
+func usersMoved(locked, current Entry) []string {
+	var out []string
+	for p, lu := range locked.Users {
+		if cu, ok := current.Users[p]; ok && cu != lu {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func platformList(p []string) string {

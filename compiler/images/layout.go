@@ -92,11 +92,11 @@ func (l *Layout) Resolve(ctx context.Context, ref string) (Entry, error) {
 			return Entry{}, fmt.Errorf("the image layout %s names it twice, as %s and %s", l.dir, d.Digest, o.Digest)
 		}
 	}
-	plats, err := manifestPlatforms(d.MediaType,
+	plats, users, err := manifestPlatforms(d.MediaType,
 		func() (v1.ImageIndex, error) { return l.index.ImageIndex(d.Digest) },
 		func() (v1.Image, error) { return l.index.Image(d.Digest) })
 	if err != nil {
 		return Entry{}, err
 	}
-	return Entry{Ref: ref, Digest: d.Digest.String(), Platforms: plats}, nil
+	return Entry{Ref: ref, Digest: d.Digest.String(), Platforms: plats, Users: users}, nil
 }

@@ -1,7 +1,8 @@
 // Package images holds what gitopsc knows of container images: the lock
 // file that records, for every image reference of an input, the digest its
-// tag pointed to and the platforms it publishes. vet and build read only
-// the lock, so they run offline and deterministically.
+// tag pointed to, the platforms it publishes and the user each platform's
+// image runs as. vet and build read only the lock, so they run offline and
+// deterministically.
 package images
 
 import (
@@ -25,8 +26,9 @@ import (
 const LockFile = "images.lock"
 
 const lockHeader = `# gitopsc image lock: for each image reference, the digest its tag resolved
-# to and the platforms it publishes. Written by "gitopsc images lock"; review
-# changes like go.sum, do not edit by hand.
+# to and the platforms it publishes, each with the user its image config
+# names. Written by "gitopsc images lock"; review changes like go.sum, do
+# not edit by hand.
 `
 
 // Entry is what the lock records of one image reference.
@@ -34,7 +36,16 @@ type Entry struct {
 	Ref       string   // repository:tag as written in the input
 	Digest    string   // sha256:... of the manifest or index the tag points to
 	Platforms []string // os/arch[/variant], sorted; attestations left out
+	// Users holds, by platform, the user that platform's image config
+	// names ("101", "101:101", "nginx"; "" when it names none, so the
+	// image runs as root). A platform missing from it has no user on
+	// record: the lock was written before users were.
+	Users map[string]string
 }
+
+// userAttribute is how the lock writes a platform's user:
+// "linux/amd64;user=101".
+const userAttribute = "user="
 
 // Facts answers what is known of an image reference. The lock is one
 // implementation; tests may fill another.
@@ -64,10 +75,29 @@ func (l *Lock) Lookup(ref string) (Entry, bool) {
 // "linux/arm64". A published arm64 without a variant is v8, so it also
 // satisfies "linux/arm64/v8"; other variants must be equal.
 func (e Entry) Publishes(platform string) bool {
+	return len(e.satisfying(platform)) > 0
+}
+
+// UsersOn returns the users recorded for the published platforms that
+// satisfy platform, as Publishes matches them, by published platform.
+// It is empty when none is published or the lock records no user for it.
+func (e Entry) UsersOn(platform string) map[string]string {
+	out := map[string]string{}
+	for _, p := range e.satisfying(platform) {
+		if u, ok := e.Users[p]; ok {
+			out[p] = u
+		}
+	}
+	return out
+}
+
+// satisfying lists the published platforms that satisfy platform.
+func (e Entry) satisfying(platform string) []string {
 	want, err := ParsePlatform(platform)
 	if err != nil {
-		return false
+		return nil
 	}
+	var out []string
 	for _, p := range e.Platforms {
 		got, err := ParsePlatform(p)
 		if err != nil {
@@ -77,10 +107,10 @@ func (e Entry) Publishes(platform string) bool {
 			got.Variant = "v8"
 		}
 		if got.Satisfies(want) {
-			return true
+			out = append(out, p)
 		}
 	}
-	return false
+	return out
 }
 
 // ParsePlatform parses a platform as the lock writes it: "os/arch" or
@@ -89,7 +119,7 @@ func ParsePlatform(s string) (v1.Platform, error) {
 	parts := strings.Split(s, "/")
 	bad := len(parts) < 2 || len(parts) > 3
 	for _, p := range parts {
-		bad = bad || p == "" || strings.ContainsAny(p, " \t:")
+		bad = bad || p == "" || strings.ContainsAny(p, " \t:;")
 	}
 	if bad {
 		return v1.Platform{}, fmt.Errorf("platform %q is not os/arch[/variant]", s)
@@ -209,8 +239,8 @@ func lockFields(text string, offset int) []lockField {
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' }
 
-// parseLockLine reads "REFERENCE sha256:DIGEST [PLATFORM]..." or says
-// what is wrong with it and where.
+// parseLockLine reads "REFERENCE sha256:DIGEST [PLATFORM[;user=USER]]..."
+// or says what is wrong with it and where.
 func parseLockLine(f []lockField) (e Entry, offset int, problem string) {
 	ref := f[0]
 	for _, marker := range []string{"<<<<<<<", "|||||||", "=======", ">>>>>>>"} {
@@ -232,19 +262,35 @@ func parseLockLine(f []lockField) (e Entry, offset int, problem string) {
 		return e, d.off + off, msg
 	}
 	plats := make([]string, 0, len(f)-2)
+	users := map[string]string{}
 	seen := map[string]bool{}
 	for _, p := range f[2:] {
-		if _, err := ParsePlatform(p.s); err != nil {
+		plat, attrs, hasAttrs := strings.Cut(p.s, ";")
+		if _, err := ParsePlatform(plat); err != nil {
 			return e, p.off, err.Error()
 		}
-		if seen[p.s] {
-			return e, p.off, fmt.Sprintf("platform %s is listed twice", p.s)
+		if seen[plat] {
+			return e, p.off, fmt.Sprintf("platform %s is listed twice", plat)
 		}
-		seen[p.s] = true
-		plats = append(plats, p.s)
+		seen[plat] = true
+		plats = append(plats, plat)
+		if !hasAttrs {
+			continue
+		}
+		user, ok := strings.CutPrefix(attrs, userAttribute)
+		if !ok {
+			return e, p.off + len(plat) + 1, fmt.Sprintf("platform %s: %q is not user=USER", plat, attrs)
+		}
+		if strings.Contains(user, ";") {
+			return e, p.off + len(plat) + 1 + len(userAttribute) + strings.IndexByte(user, ';'), fmt.Sprintf("platform %s: one user=USER, not %q", plat, attrs)
+		}
+		users[plat] = user
 	}
 	sort.Strings(plats)
-	return Entry{Ref: ref.s, Digest: d.s, Platforms: plats}, 0, ""
+	if len(users) == 0 {
+		users = nil
+	}
+	return Entry{Ref: ref.s, Digest: d.s, Platforms: plats, Users: users}, 0, ""
 }
 
 // refProblem says why s is not a reference the lock can hold: a
@@ -267,8 +313,9 @@ func refProblem(s string) string {
 func digestProblem(d string) (offset int, problem string) {
 	hex, ok := strings.CutPrefix(d, "sha256:")
 	if !ok {
-		if _, err := ParsePlatform(d); err == nil {
-			return 0, fmt.Sprintf("no digest before platform %s; want \"REFERENCE sha256:DIGEST [PLATFORM]...\"", d)
+		plat, _, _ := strings.Cut(d, ";")
+		if _, err := ParsePlatform(plat); err == nil {
+			return 0, fmt.Sprintf("no digest before platform %s; want \"REFERENCE sha256:DIGEST [PLATFORM]...\"", plat)
 		}
 		return 0, fmt.Sprintf("digest %q does not start with sha256:", shortDigest(d))
 	}
@@ -310,6 +357,9 @@ func (l *Lock) Format() []byte {
 		b.WriteString(r + " " + e.Digest)
 		for _, p := range plats {
 			b.WriteString(" " + p)
+			if u, ok := e.Users[p]; ok {
+				b.WriteString(";" + userAttribute + u)
+			}
 		}
 		b.WriteByte('\n')
 	}

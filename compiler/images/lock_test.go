@@ -89,6 +89,14 @@ func TestParseLockErrors(t *testing.T) {
 				`x.lock:3:77: platform "linux" is not os/arch[/variant]` + rewrite,
 			}},
 		{"a line with no end", "a:1 sha256:", []string{`x.lock:1:5: digest "sha256:" has 0 hex digits, not 64` + rewrite}},
+		{"platform attribute that is not a user", web + " " + digestA + " linux/amd64;uid=101\n",
+			[]string{`x.lock:1:116: platform linux/amd64: "uid=101" is not user=USER` + rewrite}},
+		{"two users", web + " " + digestA + " linux/amd64;user=101;user=0\n",
+			[]string{`x.lock:1:124: platform linux/amd64: one user=USER, not "user=101;user=0"` + rewrite}},
+		{"platform twice, once with a user", web + " " + digestA + " linux/amd64;user=101 linux/amd64\n",
+			[]string{`x.lock:1:125: platform linux/amd64 is listed twice` + rewrite}},
+		{"platform with a user where the digest goes", web + " linux/amd64;user=101\n",
+			[]string{`x.lock:1:32: no digest before platform linux/amd64; want "REFERENCE sha256:DIGEST [PLATFORM]..."` + rewrite}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,6 +159,46 @@ func TestReadLock(t *testing.T) {
 	}
 	if diag.ExitCode(err) != diag.ExitOutside {
 		t.Errorf("unreadable lock: exit %d, want %d", diag.ExitCode(err), diag.ExitOutside)
+	}
+}
+
+// A platform carries the user its image config names after ";user=";
+// an empty user (the config names none) is recorded too. A lock written
+// before users were, or a platform without one, parses with no user on
+// record for it.
+func TestLockUsers(t *testing.T) {
+	content := "new:1 " + digestA + " linux/amd64;user=101:101 linux/arm64/v8;user=\n" +
+		"old:1 " + digestB + " linux/amd64 linux/arm64\n" +
+		"mixed:1 " + digestB + " linux/amd64;user=nginx linux/arm64\n"
+	l, err := ParseLock("x.lock", []byte(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nu, old, mixed := l.Entries["new:1"], l.Entries["old:1"], l.Entries["mixed:1"]
+	if !slices.Equal(nu.Platforms, []string{"linux/amd64", "linux/arm64/v8"}) || nu.Users["linux/amd64"] != "101:101" {
+		t.Errorf("new: %+v", nu)
+	}
+	if u, ok := nu.Users["linux/arm64/v8"]; !ok || u != "" {
+		t.Errorf("new: the empty user is not recorded: %+v", nu)
+	}
+	if old.Users != nil || !slices.Equal(old.Platforms, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("old: %+v", old)
+	}
+	if _, ok := mixed.Users["linux/arm64"]; ok || mixed.Users["linux/amd64"] != "nginx" {
+		t.Errorf("mixed: %+v", mixed)
+	}
+	// UsersOn matches platforms as Publishes does.
+	if got := nu.UsersOn("linux/arm64"); len(got) != 1 || got["linux/arm64/v8"] != "" {
+		t.Errorf("new on linux/arm64: %v", got)
+	}
+	if got := old.UsersOn("linux/amd64"); len(got) != 0 {
+		t.Errorf("old on linux/amd64: %v", got)
+	}
+	text := string(l.Format())
+	for _, line := range strings.Split(strings.TrimSpace(content), "\n") {
+		if !strings.Contains(text, line+"\n") {
+			t.Errorf("Format lost %q:\n%s", line, text)
+		}
 	}
 }
 
@@ -224,8 +272,14 @@ func TestCompare(t *testing.T) {
 		"moved:1": {Ref: "moved:1", Digest: digestA, Platforms: []string{"linux/amd64", "linux/arm64"}},
 		"plats:1": {Ref: "plats:1", Digest: digestA, Platforms: []string{"linux/amd64"}},
 		"stale:1": {Ref: "stale:1", Digest: digestA},
+		"old:1":   {Ref: "old:1", Digest: digestA, Platforms: []string{"linux/amd64"}},
+		"user:1":  {Ref: "user:1", Digest: digestA, Platforms: []string{"linux/amd64"}, Users: map[string]string{"linux/amd64": "101"}},
 	}}
 	current := &Lock{Entries: map[string]Entry{
+		// A lock that records no users has not drifted for that; one
+		// whose user differs under the same digest was edited.
+		"old:1":   {Ref: "old:1", Digest: digestA, Platforms: []string{"linux/amd64"}, Users: map[string]string{"linux/amd64": ""}},
+		"user:1":  {Ref: "user:1", Digest: digestA, Platforms: []string{"linux/amd64"}, Users: map[string]string{"linux/amd64": ""}},
 		"same:1":  {Ref: "same:1", Digest: digestA, Platforms: []string{"linux/amd64"}},
 		"moved:1": {Ref: "moved:1", Digest: digestB, Platforms: []string{"linux/amd64", "linux/arm64"}},
 		"plats:1": {Ref: "plats:1", Digest: digestA, Platforms: []string{"linux/amd64", "linux/arm64"}},
@@ -240,6 +294,7 @@ func TestCompare(t *testing.T) {
 		"new:1: not in the lock (now " + digestB + ")",
 		"plats:1: platforms locked linux/amd64, now linux/amd64 linux/arm64",
 		"stale:1: locked but no longer used by any environment",
+		`user:1: linux/amd64 user locked "101", now ""`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Compare:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -40,54 +40,80 @@ func malformed(what string, err error) error {
 	return err
 }
 
-// manifestPlatforms lists the platforms of what a tag points to: each
-// entry of an index, or the one image of a single-platform manifest, read
-// from its config. An index is enumerated, never resolved through a
-// default platform.
-func manifestPlatforms(mt types.MediaType, index func() (v1.ImageIndex, error), image func() (v1.Image, error)) ([]string, error) {
-	set := map[string]bool{}
+// published is what an index or image publishes: its platforms, and the
+// user each platform's image config names where it was read.
+type published struct {
+	platforms map[string]bool
+	users     map[string]string
+}
+
+// add records platform p, with the user of its image when known. When
+// two entries publish one platform, the first counts, as a runtime
+// pulling that platform picks the first.
+func (pub *published) add(p string, user *string) {
+	if p == "" || pub.platforms[p] {
+		return
+	}
+	pub.platforms[p] = true
+	if user != nil {
+		pub.users[p] = *user
+	}
+}
+
+// manifestPlatforms lists the platforms of what a tag points to, and the
+// user each platform's image config names: each entry of an index, or the
+// one image of a single-platform manifest, its platform read from its
+// config. An index is enumerated, never resolved through a default
+// platform.
+func manifestPlatforms(mt types.MediaType, index func() (v1.ImageIndex, error), image func() (v1.Image, error)) (platforms []string, users map[string]string, err error) {
+	pub := &published{platforms: map[string]bool{}, users: map[string]string{}}
 	switch {
 	case mt.IsIndex():
 		idx, err := index()
 		if err != nil {
-			return nil, malformed("index", err)
+			return nil, nil, malformed("index", err)
 		}
-		if err := indexPlatforms(idx, set, 1); err != nil {
-			return nil, err
+		if err := indexPlatforms(idx, pub, 1); err != nil {
+			return nil, nil, err
 		}
 	case mt.IsSchema1():
-		return nil, fmt.Errorf("%s manifests (Docker schema 1) are not supported; push the image again with a current client", mt)
+		return nil, nil, fmt.Errorf("%s manifests (Docker schema 1) are not supported; push the image again with a current client", mt)
 	case mt.IsImage():
 		img, err := image()
 		if err != nil {
-			return nil, malformed("manifest", err)
+			return nil, nil, malformed("manifest", err)
 		}
-		p, err := imagePlatform(img)
+		cf, err := imageConfig(img)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		p := configPlatform(cf)
 		if p == "" {
-			return nil, &MalformedError{What: "image config", Err: errors.New("it names no os and architecture")}
+			return nil, nil, &MalformedError{What: "image config", Err: errors.New("it names no os and architecture")}
 		}
-		set[p] = true
+		pub.add(p, &cf.Config.User)
 	default:
-		return nil, fmt.Errorf("media type %q is neither an image nor an image index", mt)
+		return nil, nil, fmt.Errorf("media type %q is neither an image nor an image index", mt)
 	}
-	if len(set) == 0 {
-		return nil, &MalformedError{What: "index", Err: errors.New("it lists no image with a platform")}
+	if len(pub.platforms) == 0 {
+		return nil, nil, &MalformedError{What: "index", Err: errors.New("it lists no image with a platform")}
 	}
-	out := make([]string, 0, len(set))
-	for p := range set {
-		out = append(out, p)
+	for p := range pub.platforms {
+		platforms = append(platforms, p)
 	}
-	sort.Strings(out)
-	return out, nil
+	sort.Strings(platforms)
+	for p, u := range pub.users {
+		if err := userProblem(u); err != nil {
+			return nil, nil, &MalformedError{What: "image config", Err: fmt.Errorf("%s: %w", p, err)}
+		}
+	}
+	return platforms, pub.users, nil
 }
 
-// indexPlatforms adds the platforms idx publishes to set. Attestation
-// manifests are skipped; an entry without a platform is read from its
-// image config, and a nested index is followed.
-func indexPlatforms(idx v1.ImageIndex, set map[string]bool, depth int) error {
+// indexPlatforms adds what idx publishes to pub. Attestation manifests
+// are skipped; each image's config gives its user, and its platform when
+// the index entry names none; a nested index is followed.
+func indexPlatforms(idx v1.ImageIndex, pub *published, depth int) error {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return malformed("index", err)
@@ -96,27 +122,35 @@ func indexPlatforms(idx v1.ImageIndex, set map[string]bool, depth int) error {
 		if isAttestation(d) {
 			continue
 		}
+		named := ""
+		if d.Platform != nil && d.Platform.OS != "" && d.Platform.Architecture != "" {
+			named = FormatPlatform(*d.Platform)
+		}
 		switch {
-		case d.Platform != nil && d.Platform.OS != "" && d.Platform.Architecture != "":
-			set[FormatPlatform(*d.Platform)] = true
 		case d.MediaType.IsImage():
 			img, err := idx.Image(d.Digest)
 			if err != nil {
 				return malformed("manifest", err)
 			}
-			p, err := imagePlatform(img)
+			cf, err := imageConfig(img)
 			if err != nil {
 				return err
 			}
-			if p != "" {
-				set[p] = true
+			p := named
+			if p == "" {
+				p = configPlatform(cf)
 			}
+			pub.add(p, &cf.Config.User)
+		case named != "":
+			// Not an image this reader knows: the index's word for
+			// its platform, and no user.
+			pub.add(named, nil)
 		case d.MediaType.IsIndex() && depth < maxIndexDepth:
 			child, err := idx.ImageIndex(d.Digest)
 			if err != nil {
 				return malformed("index", err)
 			}
-			if err := indexPlatforms(child, set, depth+1); err != nil {
+			if err := indexPlatforms(child, pub, depth+1); err != nil {
 				return err
 			}
 		}
@@ -133,18 +167,34 @@ func isAttestation(d v1.Descriptor) bool {
 	return d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown"
 }
 
-// imagePlatform reads os/arch[/variant] from an image's config, or ""
-// when the config names none (an artifact rather than an image).
-func imagePlatform(img v1.Image) (string, error) {
+// imageConfig reads an image's manifest and config.
+func imageConfig(img v1.Image) (*v1.ConfigFile, error) {
 	if _, err := img.Manifest(); err != nil {
-		return "", malformed("manifest", err)
+		return nil, malformed("manifest", err)
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		return "", malformed("image config", err)
+		return nil, malformed("image config", err)
 	}
+	return cf, nil
+}
+
+// configPlatform is os/arch[/variant] from an image's config, or "" when
+// the config names none (an artifact rather than an image).
+func configPlatform(cf *v1.ConfigFile) string {
 	if cf.OS == "" || cf.Architecture == "" || cf.OS == "unknown" {
-		return "", nil
+		return ""
 	}
-	return FormatPlatform(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}), nil
+	return FormatPlatform(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant})
+}
+
+// userProblem says why the lock cannot record u: its fields are separated
+// by blanks and a platform's attributes by ";".
+func userProblem(u string) error {
+	for _, c := range u {
+		if c == ';' || c < ' ' || c == ' ' || c == 0x7f {
+			return fmt.Errorf("the user %q holds a blank, a control character or \";\"", u)
+		}
+	}
+	return nil
 }

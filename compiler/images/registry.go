@@ -14,7 +14,8 @@ import (
 )
 
 // A Source answers what an image reference points to now: the digest of
-// the manifest or index its tag names and the platforms that publishes.
+// the manifest or index its tag names, the platforms that publishes and
+// the user each platform's image config names.
 type Source interface {
 	Resolve(ctx context.Context, ref string) (Entry, error)
 }
@@ -109,13 +110,13 @@ func (r *Registry) Resolve(ctx context.Context, ref string) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	plats, err := manifestPlatforms(desc.MediaType,
+	plats, users, err := manifestPlatforms(desc.MediaType,
 		desc.ImageIndex,
 		func() (v1.Image, error) { return desc.Image() })
 	if err != nil {
 		return Entry{}, err
 	}
-	return Entry{Ref: ref, Digest: desc.Digest.String(), Platforms: plats}, nil
+	return Entry{Ref: ref, Digest: desc.Digest.String(), Platforms: plats, Users: users}, nil
 }
 
 // IsLoopback reports whether a registry host ("127.0.0.1:5000",

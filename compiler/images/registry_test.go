@@ -51,6 +51,8 @@ func TestRegistryPlatforms(t *testing.T) {
 		{"variants", imagetest.Spec{Platforms: []string{"linux/arm/v7", "linux/arm64/v8"}}, "linux/arm/v7 linux/arm64/v8"},
 		{"single", imagetest.Spec{Platforms: []string{"linux/arm64/v8"}, Single: true}, "linux/arm64/v8"},
 		{"index entries without platforms", imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64"}, NoIndexPlatforms: true}, "linux/amd64 linux/arm64"},
+		{"user", imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64"}, User: "101:101"}, "linux/amd64 linux/arm64"},
+		{"single with a user", imagetest.Spec{Platforms: []string{"linux/amd64"}, Single: true, User: "nobody"}, "linux/amd64"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,6 +64,13 @@ func TestRegistryPlatforms(t *testing.T) {
 			}
 			if e.Ref != "registry.example.com/"+tag || e.Digest != digest || strings.Join(e.Platforms, " ") != tt.want {
 				t.Errorf("got %+v, want digest %s platforms %s", e, digest, tt.want)
+			}
+			// Each platform's user is read from its image config; no
+			// USER is recorded as "", which is root.
+			for _, p := range e.Platforms {
+				if u, ok := e.Users[p]; !ok || u != tt.spec.User {
+					t.Errorf("%s: user %q (recorded %v), want %q", p, u, ok, tt.spec.User)
+				}
 			}
 			// A reference on a loopback registry is reached over plain
 			// HTTP without a mirror.

@@ -50,16 +50,9 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			seenFlow[flow] = true
 		}
 		for _, r := range c.Secrets {
-			sec := s.Secret(r.Secret)
-			switch {
-			case sec == nil:
-				errs.Add(r.Pos, "%s.secrets.%s: unknown secret %q%s", path, r.Env, r.Secret, didYouMean(r.Secret, secretNames(s)))
-			case sec.Namespace != c.Namespace:
-				errs.Add(r.Pos, "%s.secrets.%s: secret %q is in namespace %q, not %q; a pod reads secrets of its own namespace only", path, r.Env, r.Secret, sec.Namespace, c.Namespace)
-			case !sec.HasKey(r.Key):
-				errs.Add(r.Pos, "%s.secrets.%s: secret %q has no key %q (keys: %s)", path, r.Env, r.Secret, r.Key, strings.Join(sec.Keys, ", "))
-			}
+			checkSecretRef(s, c, r.Pos, path+".secrets."+r.Env, r.Secret, r.Key, errs)
 		}
+		checkFiles(s, c, path, errs)
 		for _, cfg := range c.Config {
 			for _, r := range c.Secrets {
 				if cfg.Key == r.Env {

@@ -78,6 +78,8 @@ type decoder struct {
 	dir        string
 	errs       *diag.List
 	systemName string
+	// addressed is the input with the addresses gitopsc fills in.
+	addressed cue.Value
 }
 
 func (d *decoder) label(f field, what, path string) bool {
@@ -301,6 +303,7 @@ func (d *decoder) component(f field) *model.Component {
 			c.Writable = append(c.Writable, model.Path{Path: s, Pos: l.Value().Pos()})
 		}
 	}
+	c.Files = d.files(v.LookupPath(cuePath("files")), path+".files")
 	c.Expose = expose(v.LookupPath(cuePath("expose")))
 	pv := v.LookupPath(cuePath("probes"))
 	c.Probes = model.Probes{
@@ -351,6 +354,7 @@ func (d *decoder) component(f field) *model.Component {
 		}
 		c.Security = se
 	}
+	d.job(c, v, path)
 	return c
 }
 
@@ -439,7 +443,7 @@ func (d *decoder) settings(v cue.Value, path string) []model.Setting {
 			d.errs.Add(s.v.Pos(), "%s.%s: %q is not a valid environment variable name", path, s.label, s.label)
 			continue
 		}
-		val, _ := s.v.String()
+		val, _ := d.concrete(s.v).String()
 		out = append(out, model.Setting{Key: s.label, Value: val, Pos: s.v.Pos()})
 	}
 	return out

@@ -94,9 +94,10 @@ func Dir(dir string) (_ *model.Input, err error) {
 			r.panicky = recover()
 			dch <- r
 		}()
-		r.in, r.errs = decode(abs, cuecontext.New().BuildInstance(inst))
+		raw := cuecontext.New().BuildInstance(inst)
+		r.in, r.errs = decode(abs, raw, withAddresses(raw))
 	}()
-	v := cuecontext.New().BuildInstance(inst)
+	v := withAddresses(cuecontext.New().BuildInstance(inst))
 	value = v
 	if err := validate(v.Context(), v, inst.Files); err != nil {
 		return nil, err
@@ -149,6 +150,7 @@ func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
 			errs = append(errs, d)
 		}
 	}
+	explainInterpolations(v, errs)
 	if len(errs) == 0 && v.Err() != nil {
 		errs = diag.FromCUEIn(v.Err(), diag.Source{Locate: locator(v, syntax)})
 	}
@@ -157,9 +159,15 @@ func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
 
 // decode turns a validated input into the model and checks what the
 // schema cannot express: names and references.
-func decode(dir string, v cue.Value) (*model.Input, diag.List) {
+//
+// Positions are read from v as written; a value that interpolates an
+// address gitopsc fills in is read from addressed, v with the addresses
+// (see withAddresses), where it is concrete. The two are kept apart
+// because filling a component in moves its position from its label to
+// its struct.
+func decode(dir string, v, addressed cue.Value) (*model.Input, diag.List) {
 	var errs diag.List
-	d := &decoder{dir: dir, errs: &errs}
+	d := &decoder{dir: dir, errs: &errs, addressed: addressed}
 	in := d.input(v)
 	if len(errs) > 0 {
 		return nil, errs

@@ -93,7 +93,8 @@ type Quota struct {
 	Pods           int // 0 when not set
 }
 
-// Stateless and Stateful are the workload kinds.
+// Stateless and Stateful are the long-running workload kinds; Job and
+// CronJob (job.go) the ones that run to completion.
 const (
 	Stateless = "stateless"
 	Stateful  = "stateful"
@@ -106,7 +107,11 @@ type Component struct {
 	NsPos     Pos
 	Kind      string
 	KindPos   Pos
-	Image     Image
+	// Job and Schedule are set for the kinds that run to completion:
+	// Job for both (defaults when not written), Schedule for a cronjob.
+	Job      *JobSpec
+	Schedule *Schedule
+	Image    Image
 	// Replicas is the fixed replica count; ignored when Autoscale is set.
 	Replicas    int
 	ReplicasSet bool
@@ -119,6 +124,7 @@ type Component struct {
 	Secrets     []SecretRef
 	Storage     []Volume
 	Writable    []Path
+	Files       []File // sorted by path
 	Expose      *Expose
 	Probes      Probes
 	Rolling     RollingUpdate

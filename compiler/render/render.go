@@ -36,6 +36,9 @@ const (
 
 	AnnotationPrune    = "kustomize.toolkit.fluxcd.io/prune"
 	AnnotationChecksum = "gitopsc.dev/config-checksum"
+	// AnnotationFilesChecksum is on the pod template of a component with
+	// files: a change of their content rolls its pods.
+	AnnotationFilesChecksum = "gitopsc.dev/files-checksum"
 )
 
 // Object is one rendered manifest.
@@ -205,7 +208,7 @@ func versionLabel(tag string) string {
 
 // DNSName is the cluster DNS name of a component's Service.
 func DNSName(c *model.Component) string {
-	return c.Name + "." + c.Namespace + ".svc.cluster.local"
+	return model.ServiceDNSName(c.Name, c.Namespace)
 }
 
 // Host is the name a client dials for a flow's target: a component's

@@ -95,22 +95,7 @@ func checksum(data map[string]string) string {
 
 // volumeName turns a writable path into a volume name: "/var/cache/nginx"
 // becomes "var-cache-nginx".
-func volumeName(path string) string {
-	n := strings.ToLower(strings.Trim(path, "/"))
-	n = strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '-'
-	}, n)
-	if n == "" {
-		n = "root"
-	}
-	if len(n) > 50 {
-		n = strings.Trim(n[:50], "-")
-	}
-	return "w-" + n
-}
+func volumeName(path string) string { return "w-" + model.PathSlug(path) }
 
 func (rd *renderer) component(c *model.Component) {
 	path := "system.components." + c.Name
@@ -136,6 +121,7 @@ func (rd *renderer) component(c *model.Component) {
 		ObjectMeta: meta(c.Name),
 		Data:       data,
 	})
+	rd.fileConfigMaps(c, meta, obj)
 
 	pod := rd.podTemplate(c, path, labels, checksum(data))
 	selector := &metav1.LabelSelector{MatchLabels: rd.selectorLabels(c)}
@@ -144,7 +130,10 @@ func (rd *renderer) component(c *model.Component) {
 		n := int32(c.Replicas)
 		replicas = &n
 	}
-	if c.Kind == model.Stateful {
+	switch {
+	case c.RunsToCompletion():
+		rd.job(c, meta(c.Name), pod, obj)
+	case c.Kind == model.Stateful:
 		m := meta(c.Name)
 		// Deleting a StatefulSet by pruning would orphan its data: never prune.
 		m.Annotations = map[string]string{AnnotationPrune: "disabled"}
@@ -182,7 +171,7 @@ func (rd *renderer) component(c *model.Component) {
 			})
 		}
 		obj("apps/v1", "StatefulSet", c.Name, c.Pos, ss)
-	} else {
+	default:
 		surge, unavailable := intOrPercent(c.Rolling.MaxSurge), intOrPercent(c.Rolling.MaxUnavailable)
 		obj("apps/v1", "Deployment", c.Name, c.Pos, &appsv1.Deployment{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
@@ -305,6 +294,11 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 	}
 	for _, v := range c.Storage {
 		mounts = append(mounts, corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath})
+	}
+	fileVols, fileMounts, filesSum := fileVolumes(c)
+	volumes, mounts = append(volumes, fileVols...), append(mounts, fileMounts...)
+	if filesSum != "" {
+		annotations[AnnotationFilesChecksum] = filesSum
 	}
 
 	var ports []corev1.ContainerPort

@@ -123,6 +123,9 @@ func clone(c *model.Component) *model.Component {
 }
 
 func apply(c *model.Component, o *model.Override, path string, errs *diag.List) {
+	if c.RunsToCompletion() && !jobOverride(c, o, path, errs) {
+		return
+	}
 	if o.Autoscale != nil {
 		a := o.Autoscale
 		if c.Autoscale == nil {

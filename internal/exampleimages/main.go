@@ -85,18 +85,47 @@ func pushAll(dir, host string) error {
 	return nil
 }
 
-// specFor says what each kind of image publishes. The team's own images
-// (agents/, apps/) are built with docker buildx, which adds an
-// attestation manifest per platform; the mirrored upstream images list
-// arm64 with its v8 variant, as the official images do.
+// specFor says what each kind of image publishes and the user it runs as.
+// The team's own images (agents/, apps/) are built with docker buildx,
+// which adds an attestation manifest per platform; the mirrored upstream
+// images list arm64 with its v8 variant, as the official images do.
 func specFor(repo string) (imagetest.Spec, error) {
 	switch {
 	case strings.HasPrefix(repo, "agents/"):
-		return imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64"}}, nil
+		return imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64"}, User: agentUser}, nil
 	case strings.HasPrefix(repo, "apps/"):
-		return imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64"}, Attestations: true}, nil
+		return imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64"}, Attestations: true, User: appUser}, nil
 	case strings.HasPrefix(repo, "mirror/"):
-		return imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64/v8"}}, nil
+		user, ok := upstreamUsers[strings.TrimPrefix(repo, "mirror/")]
+		if !ok {
+			return imagetest.Spec{}, fmt.Errorf("no user known for the upstream image %s (add it to upstreamUsers)", repo)
+		}
+		return imagetest.Spec{Platforms: []string{"linux/amd64", "linux/arm64/v8"}, User: user}, nil
 	}
 	return imagetest.Spec{}, fmt.Errorf("no stand-in for repository %s (want agents/, apps/ or mirror/)", repo)
+}
+
+// The users the team's own images are built to run as: a numeric USER,
+// so the kubelet can check runAsNonRoot against it. php-app is built on
+// PHP's fpm-alpine image and runs as its www-data (82).
+const (
+	agentUser = "10001:10001"
+	appUser   = "82:82"
+)
+
+// upstreamUsers is the user each mirrored upstream image's config names,
+// as its Dockerfile's USER sets it; "" where it sets none, so the image
+// starts as root (and its entrypoint steps down with gosu).
+var upstreamUsers = map[string]string{
+	// nginxinc/docker-nginx-unprivileged: ARG UID=101 ... USER $UID.
+	"nginx-unprivileged": "101",
+	// docker-library/mysql 8.4 (Dockerfile.oracle): no USER; the mysql
+	// user is uid 999.
+	"mysql": "",
+	// docker-library/redis 7.4 (debian): no USER; the redis user is
+	// uid 999.
+	"redis": "",
+	// prometheus/prometheus v3.2.1 Dockerfile: USER nobody (uid 65534 in
+	// its busybox base).
+	"prometheus": "nobody",
 }

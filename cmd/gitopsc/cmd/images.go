@@ -20,8 +20,10 @@ import (
 const imagesLockDoc = `Lock resolves every image reference the environments of DIR (default
 ./environments) run, the images of components and init containers with
 each environment's overrides applied, and records in DIR/images.lock the
-digest each tag points to and the platforms it publishes. vet and build
-read only the lock, so they stay offline and deterministic.
+digest each tag points to, the platforms it publishes and the user each
+platform's image runs as (linux/amd64;user=101; empty when its config
+names none: root). vet and build read only the lock, so they stay offline
+and deterministic.
 
 Tags are resolved through the registry protocol with the credentials of
 docker login and its helpers. An image index is enumerated, attestation
@@ -66,9 +68,10 @@ Examples:
 func newImages() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "images",
-		Short: "Record the digests and platforms of the images an input uses",
+		Short: "Record the digests, platforms and users of the images an input uses",
 		Long: `Images manages DIR/images.lock, the record of what each image reference of
-an input resolved to: its digest and the platforms it publishes.`,
+an input resolved to: its digest, the platforms it publishes and the user
+each platform's image runs as.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return diag.Usagef("unknown command %q for %s (see %s --help)", args[0], c.CommandPath(), c.CommandPath())

@@ -96,12 +96,13 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 // an OCI image layout:
 //
 //	pushimage REF [--platforms linux/amd64,linux/arm64/v8] [--single]
-//	          [--attestation] [--seed S] [--layout DIR]
+//	          [--attestation] [--seed S] [--user U] [--layout DIR]
 //
 // An index of the platforms by default (linux/amd64 when none is given);
 // --single pushes one image manifest, its platform only in its config;
 // --attestation adds buildx-style attestation manifests; a new --seed
-// moves the tag to new content; --layout writes to the layout in DIR,
+// moves the tag to new content; --user sets the user every image config
+// names (none by default: root); --layout writes to the layout in DIR,
 // annotating the entry with REF.
 func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
@@ -129,11 +130,13 @@ func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 			spec.Attestations = true
 		case "--seed":
 			spec.Seed = value(&i)
+		case "--user":
+			spec.User = value(&i)
 		case "--layout":
 			layout = ts.MkAbs(value(&i))
 		default:
 			if strings.HasPrefix(a, "-") || ref != "" {
-				ts.Fatalf("usage: pushimage REF [--platforms P,...] [--single] [--attestation] [--seed S] [--layout DIR]")
+				ts.Fatalf("usage: pushimage REF [--platforms P,...] [--single] [--attestation] [--seed S] [--user U] [--layout DIR]")
 			}
 			ref = a
 		}

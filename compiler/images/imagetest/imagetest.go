@@ -41,6 +41,10 @@ type Spec struct {
 	NoIndexPlatforms bool
 	// Seed varies the content: a new seed moves the tag to a new digest.
 	Seed string
+	// User is the user every platform's image config names, as a
+	// Dockerfile's USER sets it ("101", "101:101", "nginx"); left empty,
+	// the config names none and the image runs as root.
+	User string
 }
 
 // Media types and annotations of buildx attestation manifests.
@@ -73,12 +77,12 @@ func Build(id string, s Spec) (v1.Image, v1.ImageIndex, error) {
 		if len(ps) != 1 {
 			return nil, nil, fmt.Errorf("a single-platform image has one platform, not %d", len(ps))
 		}
-		img, err := platformImage(id, s.Seed, ps[0])
+		img, err := platformImage(id, s.Seed, s.User, ps[0])
 		return img, nil, err
 	}
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for _, p := range ps {
-		img, err := platformImage(id, s.Seed, p)
+		img, err := platformImage(id, s.Seed, s.User, p)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -106,8 +110,8 @@ func Build(id string, s Spec) (v1.Image, v1.ImageIndex, error) {
 	return nil, idx, nil
 }
 
-// platformImage is one image with a single small layer.
-func platformImage(id, seed string, p v1.Platform) (v1.Image, error) {
+// platformImage is one image with a single small layer, run as user.
+func platformImage(id, seed, user string, p v1.Platform) (v1.Image, error) {
 	content := fmt.Sprintf("image %s\nplatform %s\nseed %s\n", id, images.FormatPlatform(p), seed)
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
@@ -126,7 +130,17 @@ func platformImage(id, seed string, p v1.Platform) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return withPlatform(img, p)
+	img, err = withPlatform(img, p)
+	if err != nil || user == "" {
+		return img, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.Config.User = user
+	return mutate.ConfigFile(img, cf)
 }
 
 // attestation is an SPDX attestation of img, shaped as buildx writes it.
