@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -108,6 +109,18 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 			}
 		}
 		fs = append(fs, probeHeaderSecrets(c)...)
+		for _, f := range c.Files {
+			if f.Secret != "" {
+				continue
+			}
+			// A file's name says what it holds as a config key's does:
+			// /etc/app/db-password holds a password.
+			name := strings.NewReplacer("-", "_", ".", "_").Replace(path.Base(f.Path))
+			if why := LooksSecret(name, f.Content); why != "" {
+				fs = append(fs, Finding{Pos: f.Pos, Target: c.Name,
+					Message: fmt.Sprintf("file %s of %s holds a plaintext value and %s; mount it from a secret: files: %q: {secret: NAME, key: KEY}", f.Path, c.Name, why, f.Path)})
+			}
+		}
 		// Init containers run with the same secrets in reach, and their
 		// arguments land in git just the same.
 		type argv struct {

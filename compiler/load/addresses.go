@@ -1,9 +1,11 @@
 package load
 
 import (
+	"fmt"
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
 
@@ -21,7 +23,12 @@ import (
 // Each component's name and namespace are read from v itself; a
 // namespace that is not a concrete string gets no host, and the schema
 // reports the namespace.
-func withAddresses(v cue.Value) cue.Value {
+func withAddresses(v cue.Value, files []*ast.File) cue.Value {
+	if !namesHost(files) {
+		// Nothing reads an address: filling them in would cost a
+		// unification of the whole input.
+		return v
+	}
 	comps := v.LookupPath(cuePath(pathSystem + ".components"))
 	hosts := map[string]any{}
 	for _, c := range fields(comps) {
@@ -35,6 +42,62 @@ func withAddresses(v cue.Value) cue.Value {
 		return v
 	}
 	return v.Unify(v.Context().Encode(map[string]any{pathSystem: map[string]any{"components": hosts}}))
+}
+
+// namesHost reports whether the input selects a field called host
+// anywhere (x.host, x["host"]), the one way to read an address, or
+// writes a component's host itself, which the fill then refuses.
+func namesHost(files []*ast.File) bool {
+	found := false
+	for _, f := range files {
+		if writesHost(f.Decls, nil) {
+			return true
+		}
+		ast.Walk(f, func(n ast.Node) bool {
+			if found {
+				return false
+			}
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if name, _, err := ast.LabelName(n.Sel); err == nil && name == "host" {
+					found = true
+				}
+			case *ast.IndexExpr:
+				if l, ok := n.Index.(*ast.BasicLit); ok && l.Value == `"host"` {
+					found = true
+				}
+			}
+			return !found
+		}, nil)
+	}
+	return found
+}
+
+// writesHost reports whether decls, at path, declare
+// system.components.NAME.host.
+func writesHost(decls []ast.Decl, path []string) bool {
+	for _, d := range decls {
+		var x ast.Expr
+		p := path
+		switch d := d.(type) {
+		case *ast.Field:
+			name, _, err := ast.LabelName(d.Label)
+			if err != nil {
+				name = "*"
+			}
+			p = append(append([]string(nil), path...), name)
+			if len(p) == 4 && p[0] == "system" && p[1] == "components" && p[3] == "host" {
+				return true
+			}
+			x = d.Value
+		case *ast.EmbedDecl:
+			x = d.Expr
+		}
+		if s, ok := x.(*ast.StructLit); ok && len(p) < 4 && writesHost(s.Elts, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // explainInterpolations adds to each "invalid interpolation" the reason,
@@ -61,4 +124,23 @@ func explainInterpolations(v cue.Value, errs diag.List) {
 			errs[i].Msg += ": " + r
 		}
 	}
+}
+
+// explainHost words a conflict with the host gitopsc fills in: the input
+// wrote a component's host itself.
+func explainHost(errs diag.List) {
+	for i, d := range errs {
+		if name, ok := hostConflict(d.Msg); ok {
+			errs[i].Msg = fmt.Sprintf("system.components.%s.host: the component's host is its cluster DNS name, which gitopsc fills in for content to read; do not write it", name)
+		}
+	}
+}
+
+func hostConflict(msg string) (string, bool) {
+	rest, ok := strings.CutPrefix(msg, "system.components.")
+	if !ok {
+		return "", false
+	}
+	name, tail, ok := strings.Cut(rest, ".host: conflicting values ")
+	return name, ok && tail != ""
 }

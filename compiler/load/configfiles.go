@@ -29,7 +29,7 @@ func (d *decoder) files(v cue.Value, where string) []model.File {
 			continue
 		}
 		file := model.File{Path: p, Pos: f.v.Pos()}
-		if s, err := d.concrete(f.v).String(); err == nil {
+		if s, err := f.v.String(); err == nil {
 			file.Content = s
 		} else {
 			file.Secret, _ = str(f.v, "secret")
@@ -41,13 +41,29 @@ func (d *decoder) files(v cue.Value, where string) []model.File {
 	return out
 }
 
-// concrete is v, or where v interpolates an address gitopsc fills in,
-// the same value with the address.
-func (d *decoder) concrete(v cue.Value) cue.Value {
-	if v.IsConcrete() || !d.addressed.Exists() {
-		return v
+// positionOf is where the input wrote v. Filling in addresses (see
+// withAddresses) adds a struct to each component, which moves the
+// component's own position from its label to its brace; every other
+// field keeps its position.
+func (d *decoder) positionOf(v cue.Value) model.Pos {
+	if !d.plain.Exists() {
+		return v.Pos()
 	}
-	return d.addressed.LookupPath(v.Path())
+	if p := d.plain.LookupPath(v.Path()); p.Exists() {
+		return p.Pos()
+	}
+	return v.Pos()
+}
+
+// systemDirs are directories a files volume may not replace: the image
+// keeps what the process needs there (libraries, binaries, users, CA
+// certificates), and the kubelet mounts /etc/hosts and /etc/resolv.conf
+// into /etc, which it cannot do inside a read-only volume.
+var systemDirs = map[string]bool{
+	"/bin": true, "/boot": true, "/dev": true, "/etc": true, "/lib": true, "/lib64": true, "/proc": true,
+	"/root": true, "/run": true, "/sbin": true, "/sys": true, "/usr": true, "/usr/bin": true, "/usr/lib": true,
+	"/usr/local": true, "/usr/local/bin": true, "/usr/sbin": true, "/var": true, "/var/lib": true, "/var/run": true,
+	"/etc/ssl": true, "/etc/ssl/certs": true,
 }
 
 // badFilePath says why p cannot be a mounted file's path, or "".
@@ -59,6 +75,8 @@ func badFilePath(p string) string {
 		return fmt.Sprintf("is not a clean path (write %q)", path.Clean(p))
 	case path.Dir(p) == "/":
 		return "is a file in /: its directory is mounted as a whole, and / would hide the image"
+	case systemDirs[path.Dir(p)]:
+		return fmt.Sprintf("is a file in %s: its directory is mounted as a whole, read-only, and would hide what the image and the kubelet keep there (users, certificates, /etc/hosts); put it in a directory of its own, such as %s/%s", path.Dir(p), path.Dir(p), "app/"+path.Base(p))
 	}
 	if len(validation.IsConfigMapKey(path.Base(p))) > 0 {
 		return fmt.Sprintf("ends in %q, which cannot be a ConfigMap key (at most 253 letters, digits, '-', '_' and '.', not starting with \"..\")", path.Base(p))

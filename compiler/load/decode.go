@@ -78,8 +78,10 @@ type decoder struct {
 	dir        string
 	errs       *diag.List
 	systemName string
-	// addressed is the input with the addresses gitopsc fills in.
-	addressed cue.Value
+	// plain is the input as written, without the addresses gitopsc
+	// fills in; the decoder reads the addressed value, and positions
+	// that filling moves from plain.
+	plain cue.Value
 }
 
 func (d *decoder) label(f field, what, path string) bool {
@@ -247,7 +249,7 @@ func resources(v cue.Value) model.Resources {
 func (d *decoder) component(f field) *model.Component {
 	v := f.v
 	path := "system.components." + f.label
-	c := &model.Component{Name: f.label, Pos: v.Pos(), Kind: model.Stateless}
+	c := &model.Component{Name: f.label, Pos: d.positionOf(v), Kind: model.Stateless}
 	c.Namespace, c.NsPos = str(v, "namespace")
 	if k, pos := str(v, "kind"); k != "" {
 		c.Kind, c.KindPos = k, pos
@@ -443,7 +445,7 @@ func (d *decoder) settings(v cue.Value, path string) []model.Setting {
 			d.errs.Add(s.v.Pos(), "%s.%s: %q is not a valid environment variable name", path, s.label, s.label)
 			continue
 		}
-		val, _ := d.concrete(s.v).String()
+		val, _ := s.v.String()
 		out = append(out, model.Setting{Key: s.label, Value: val, Pos: s.v.Pos()})
 	}
 	return out

@@ -119,6 +119,9 @@ func checkExternalOverrides(s *model.System, env *model.Environment, path string
 		checkExternalPorts(o.Ports, opath+".ports", errs)
 		checkCIDRs(o.CIDRs, o.CIDRsPos, opath+".cidrs", errs)
 		checkNotLinkLocal(o.CIDRs, o.CIDRsPos, opath+".cidrs", errs)
+		if len(o.Hosts) > 0 && len(e.Hosts) > 0 && o.Hosts[0] != e.Hosts[0] {
+			checkHostNotWritten(s, e, env.Name, o.Hosts[0], errs)
+		}
 	}
 	c := env.Cluster
 	if len(c.PodCIDRsPos) > 0 {
@@ -263,5 +266,25 @@ func checkExposure(s *model.System, c *model.Component, path string, errs *diag.
 		errs.Add(e.Pos, "%s.expose.loadBalancer: its Service would be called %s, %d characters, and a Service name is at most 63; shorten the component's name to 54", path, name, len(name))
 	case s.Component(name) != nil:
 		errs.Add(e.Pos, "%s.expose.loadBalancer: its Service would be called %s, the name of component %s's own Service; rename one of them", path, name, name)
+	}
+}
+
+// checkHostNotWritten reports a file or config value that holds an
+// external's host when an environment reaches the external at another:
+// content is computed once, from the system, so it would not follow the
+// environment, while service discovery and the NetworkPolicies do.
+func checkHostNotWritten(s *model.System, e *model.External, env, host string, errs *diag.List) {
+	old := e.Hosts[0]
+	for _, c := range s.Components {
+		for _, f := range c.Files {
+			if strings.Contains(f.Content, old) {
+				errs.Add(f.Pos, "system.components.%s.files: %s holds %s, the host of external %s, which environment %s reaches at %s instead: file content does not follow an environment; read %s_HOST, which service discovery sets, from the environment instead", c.Name, f.Path, old, e.Name, env, host, strings.ToUpper(strings.ReplaceAll(e.Name, "-", "_")))
+			}
+		}
+		for _, cfg := range c.Config {
+			if strings.Contains(cfg.Value, old) {
+				errs.Add(cfg.Pos, "system.components.%s.config.%s: holds %s, the host of external %s, which environment %s reaches at %s instead; service discovery gives it as %s_HOST", c.Name, cfg.Key, old, e.Name, env, host, strings.ToUpper(strings.ReplaceAll(e.Name, "-", "_")))
+			}
+		}
 	}
 }

@@ -95,11 +95,12 @@ func Dir(dir string) (_ *model.Input, err error) {
 			dch <- r
 		}()
 		raw := cuecontext.New().BuildInstance(inst)
-		r.in, r.errs = decode(abs, raw, withAddresses(raw))
+		r.in, r.errs = decode(abs, raw, withAddresses(raw, inst.Files))
 	}()
-	v := withAddresses(cuecontext.New().BuildInstance(inst))
+	plain := cuecontext.New().BuildInstance(inst)
+	v := withAddresses(plain, inst.Files)
 	value = v
-	if err := validate(v.Context(), v, inst.Files); err != nil {
+	if err := validate(v.Context(), v, plain, inst.Files); err != nil {
 		return nil, err
 	}
 	r := <-dch
@@ -126,7 +127,7 @@ func Schema(ctx *cue.Context) (cue.Value, error) {
 }
 
 // validate checks an evaluated input against the schema.
-func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
+func validate(ctx *cue.Context, v, plain cue.Value, syntax []*ast.File) error {
 	sv, err := Schema(ctx)
 	if err != nil {
 		return err
@@ -138,7 +139,7 @@ func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
 	u := sv.LookupPath(cuePath(rootDefinition)).Unify(v)
 	if err := u.Validate(cue.Concrete(true), cue.Final()); err != nil {
 		words := patternWords(ctx, sv)
-		src := diag.Source{Locate: locator(v, syntax), Suggest: suggester(sv.LookupPath(cuePath(rootDefinition))),
+		src := diag.Source{Locate: locator(plain, syntax), Suggest: suggester(sv.LookupPath(cuePath(rootDefinition))),
 			Describe: func(bound string) string { return words[bound] }}
 	next:
 		for _, d := range explainPatterns(words, diag.FromCUEIn(err, src)) {
@@ -151,8 +152,9 @@ func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
 		}
 	}
 	explainInterpolations(v, errs)
+	explainHost(errs)
 	if len(errs) == 0 && v.Err() != nil {
-		errs = diag.FromCUEIn(v.Err(), diag.Source{Locate: locator(v, syntax)})
+		errs = diag.FromCUEIn(v.Err(), diag.Source{Locate: locator(plain, syntax)})
 	}
 	return errs.Err()
 }
@@ -160,15 +162,14 @@ func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
 // decode turns a validated input into the model and checks what the
 // schema cannot express: names and references.
 //
-// Positions are read from v as written; a value that interpolates an
-// address gitopsc fills in is read from addressed, v with the addresses
-// (see withAddresses), where it is concrete. The two are kept apart
-// because filling a component in moves its position from its label to
-// its struct.
-func decode(dir string, v, addressed cue.Value) (*model.Input, diag.List) {
+// Values are read from addressed, the input with the addresses gitopsc
+// fills in (see withAddresses), where every one is concrete; a
+// component's position from plain, the input as written, since filling
+// moves it from the component's label to its brace.
+func decode(dir string, plain, addressed cue.Value) (*model.Input, diag.List) {
 	var errs diag.List
-	d := &decoder{dir: dir, errs: &errs, addressed: addressed}
-	in := d.input(v)
+	d := &decoder{dir: dir, errs: &errs, plain: plain}
+	in := d.input(addressed)
 	if len(errs) > 0 {
 		return nil, errs
 	}

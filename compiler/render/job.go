@@ -15,7 +15,8 @@ const AnnotationForce = "kustomize.toolkit.fluxcd.io/force"
 
 // job renders the Job, or the CronJob, of a component that runs to
 // completion, around the pod template every workload gets. Its pods take
-// no probes (the loader refuses written ones, and none are defaulted).
+// no probes: the loader refuses written ones, and the defaults the pod
+// template gives a component with ports are taken off here.
 //
 // A replacement pod is started only once the one it replaces has fully
 // terminated (podReplacementPolicy Failed), so a run never has more than
