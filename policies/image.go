@@ -29,12 +29,13 @@ written as repository:tag@sha256:..., the digest taken from the image lock.`,
 	},
 	{
 		ID: "IMG003", Family: "image", Severity: Error,
-		Title: "images publish every architecture the cluster runs",
-		Rationale: `A pod lands on any node of its cluster. On AWS Graviton (arm64) nodes an
+		Title: "images publish every architecture their pods' nodes run",
+		Rationale: `A pod lands on any node it may run on. On AWS Graviton (arm64) nodes an
 image that publishes only linux/amd64 fails at start with "exec format
 error". Every image must publish linux/<arch> for each architecture of the
-cluster's nodes and each in policy.requireArch, as recorded in the image
-lock.`,
+nodes its pod may land on (its node pool's; the cluster's for the nodes
+shorthand or a cluster without pools) and each in policy.requireArch, as
+recorded in the image lock.`,
 		Check: checkImageArch,
 	},
 	{
@@ -70,6 +71,9 @@ func imageUses(ctx *Context) []imageUse {
 	var out []imageUse
 	for _, c := range ctx.Env.System.Components {
 		out = append(out, imageUse{c, "container " + c.Name, c.Image})
+		for _, sc := range c.Sidecars {
+			out = append(out, imageUse{c, "sidecar " + sc.Name, sc.Image})
+		}
 		for _, ic := range c.Init {
 			out = append(out, imageUse{c, "init container " + ic.Name, ic.Image})
 		}
@@ -160,10 +164,18 @@ func checkImagesLocked(ctx *Context) []Finding {
 	return fs
 }
 
-// requiredPlatforms is every linux/<arch> the environment's pods may run on.
-func requiredPlatforms(env *model.Environment) []string {
+// requiredPlatforms is every linux/<arch> c's pods may run on in env:
+// its pool's architecture, or the cluster's when the pool is the nodes
+// shorthand or the cluster has none (or c is nil: a chart's pods).
+func requiredPlatforms(env *model.Environment, c *model.Component) []string {
 	set := map[string]bool{}
-	for _, a := range env.Cluster.Arch {
+	arch := env.Cluster.Arch
+	if c != nil {
+		if p := env.Cluster.Pool(c.Pool); p != nil {
+			arch = p.Arch
+		}
+	}
+	for _, a := range arch {
 		set["linux/"+a] = true
 	}
 	for _, a := range env.Policy.RequireArch {
@@ -181,9 +193,9 @@ func checkImageArch(ctx *Context) []Finding {
 	if ctx.Facts == nil {
 		return nil
 	}
-	want := requiredPlatforms(ctx.Env.Env)
 	var fs []Finding
 	for _, u := range imageUses(ctx) {
+		want := requiredPlatforms(ctx.Env.Env, u.c)
 		e, ok := ctx.Facts.Lookup(u.img.Ref)
 		if !ok {
 			continue // IMG005 reports images missing from the lock
@@ -199,8 +211,12 @@ func checkImageArch(ctx *Context) []Finding {
 			if has == "" {
 				has = "none"
 			}
+			runs := "the " + ctx.Env.Env.Cluster.Distribution + " cluster runs"
+			if p := ctx.Env.Env.Cluster.Pool(u.c.Pool); p != nil && !p.Shorthand {
+				runs = "pool " + p.Name + " of the " + ctx.Env.Env.Cluster.Distribution + " cluster runs"
+			}
 			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name,
-				Message: fmt.Sprintf("%s: image %s does not publish %s, which the %s cluster runs (it publishes: %s)", u.what, u.img.Ref, strings.Join(missing, ", "), ctx.Env.Env.Cluster.Distribution, has)})
+				Message: fmt.Sprintf("%s: image %s does not publish %s, which %s (it publishes: %s)", u.what, u.img.Ref, strings.Join(missing, ", "), runs, has)})
 		}
 	}
 	return fs

@@ -59,9 +59,9 @@ func checkImageUser(ctx *Context) []Finding {
 	if ctx.Facts == nil {
 		return nil
 	}
-	want := requiredPlatforms(ctx.Env.Env)
 	var fs []Finding
 	for _, w := range workloads(ctx) {
+		want := requiredPlatforms(ctx.Env.Env, w.Component)
 		spec := &w.Template.Spec
 		for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
 			for i := range list {

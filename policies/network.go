@@ -120,7 +120,15 @@ func Analysis(out *render.Output) (*reach.Result, error) {
 	}
 	for _, w := range workloads(&Context{Output: out, Env: out.Env}) {
 		rw := reach.Workload{Namespace: w.Namespace, Name: w.Name, PodLabels: w.Template.Labels}
-		for _, c := range w.Template.Spec.Containers {
+		// Sidecars listen beside the main container; an init container
+		// that runs to completion serves no traffic.
+		var serving []corev1.Container
+		for _, c := range w.Template.Spec.InitContainers {
+			if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+				serving = append(serving, c)
+			}
+		}
+		for _, c := range append(serving, w.Template.Spec.Containers...) {
 			for _, p := range c.Ports {
 				rw.Ports = append(rw.Ports, reach.Port{Name: p.Name, Number: p.ContainerPort, Protocol: p.Protocol})
 			}

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/gitopsc/gitopsc/compiler/model"
+	"github.com/gitopsc/gitopsc/compiler/render"
 )
 
 // nodeFitResources are the requests compared with one node, in report
@@ -16,15 +17,21 @@ import (
 var nodeFitResources = []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory}
 
 func checkPodFitsNode(ctx *Context) []Finding {
-	np := ctx.Env.Env.Cluster.Nodes
-	if np == nil {
-		return nil
-	}
-	allocatable := map[corev1.ResourceName]string{corev1.ResourceCPU: np.CPU, corev1.ResourceMemory: np.Memory}
 	var fs []Finding
 	for _, w := range workloads(ctx) {
+		np := workloadPool(ctx, w)
+		if np == nil {
+			continue
+		}
+		allocatable := map[corev1.ResourceName]string{corev1.ResourceCPU: np.CPU, corev1.ResourceMemory: np.Memory}
+		resources := nodeFitResources
+		if !np.Shorthand {
+			// A pool states its GPUs, none when it gives no gpus.
+			allocatable[render.ResourceGPU] = fmt.Sprint(np.GPUs)
+			resources = append(resources[:len(resources):len(resources)], render.ResourceGPU)
+		}
 		requests, _ := PodUsage(&w.Template.Spec)
-		for _, res := range nodeFitResources {
+		for _, res := range resources {
 			node, err := resource.ParseQuantity(allocatable[res])
 			if err != nil {
 				continue
@@ -38,9 +45,13 @@ func checkPodFitsNode(ctx *Context) []Finding {
 			if np.InstanceType != "" {
 				shape += ", " + np.InstanceType
 			}
+			pool := "the pool"
+			if !np.Shorthand {
+				pool = "pool " + np.Name
+			}
 			fs = append(fs, Finding{Pos: pos, Target: w.Name, Object: w.object(),
-				Message: fmt.Sprintf("%s: a pod requests %s %s (%s), more than one node of the pool allocates (%s): the scheduler never places it",
-					w.Name, res, format(res, pod), why, shape)})
+				Message: fmt.Sprintf("%s: a pod requests %s %s (%s), more than one node of %s allocates (%s): the scheduler never places it",
+					w.Name, res, format(res, pod), why, pool, shape)})
 		}
 	}
 	return fs
@@ -113,8 +124,22 @@ func requestPos(w *workload, container string, res corev1.ResourceName) model.Po
 }
 
 func requestField(r *model.Resources, res corev1.ResourceName) model.Pos {
-	if res == corev1.ResourceMemory {
+	switch res {
+	case corev1.ResourceMemory:
 		return r.Requests.MemoryPos
+	case render.ResourceGPU:
+		return r.GPUsPos
 	}
 	return r.Requests.CPUPos
+}
+
+// workloadPool is the pool w's pods run on: its component's, or, for
+// pods of a chart or a raw object, the default pool; nil when the
+// cluster states none.
+func workloadPool(ctx *Context, w *workload) *model.NodePool {
+	cl := ctx.Env.Env.Cluster
+	if w.Component != nil && w.Component.Pool != "" {
+		return cl.Pool(w.Component.Pool)
+	}
+	return cl.Pool(cl.DefaultPool)
 }

@@ -42,8 +42,9 @@ once: one with concurrency Forbid, two with Replace (the replaced run's
 pods count until they have terminated), and with Allow the active
 deadline plus the termination grace period over the shortest interval
 between scheduled times, rounded up (JOB001 when there is no deadline).
-Each pod is counted as Kubernetes counts it: the sum of its containers,
-or its largest init container when that is larger.
+Each pod is counted as Kubernetes counts it (KEP-753): its containers and
+sidecars together, or, when that is larger, its largest init container
+plus the sidecars started before it.
 Their sum must fit requests.cpu, requests.memory, limits.cpu,
 limits.memory and pods of the namespace's ResourceQuota.`,
 		Check: checkQuotaFits,
@@ -57,10 +58,13 @@ from the others. Set quota in the namespace or in the environment.`,
 	},
 	{
 		ID: "QUOTA005", Family: "quota", Severity: Warning,
-		Title: "the namespaces' quotas together fit the node pool",
+		Title: "the namespaces' quotas together fit each node pool",
 		Rationale: `Quotas that add up to more than the nodes can allocate promise capacity
-that is not there: pods are admitted and then stay Pending. The sum of the
-namespaces' quotas is compared with the node pool at its maximum size.`,
+that is not there: pods are admitted and then stay Pending. For each node
+pool at its maximum size, the quotas of the namespaces whose pods run there
+are summed (a namespace with no pods counts on the default pool). A
+namespace whose pods run on several pools counts on each with at most its
+pods' worst case there, as QUOTA003 counts it.`,
 		Check: checkNodePool,
 	},
 	{
@@ -71,7 +75,8 @@ what one node allocates stays Pending however far the pool scales: the
 rollout never finishes and no error says why. Each pod is counted as
 Kubernetes counts it (the sum of its containers, or its largest init
 container when that is larger) and its cpu and memory requests are
-compared with one node of the environment's pool. The pool's cpu and
+compared with one node of the pool it runs on, and so are its GPUs
+(nvidia.com/gpu) with a pool's gpus. The pool's cpu and
 memory must be what a node allocates, with the kubelet's and the
 system's reservations and eviction threshold already taken off, not the
 instance's capacity; what DaemonSets take from each node is not counted.`,
@@ -132,25 +137,50 @@ func checkLimitsAboveRequests(ctx *Context) []Finding {
 			}
 		}
 		check(c.Name, c.Resources)
-		for _, ic := range c.Init {
+		for _, ic := range c.Containers() {
 			check(ic.Name, ic.Resources)
 		}
 	}
 	return fs
 }
 
-// PodUsage is what one pod counts against a quota: per resource, the sum
-// of its containers or its largest init container, whichever is larger.
+// PodUsage is what one pod counts against a quota and asks of a node, per
+// resource, as Kubernetes computes it with native sidecars (KEP-753,
+// "Resources calculation for scheduling and pod admission"):
+//
+//	InitContainerUse(i) = Sum(sidecars with index < i) + InitContainer(i)
+//	PodUsage = Max(Max(each InitContainerUse), Sum(sidecars) + Sum(containers))
+//
+// A sidecar (an init container with restartPolicy Always) keeps running
+// from its start, so it adds to every init container after it and to the
+// running pod; an init container runs alone beside the sidecars started
+// before it. Limits are computed the same way.
 func PodUsage(spec *corev1.PodSpec) (requests, limits corev1.ResourceList) {
 	requests, limits = corev1.ResourceList{}, corev1.ResourceList{}
 	for _, c := range spec.Containers {
 		addTo(requests, c.Resources.Requests)
 		addTo(limits, c.Resources.Limits)
 	}
+	sidecarReq, sidecarLim := corev1.ResourceList{}, corev1.ResourceList{}
+	initReq, initLim := corev1.ResourceList{}, corev1.ResourceList{}
 	for _, c := range spec.InitContainers {
-		maxInto(requests, c.Resources.Requests)
-		maxInto(limits, c.Resources.Limits)
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			addTo(sidecarReq, c.Resources.Requests)
+			addTo(sidecarLim, c.Resources.Limits)
+			continue
+		}
+		req, lim := corev1.ResourceList{}, corev1.ResourceList{}
+		addTo(req, c.Resources.Requests)
+		addTo(req, sidecarReq)
+		addTo(lim, c.Resources.Limits)
+		addTo(lim, sidecarLim)
+		maxInto(initReq, req)
+		maxInto(initLim, lim)
 	}
+	addTo(requests, sidecarReq)
+	addTo(limits, sidecarLim)
+	maxInto(requests, initReq)
+	maxInto(limits, initLim)
 	return requests, limits
 }
 
@@ -317,10 +347,41 @@ func checkQuotaPresent(ctx *Context) []Finding {
 }
 
 func checkNodePool(ctx *Context) []Finding {
-	np := ctx.Env.Env.Cluster.Nodes
-	if np == nil {
-		return nil
+	cl := ctx.Env.Env.Cluster
+	// Where each namespace's pods run, and their worst case on each pool
+	// as QUOTA003 counts it (requests only: nodes allocate requests).
+	on := map[string]map[string]corev1.ResourceList{}
+	for _, w := range workloads(ctx) {
+		np := workloadPool(ctx, w)
+		if np == nil {
+			continue
+		}
+		if on[w.Namespace] == nil {
+			on[w.Namespace] = map[string]corev1.ResourceList{}
+		}
+		if on[w.Namespace][np.Name] == nil {
+			on[w.Namespace][np.Name] = corev1.ResourceList{}
+		}
+		pods := w.Replicas + w.Surge
+		req, _ := PodUsage(&w.Template.Spec)
+		addTo(on[w.Namespace][np.Name], corev1.ResourceList{
+			corev1.ResourceRequestsCPU:    mul(req[corev1.ResourceCPU], pods),
+			corev1.ResourceRequestsMemory: mul(req[corev1.ResourceMemory], pods),
+			corev1.ResourcePods:           *resource.NewQuantity(int64(pods), resource.DecimalSI),
+		})
 	}
+	var fs []Finding
+	for _, np := range cl.Pools {
+		fs = append(fs, poolQuotas(ctx, np, on)...)
+	}
+	return fs
+}
+
+// poolQuotas compares with np the quotas of the namespaces whose pods
+// run there; a namespace with no pods yet counts against the default
+// pool. A namespace whose pods run on several pools counts on each no
+// more than its pods there ask for at worst, since its quota is shared.
+func poolQuotas(ctx *Context, np *model.NodePool, on map[string]map[string]corev1.ResourceList) []Finding {
 	capacity := map[corev1.ResourceName]resource.Quantity{}
 	if q, err := resource.ParseQuantity(np.CPU); err == nil {
 		capacity[corev1.ResourceRequestsCPU] = mul(q, np.Max)
@@ -343,6 +404,13 @@ func checkNodePool(ctx *Context) []Finding {
 			if ns.Quota == nil {
 				continue
 			}
+			pools := on[ns.Name]
+			if len(pools) == 0 {
+				pools = map[string]corev1.ResourceList{ctx.Env.Env.Cluster.DefaultPool: nil}
+			}
+			if _, here := pools[np.Name]; !here {
+				continue
+			}
 			var v string
 			switch res {
 			case corev1.ResourceRequestsCPU:
@@ -359,12 +427,21 @@ func checkNodePool(ctx *Context) []Finding {
 			if err != nil {
 				continue
 			}
+			part := fmt.Sprintf("%s %s", ns.Name, format(res, q))
+			if worst, ok := pools[np.Name][res]; len(pools) > 1 && ok && worst.Cmp(q) < 0 {
+				part = fmt.Sprintf("%s %s (of its quota %s; its pods run on %d pools)", ns.Name, format(res, worst), format(res, q), len(pools))
+				q = worst
+			}
 			sum.Add(q)
-			parts = append(parts, fmt.Sprintf("%s %s", ns.Name, format(res, q)))
+			parts = append(parts, part)
 		}
 		if sum.Cmp(cp) > 0 {
+			what := ""
+			if !np.Shorthand {
+				what = "pool " + np.Name + ": "
+			}
 			fs = append(fs, Finding{Pos: np.Pos, Target: "environment",
-				Message: fmt.Sprintf("quotas ask for %s %s (%s) but %s %s", res, format(res, sum), strings.Join(parts, " + "), poolAllocates(np), format(res, cp))})
+				Message: fmt.Sprintf("%squotas ask for %s %s (%s) but %s %s", what, res, format(res, sum), strings.Join(parts, " + "), poolAllocates(np), format(res, cp))})
 		}
 	}
 	return fs

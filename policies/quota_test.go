@@ -44,3 +44,34 @@ func TestPodFitsNodeCountsEveryContainer(t *testing.T) {
 		s.at(t, "resources:", 3) + ": error QUOTA006: worker: a pod requests memory 1152Mi (containers worker 128Mi + proxy 1Gi), more than one node of the pool allocates (1Gi): the scheduler never places it",
 	})
 }
+
+// PodUsage follows KEP-753: a sidecar adds to the running pod and to the
+// init containers listed after it, never to those before it.
+func TestPodUsageSidecars(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	ctr := func(cpu string, sidecar bool) corev1.Container {
+		c := corev1.Container{Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)},
+		}}
+		if sidecar {
+			c.RestartPolicy = &always
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name  string
+		inits []corev1.Container
+		want  string
+	}{
+		{"no sidecars: the largest init container", []corev1.Container{ctr("700m", false)}, "700m"},
+		{"sidecar before the init container adds to it", []corev1.Container{ctr("100m", true), ctr("700m", false)}, "800m"},
+		{"sidecar after the init container does not", []corev1.Container{ctr("700m", false), ctr("100m", true)}, "700m"},
+		{"sidecars add to the running pod", []corev1.Container{ctr("100m", true), ctr("200m", false), ctr("150m", true)}, "550m"},
+	} {
+		spec := &corev1.PodSpec{InitContainers: tc.inits, Containers: []corev1.Container{ctr("300m", false)}}
+		req, _ := policies.PodUsage(spec)
+		if got := req[corev1.ResourceCPU]; got.Cmp(resource.MustParse(tc.want)) != 0 {
+			t.Errorf("%s: requests.cpu %s, want %s", tc.name, got.String(), tc.want)
+		}
+	}
+}

@@ -121,8 +121,8 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 					Message: fmt.Sprintf("file %s of %s holds a plaintext value and %s; mount it from a secret: files: %q: {secret: NAME, key: KEY}", f.Path, c.Name, why, f.Path)})
 			}
 		}
-		// Init containers run with the same secrets in reach, and their
-		// arguments land in git just the same.
+		// Sidecars and init containers run with the same secrets in
+		// reach, and their arguments and config land in git just the same.
 		type argv struct {
 			of   string
 			pos  model.Pos
@@ -130,9 +130,15 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 			at   []model.Pos
 		}
 		lists := []argv{{c.Name, c.Pos, c.Command, c.CommandPos}, {c.Name, c.Pos, c.Args, c.ArgsPos}}
+		for _, sc := range c.Sidecars {
+			of := "sidecar " + sc.Name + " of " + c.Name
+			lists = append(lists, argv{of, sc.Pos, sc.Command, sc.CommandPos}, argv{of, sc.Pos, sc.Args, sc.ArgsPos})
+			fs = append(fs, plaintextConfig(c, of, sc.Config)...)
+		}
 		for _, ic := range c.Init {
 			of := "init container " + ic.Name + " of " + c.Name
 			lists = append(lists, argv{of, ic.Pos, ic.Command, ic.CommandPos}, argv{of, ic.Pos, ic.Args, ic.ArgsPos})
+			fs = append(fs, plaintextConfig(c, of, ic.Config)...)
 		}
 		for _, l := range lists {
 			// The message names the flag or the argument's place, never
@@ -263,6 +269,19 @@ func checkOutputPlaintext(ctx *Context) []Finding {
 						Message: fmt.Sprintf("ConfigMap %s/%s key %s: %s", t.Namespace, t.Name, k, why)})
 				}
 			}
+		}
+	}
+	return fs
+}
+
+// plaintextConfig reports the config of an extra container of c that
+// looks like a credential.
+func plaintextConfig(c *model.Component, of string, config []model.Setting) []Finding {
+	var fs []Finding
+	for _, s := range config {
+		if why := LooksSecret(s.Key, s.Value); why != "" {
+			fs = append(fs, Finding{Pos: s.Pos, Target: c.Name,
+				Message: fmt.Sprintf("config %s of %s holds a plaintext value and %s; move it to a secret and reference it under secrets", s.Key, of, why)})
 		}
 	}
 	return fs

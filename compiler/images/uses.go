@@ -15,7 +15,7 @@ type Use struct {
 }
 
 // Uses lists every image reference the resolved environments run, the
-// images of components and of their init containers with environment
+// images of components, of their sidecars and of their init containers with environment
 // overrides applied, once each and sorted. A reference no environment runs,
 // such as a tag every environment overrides, is left out.
 func Uses(envs []*model.Resolved) []Use {
@@ -28,7 +28,7 @@ func Uses(envs []*model.Resolved) []Use {
 	for _, r := range envs {
 		for _, c := range r.System.Components {
 			add(c.Image)
-			for _, ic := range c.Init {
+			for _, ic := range c.Containers() {
 				add(ic.Image)
 			}
 		}

@@ -86,6 +86,9 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		}{{"readiness", c.Probes.Readiness}, {"liveness", c.Probes.Liveness}, {"startup", c.Probes.Startup}} {
 			if p.p != nil {
 				checkPortRef(p.p.Pos, "probes."+p.name, p.p.Port)
+				if port := c.Port(p.p.Port); port != nil && port.Container != "" {
+					errs.Add(p.p.Pos, "%s.probes.%s: port %q is sidecar %s's; the kubelet finds a probe's named port in the probed container only: probe it under sidecars.%s.probes", path, p.name, p.p.Port, port.Container, port.Container)
+				}
 				checkProbeHeaders(p.p, path+".probes."+p.name, errs)
 				if port := c.Port(p.p.Port); port != nil && port.Protocol == "UDP" && p.p.Kind != model.ProbeExec {
 					errs.Add(p.p.Pos, "%s.probes.%s: port %q is UDP; a %s probe connects over TCP, so it would never pass: check it with exec", path, p.name, p.p.Port, p.p.Kind)
@@ -109,12 +112,19 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			mounts[w.Path] = true
 		}
 		names := map[string]bool{c.Name: true}
+		for _, sc := range c.Sidecars {
+			if names[sc.Name] {
+				errs.Add(sc.Pos, "%s.sidecars.%s: container name %q is used twice", path, sc.Name, sc.Name)
+			}
+			names[sc.Name] = true
+		}
 		for _, ic := range c.Init {
 			if names[ic.Name] {
 				errs.Add(ic.Pos, "%s.initContainers: container name %q is used twice", path, ic.Name)
 			}
 			names[ic.Name] = true
 		}
+		checkContainers(s, c, path, errs)
 	}
 	checkExternals(s, errs)
 	for _, e := range in.Environments {
@@ -246,4 +256,70 @@ func fileError(name string, err error) string {
 		return fmt.Sprintf("file %s does not exist", name)
 	}
 	return fmt.Sprintf("cannot read %s: %v", name, err)
+}
+
+// checkContainers checks what the sidecars and init containers of c
+// state beside their names: the secrets they read, config and secrets
+// naming one variable twice, and the ports their probes check, which
+// must be their own.
+func checkContainers(s *model.System, c *model.Component, path string, errs *diag.List) {
+	check := func(ic *model.InitContainer, where string) {
+		for _, r := range ic.Secrets {
+			checkSecretRef(s, c, r.Pos, where+".secrets."+r.Env, r.Secret, r.Key, errs)
+			for _, cfg := range ic.Config {
+				if cfg.Key == r.Env {
+					errs.Add(cfg.Pos, "%s.config.%s: %s is also read from secret %q; a variable comes from one place", where, cfg.Key, cfg.Key, r.Secret)
+				}
+			}
+		}
+	}
+	for i := range c.Init {
+		check(&c.Init[i], fmt.Sprintf("%s.initContainers[%d]", path, i))
+	}
+	// The files of a directory are one volume, whichever container
+	// mounts it: a path holds one file.
+	for i := 1; i < len(c.Files); i++ {
+		if f := c.Files[i]; f.Path == c.Files[i-1].Path {
+			errs.Add(f.Pos, "%s.sidecars.%s.files: %s is also a file of %s; the files of a directory are one volume of the pod", path, f.Container, f.Path, containerLabel(c.Files[i-1].Container))
+		}
+	}
+	for i := range c.Sidecars {
+		sc := &c.Sidecars[i]
+		where := path + ".sidecars." + sc.Name
+		check(&sc.InitContainer, where)
+		var own []model.Port
+		for _, p := range c.Ports {
+			if p.Container == sc.Name {
+				own = append(own, p)
+			}
+		}
+		for _, p := range []struct {
+			name string
+			p    *model.Probe
+		}{{"readiness", sc.Probes.Readiness}, {"liveness", sc.Probes.Liveness}, {"startup", sc.Probes.Startup}} {
+			if p.p == nil {
+				continue
+			}
+			checkProbeHeaders(p.p, where+".probes."+p.name, errs)
+			if p.p.Kind == model.ProbeExec {
+				continue
+			}
+			port := c.Port(p.p.Port)
+			switch {
+			case len(own) == 0:
+				errs.Add(p.p.Pos, "%s.probes.%s: the sidecar declares no ports; check it with exec", where, p.name)
+			case p.p.Port != "" && (port == nil || port.Container != sc.Name):
+				errs.Add(p.p.Pos, "%s.probes.%s: no port %q of the sidecar (ports: %s)", where, p.name, p.p.Port, portNames(own))
+			case port != nil && port.Protocol == "UDP":
+				errs.Add(p.p.Pos, "%s.probes.%s: port %q is UDP; a %s probe connects over TCP, so it would never pass: check it with exec", where, p.name, p.p.Port, p.p.Kind)
+			}
+		}
+	}
+}
+
+func containerLabel(sidecar string) string {
+	if sidecar == "" {
+		return "the main container"
+	}
+	return "sidecar " + sidecar
 }

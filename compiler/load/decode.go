@@ -269,6 +269,8 @@ func (d *decoder) component(f field) *model.Component {
 		c.Autoscale = as
 	}
 	c.Resources = resources(v.LookupPath(cuePath("resources")))
+	c.Resources.GPUs, c.Resources.GPUsPos = d.gpus(v.LookupPath(cuePath("resources")), path+".resources")
+	c.Pool, c.PoolPos = str(v, "pool")
 	c.Ports = tcpByDefault(d.ports(v.LookupPath(cuePath("ports")), path+".ports"))
 	if l, err := v.LookupPath(cuePath("talksTo")).List(); err == nil {
 		for l.Next() {
@@ -278,17 +280,7 @@ func (d *decoder) component(f field) *model.Component {
 		}
 	}
 	c.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
-	for _, s := range fields(v.LookupPath(cuePath("secrets"))) {
-		if !envName.MatchString(s.label) {
-			d.errs.Add(s.v.Pos(), "%s.secrets.%s: %q is not a valid environment variable name", path, s.label, s.label)
-			continue
-		}
-		ref := model.SecretRef{Env: s.label, Pos: s.v.Pos()}
-		ref.Secret, _ = str(s.v, "secret")
-		ref.Key, _ = str(s.v, "key")
-		c.Secrets = append(c.Secrets, ref)
-	}
-	sort.Slice(c.Secrets, func(i, j int) bool { return c.Secrets[i].Env < c.Secrets[j].Env })
+	c.Secrets = d.secretRefs(v.LookupPath(cuePath("secrets")), path+".secrets")
 	for _, s := range fields(v.LookupPath(cuePath("storage"))) {
 		if !d.label(s, "volume", path+".storage."+s.label) {
 			continue
@@ -333,17 +325,34 @@ func (d *decoder) component(f field) *model.Component {
 	c.Command, c.CommandPos = strsPos(v, "command")
 	c.Args, c.ArgsPos = strsPos(v, "args")
 	if l, err := v.LookupPath(cuePath("initContainers")).List(); err == nil {
-		for l.Next() {
+		for i := 0; l.Next(); i++ {
 			iv := l.Value()
-			ic := model.InitContainer{Pos: iv.Pos()}
-			ic.Command, ic.CommandPos = strsPos(iv, "command")
-			ic.Args, ic.ArgsPos = strsPos(iv, "args")
+			ic := d.container(iv, fmt.Sprintf("%s.initContainers[%d]", path, i))
 			ic.Name, _ = str(iv, "name")
-			ic.Image = image(iv.LookupPath(cuePath("image")))
-			ic.Resources = resources(iv.LookupPath(cuePath("resources")))
 			c.Init = append(c.Init, ic)
 		}
 	}
+	for _, f := range sortedFields(v.LookupPath(cuePath("sidecars"))) {
+		spath := path + ".sidecars." + f.label
+		sc := model.Sidecar{InitContainer: d.container(f.v, spath)}
+		sc.Name = f.label
+		for _, p := range tcpByDefault(d.ports(f.v.LookupPath(cuePath("ports")), spath+".ports")) {
+			p.Container = f.label
+			c.Ports = append(c.Ports, p)
+		}
+		for _, file := range d.files(f.v.LookupPath(cuePath("files")), spath+".files") {
+			file.Container = f.label
+			c.Files = append(c.Files, file)
+		}
+		pv := f.v.LookupPath(cuePath("probes"))
+		sc.Probes = model.Probes{
+			Readiness: probe(pv.LookupPath(cuePath("readiness"))),
+			Liveness:  probe(pv.LookupPath(cuePath("liveness"))),
+			Startup:   probe(pv.LookupPath(cuePath("startup"))),
+		}
+		c.Sidecars = append(c.Sidecars, sc)
+	}
+	sort.SliceStable(c.Files, func(i, j int) bool { return c.Files[i].Path < c.Files[j].Path })
 	if s := v.LookupPath(cuePath("security")); s.Exists() {
 		se := &model.SecurityException{Pos: s.Pos(), AddCapabilities: strs(s, "addCapabilities")}
 		se.Reason, _ = str(s, "reason")
@@ -358,6 +367,36 @@ func (d *decoder) component(f field) *model.Component {
 	}
 	d.job(c, v, path)
 	return c
+}
+
+// container decodes what every extra container of a pod states.
+func (d *decoder) container(v cue.Value, path string) model.InitContainer {
+	ic := model.InitContainer{Pos: v.Pos()}
+	ic.Command, ic.CommandPos = strsPos(v, "command")
+	ic.Args, ic.ArgsPos = strsPos(v, "args")
+	ic.Image = image(v.LookupPath(cuePath("image")))
+	ic.Resources = resources(v.LookupPath(cuePath("resources")))
+	ic.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
+	ic.Secrets = d.secretRefs(v.LookupPath(cuePath("secrets")), path+".secrets")
+	return ic
+}
+
+// secretRefs decodes environment variables read from secrets, in name
+// order.
+func (d *decoder) secretRefs(v cue.Value, path string) []model.SecretRef {
+	var out []model.SecretRef
+	for _, s := range fields(v) {
+		if !envName.MatchString(s.label) {
+			d.errs.Add(s.v.Pos(), "%s.%s: %q is not a valid environment variable name", path, s.label, s.label)
+			continue
+		}
+		ref := model.SecretRef{Env: s.label, Pos: s.v.Pos()}
+		ref.Secret, _ = str(s.v, "secret")
+		ref.Key, _ = str(s.v, "key")
+		out = append(out, ref)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Env < out[j].Env })
+	return out
 }
 
 // ports decodes named ports: a number, or {port, targetPort, protocol,
@@ -539,15 +578,7 @@ func (d *decoder) environment(f field) *model.Environment {
 		// not to; EKS's VPC CNI enforces nothing until its agent is enabled.
 		e.Cluster.NetworkPolicy = map[string]string{"k3s": "kube-router"}[e.Cluster.Distribution]
 	}
-	if n := cv.LookupPath(cuePath("nodes")); n.Exists() {
-		np := &model.NodePool{Pos: n.Pos()}
-		np.InstanceType, _ = str(n, "instanceType")
-		np.CPU, _ = str(n, "cpu")
-		np.Memory, _ = str(n, "memory")
-		np.Pods, _, _ = num(n, "pods")
-		np.Max, _, _ = num(n, "max")
-		e.Cluster.Nodes = np
-	}
+	d.pools(cv, path+".cluster", &e.Cluster)
 	fv := v.LookupPath(cuePath("flux"))
 	e.Flux = model.Flux{SourceName: "flux-system", SourceNamespace: "flux-system", Branch: "main", PathPrefix: "out",
 		Interval: "10m", Timeout: "5m", DecryptionSecret: "sops-age"}
@@ -624,6 +655,7 @@ func notCalendarDate(s string) string {
 func (d *decoder) override(f field, path string) *model.Override {
 	v := f.v
 	o := &model.Override{Name: f.label, Pos: v.Pos()}
+	o.Pool, o.PoolPos = str(v, "pool")
 	if n, pos, ok := num(v, "replicas"); ok {
 		o.Replicas, o.ReplicasPos = &n, pos
 	}

@@ -17,7 +17,22 @@ import (
 func checkPorts(ports []model.Port, path string, errs *diag.List) {
 	container := map[string]string{}
 	service := map[string]string{}
+	// The containers of a pod share its network namespace and its
+	// Service: a sidecar's port names and numbers are the pod's.
+	owner := map[string]string{}
 	for _, p := range ports {
+		path := path
+		if p.Container != "" {
+			path = strings.TrimSuffix(path, ".ports") + ".sidecars." + p.Container + ".ports"
+		}
+		if o, seen := owner[p.Name]; seen {
+			errs.Add(p.Pos, "%s.%s: port name %q is already used by %s; the containers of a pod share its ports", path, p.Name, p.Name, o)
+			continue
+		}
+		owner[p.Name] = "the main container"
+		if p.Container != "" {
+			owner[p.Name] = "sidecar " + p.Container
+		}
 		if p.AppProtocol != "" {
 			if bad := validation.IsQualifiedName(p.AppProtocol); len(bad) > 0 {
 				errs.Add(p.Pos, "%s.%s: appProtocol %q: %s", path, p.Name, p.AppProtocol, strings.Join(bad, "; "))

@@ -13,6 +13,9 @@ type File struct {
 	Secret  string // the secret the file is read from, with Key
 	Key     string
 	Pos     Pos
+	// Container is the sidecar the file is mounted into; empty for the
+	// main container.
+	Container string
 }
 
 // Dir is the directory the file is mounted in: its volume's mount path.

@@ -118,6 +118,8 @@ type Component struct {
 	ReplicasPos Pos
 	Autoscale   *Autoscale
 	Resources   Resources
+	Pool        string // node pool as written; once resolved, the one it runs on
+	PoolPos     Pos
 	Ports       []Port // in source order
 	TalksTo     []Flow // in source order
 	Config      []Setting
@@ -134,7 +136,10 @@ type Component struct {
 	// CommandPos and ArgsPos hold the position of each element.
 	CommandPos, ArgsPos []Pos
 	Init                []InitContainer
-	Security            *SecurityException
+	// Sidecars run beside the main container, in name order; their
+	// ports are in Ports and their files in Files, marked with their name.
+	Sidecars []Sidecar
+	Security *SecurityException
 }
 
 // Port returns the named port, or nil.
@@ -164,7 +169,11 @@ type Autoscale struct {
 
 type Resources struct {
 	Requests, Limits CPUMemory
-	Pos              Pos
+	// GPUs is the nvidia.com/gpu the container requests and limits to
+	// (the two are equal); GPUsPos the limit's position.
+	GPUs    int
+	GPUsPos Pos
+	Pos     Pos
 }
 
 type CPUMemory struct {
@@ -187,6 +196,9 @@ type Port struct {
 	Pos         Pos
 	// TargetPos is the position of targetPort, when written.
 	TargetPos Pos
+	// Container is the sidecar that listens on the port; empty for the
+	// main container.
+	Container string
 }
 
 // ServicePort is the port clients dial: the Service's port.
@@ -296,7 +308,26 @@ type InitContainer struct {
 	Args                []string
 	CommandPos, ArgsPos []Pos
 	Resources           Resources
+	Config              []Setting   // in name order
+	Secrets             []SecretRef // in name order
 	Pos                 Pos
+}
+
+// Sidecar is a container that runs beside the main one: an init container
+// with restartPolicy Always.
+type Sidecar struct {
+	InitContainer
+	Probes Probes
+}
+
+// Containers lists the init containers and sidecars of c: every container
+// of its pod but the main one.
+func (c *Component) Containers() []InitContainer {
+	out := make([]InitContainer, 0, len(c.Sidecars)+len(c.Init))
+	for _, sc := range c.Sidecars {
+		out = append(out, sc.InitContainer)
+	}
+	return append(out, c.Init...)
 }
 
 type SecurityException struct {
@@ -360,9 +391,14 @@ type Cluster struct {
 	DistributionPos Pos
 	Arch            []string
 	ArchPos         Pos
-	Nodes           *NodePool
-	StorageClass    string
-	IngressClass    string
+	// Pools are the node pools, sorted by name: the nodes block is one
+	// named "default" (Shorthand set); none when neither is written.
+	Pools []*NodePool
+	// DefaultPool is where components that name no pool run; "" when
+	// the cluster has no pool that qualifies.
+	DefaultPool  string
+	StorageClass string
+	IngressClass string
 	// NetworkPolicy names what enforces NetworkPolicies: "vpc-cni",
 	// "calico", "cilium", "kube-router", "none", or "" when the
 	// environment does not say and its distribution has no default.
@@ -378,14 +414,6 @@ type Cluster struct {
 // ArchOnly reports whether arch is the cluster's only architecture.
 func (c Cluster) ArchOnly(arch string) bool {
 	return len(c.Arch) == 1 && c.Arch[0] == arch
-}
-
-type NodePool struct {
-	InstanceType string
-	CPU, Memory  string
-	Pods         int
-	Max          int
-	Pos          Pos
 }
 
 type Flux struct {
@@ -419,6 +447,8 @@ type Override struct {
 	Pos         Pos
 	Replicas    *int
 	ReplicasPos Pos
+	Pool        string
+	PoolPos     Pos
 	Autoscale   *AutoscaleOverride
 	Resources   *ResourcesOverride
 	Tag         string

@@ -16,6 +16,8 @@ import (
 // ConfigMap per directory, keyed by file name; files read from a secret
 // are that Secret's keys, projected under their file names. A directory
 // with files of both kinds, or of several secrets, is a projected volume.
+// Every container of the pod with a file in a directory (the main one, a
+// sidecar) mounts that directory's one volume, and so sees all its files.
 
 // filesDir is the files of one directory, in path order.
 type filesDir struct {
@@ -78,9 +80,12 @@ func (rd *renderer) fileConfigMaps(c *model.Component, meta metaFunc, obj objFun
 // its configuration once at start needs. A file from a secret counts by
 // its reference; the kubelet updates its content in place. The checksum
 // is empty when c has no files.
-func fileVolumes(c *model.Component) ([]corev1.Volume, []corev1.VolumeMount, string) {
+//
+// The mounts are keyed by the container that mounts them: "" for the
+// main container, else the sidecar's name.
+func fileVolumes(c *model.Component) ([]corev1.Volume, map[string][]corev1.VolumeMount, string) {
 	var volumes []corev1.Volume
-	var mounts []corev1.VolumeMount
+	mounts := map[string][]corev1.VolumeMount{}
 	sum := map[string]string{}
 	for _, d := range filesByDir(c) {
 		var content bool
@@ -122,7 +127,13 @@ func fileVolumes(c *model.Component) ([]corev1.Volume, []corev1.VolumeMount, str
 			src.Secret = &corev1.SecretVolumeSource{SecretName: secrets[0], Items: items[secrets[0]]}
 		}
 		volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: src})
-		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: d.path, ReadOnly: true})
+		mounted := map[string]bool{}
+		for _, f := range d.files {
+			if !mounted[f.Container] {
+				mounted[f.Container] = true
+				mounts[f.Container] = append(mounts[f.Container], corev1.VolumeMount{Name: name, MountPath: d.path, ReadOnly: true})
+			}
+		}
 	}
 	if len(sum) == 0 {
 		return nil, nil, ""

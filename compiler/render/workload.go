@@ -38,7 +38,7 @@ func (rd *renderer) qty(s string, pos model.Pos, what string) resource.Quantity 
 }
 
 func (rd *renderer) resources(r model.Resources, what string) corev1.ResourceRequirements {
-	return corev1.ResourceRequirements{
+	req := corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{
 			corev1.ResourceCPU:    rd.qty(r.Requests.CPU, r.Requests.CPUPos, what+".requests.cpu"),
 			corev1.ResourceMemory: rd.qty(r.Requests.Memory, r.Requests.MemoryPos, what+".requests.memory"),
@@ -48,6 +48,8 @@ func (rd *renderer) resources(r model.Resources, what string) corev1.ResourceReq
 			corev1.ResourceMemory: rd.qty(r.Limits.Memory, r.Limits.MemoryPos, what+".limits.memory"),
 		},
 	}
+	addGPUs(&req, r)
+	return req
 }
 
 // EnvKey turns a component name into an environment variable prefix:
@@ -295,22 +297,17 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 	for _, v := range c.Storage {
 		mounts = append(mounts, corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath})
 	}
+	// What sidecars mount beside their own files: what the main
+	// container writes.
+	shared := append([]corev1.VolumeMount(nil), mounts...)
 	fileVols, fileMounts, filesSum := fileVolumes(c)
-	volumes, mounts = append(volumes, fileVols...), append(mounts, fileMounts...)
+	volumes, mounts = append(volumes, fileVols...), append(mounts, fileMounts[""]...)
 	if filesSum != "" {
 		annotations[AnnotationFilesChecksum] = filesSum
 	}
 
-	var ports []corev1.ContainerPort
-	for _, p := range c.Ports {
-		ports = append(ports, corev1.ContainerPort{Name: p.Name, ContainerPort: int32(p.Number), Protocol: corev1.Protocol(p.Protocol)})
-	}
-	var env []corev1.EnvVar
-	for _, s := range c.Secrets {
-		env = append(env, corev1.EnvVar{Name: s.Env, ValueFrom: &corev1.EnvVarSource{
-			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: s.Secret}, Key: s.Key},
-		}})
-	}
+	ports := containerPorts(c, "")
+	env := secretEnv(nil, c.Secrets)
 	readiness, liveness := readinessAndLiveness(c)
 	main := corev1.Container{
 		Name:                     c.Name,
@@ -329,20 +326,39 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 		StartupProbe:             rd.probe(c, c.Probes.Startup),
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
-	var inits []corev1.Container
-	for i, ic := range c.Init {
-		ipath := fmt.Sprintf("%s.initContainers[%d]", path, i)
-		inits = append(inits, corev1.Container{
+	extra := func(ic model.InitContainer, ipath string, mounts []corev1.VolumeMount) corev1.Container {
+		return corev1.Container{
 			Name:                     ic.Name,
 			Image:                    rd.pin(ic.Image, ipath+".image"),
 			ImagePullPolicy:          corev1.PullIfNotPresent,
 			Command:                  ic.Command,
 			Args:                     ic.Args,
+			Env:                      secretEnv(configEnv(ic.Config), ic.Secrets),
 			Resources:                rd.resources(ic.Resources, ipath+".resources"),
 			SecurityContext:          containerSec(),
 			VolumeMounts:             mounts,
 			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-		})
+		}
+	}
+	// Sidecars come first: a sidecar starts, and is ready, before the
+	// next init container starts, so that a proxy or a log shipper also
+	// serves the init containers. They mount what the main container
+	// writes (its writable paths and volumes) beside their own files, so
+	// that a log shipper reads the logs; each has its own sidecar files.
+	var inits []corev1.Container
+	always := corev1.ContainerRestartPolicyAlways
+	for _, sc := range c.Sidecars {
+		spath := path + ".sidecars." + sc.Name
+		ctr := extra(sc.InitContainer, spath, append(append([]corev1.VolumeMount(nil), shared...), fileMounts[sc.Name]...))
+		ctr.RestartPolicy = &always
+		ctr.Ports = containerPorts(c, sc.Name)
+		ctr.ReadinessProbe = rd.probe(c, sidecarProbe(c, sc.Name, sc.Probes.Readiness))
+		ctr.LivenessProbe = rd.probe(c, sidecarProbe(c, sc.Name, sc.Probes.Liveness))
+		ctr.StartupProbe = rd.probe(c, sidecarProbe(c, sc.Name, sc.Probes.Startup))
+		inits = append(inits, ctr)
+	}
+	for i, ic := range c.Init {
+		inits = append(inits, extra(ic, fmt.Sprintf("%s.initContainers[%d]", path, i), mounts))
 	}
 	spec := corev1.PodSpec{
 		ServiceAccountName:            c.Name,
@@ -354,9 +370,7 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 		Volumes:                       volumes,
 		TerminationGracePeriodSeconds: ptr(int64(terminationSeconds)),
 	}
-	if rd.env.Cluster.ArchOnly("arm64") {
-		spec.NodeSelector = map[string]string{LabelArch: "arm64", "kubernetes.io/os": "linux"}
-	}
+	spec.NodeSelector, spec.Tolerations = rd.placement(c)
 	if Replicated(c) {
 		spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
 			MaxSkew:           1,
@@ -369,6 +383,59 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 		ObjectMeta: metav1.ObjectMeta{Labels: copyMap(labels), Annotations: annotations},
 		Spec:       spec,
 	}
+}
+
+// containerPorts are the ports of c's container called container: ""
+// for the main one, else a sidecar's name.
+func containerPorts(c *model.Component, container string) []corev1.ContainerPort {
+	var ports []corev1.ContainerPort
+	for _, p := range c.Ports {
+		if p.Container == container {
+			ports = append(ports, corev1.ContainerPort{Name: p.Name, ContainerPort: int32(p.Number), Protocol: corev1.Protocol(p.Protocol)})
+		}
+	}
+	return ports
+}
+
+// configEnv is config as environment variables with their values: an
+// extra container reads its few settings inline rather than from a
+// ConfigMap, and a change of one changes the pod template, which rolls
+// the pods.
+func configEnv(config []model.Setting) []corev1.EnvVar {
+	var env []corev1.EnvVar
+	for _, s := range config {
+		env = append(env, corev1.EnvVar{Name: s.Key, Value: s.Value})
+	}
+	return env
+}
+
+// secretEnv adds environment variables read from secrets to env.
+func secretEnv(env []corev1.EnvVar, secrets []model.SecretRef) []corev1.EnvVar {
+	for _, s := range secrets {
+		env = append(env, corev1.EnvVar{Name: s.Env, ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: s.Secret}, Key: s.Key},
+		}})
+	}
+	return env
+}
+
+// sidecarProbe is a sidecar's probe with its port filled in: the one it
+// names, else the sidecar's port named after the probe's kind (http,
+// grpc), else its first TCP port. A sidecar gets no default probes.
+func sidecarProbe(c *model.Component, sidecar string, p *model.Probe) *model.Probe {
+	if p == nil || p.Port != "" || p.Kind == model.ProbeExec {
+		return p
+	}
+	q := *p
+	for _, want := range []string{p.Kind, ""} {
+		for _, port := range c.Ports {
+			if port.Container == sidecar && port.Protocol != "UDP" && (want == "" || port.Name == want) {
+				q.Port = port.Name
+				return &q
+			}
+		}
+	}
+	return &q
 }
 
 // readinessAndLiveness are the probes a component declares, with the
@@ -436,16 +503,17 @@ func probePort(c *model.Component, p *model.Probe) string {
 	return c.Ports[0].Name
 }
 
-// tcpPort reports whether c has a TCP port called name.
+// tcpPort reports whether c's main container has a TCP port called name.
 func tcpPort(c *model.Component, name string) bool {
 	p := c.Port(name)
-	return p != nil && p.Protocol != "UDP"
+	return p != nil && p.Protocol != "UDP" && p.Container == ""
 }
 
-// firstTCP is c's first TCP port, nil when it has none.
+// firstTCP is the first TCP port of c's main container, nil when it has
+// none.
 func firstTCP(c *model.Component) *model.Port {
 	for i := range c.Ports {
-		if c.Ports[i].Protocol != "UDP" {
+		if c.Ports[i].Protocol != "UDP" && c.Ports[i].Container == "" {
 			return &c.Ports[i]
 		}
 	}
@@ -532,6 +600,12 @@ func (rd *renderer) services(c *model.Component, meta metaFunc, obj objFunc) {
 // reaching the container port of the same name.
 func servicePort(p model.Port) corev1.ServicePort {
 	sp := corev1.ServicePort{Name: p.Name, Port: int32(p.ServicePort()), TargetPort: intstr.FromString(p.Name), Protocol: corev1.Protocol(p.Protocol)}
+	if p.Container != "" {
+		// Endpoints resolve a named targetPort in a native sidecar only
+		// from Kubernetes 1.32 (kubernetes/kubernetes#127958): name the
+		// number, which every version routes.
+		sp.TargetPort = intstr.FromInt32(int32(p.Number))
+	}
 	if p.AppProtocol != "" {
 		sp.AppProtocol = ptr(p.AppProtocol)
 	}

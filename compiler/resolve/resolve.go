@@ -45,11 +45,17 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 	}
 	for _, c := range in.System.Components {
 		rc := clone(c)
+		where := "system.components." + c.Name + ".pool"
 		for _, o := range env.Components {
 			if o.Name == c.Name {
 				apply(rc, o, path+".components."+o.Name, &errs)
+				if o.Pool != "" {
+					rc.Pool, rc.PoolPos = o.Pool, o.PoolPos
+					where = path + ".components." + o.Name + ".pool"
+				}
 			}
 		}
+		place(rc, env, "system.components."+c.Name, where, &errs)
 		sys.Components = append(sys.Components, rc)
 	}
 	if err := errs.Err(); err != nil {
