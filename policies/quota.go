@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/gitopsc/gitopsc/compiler/model"
+	"github.com/gitopsc/gitopsc/compiler/render"
 )
 
 var quotaRules = []*Rule{
@@ -123,6 +124,7 @@ func checkLimitsAboveRequests(ctx *Context) []Finding {
 			}{
 				{"cpu", r.Requests.CPU, r.Limits.CPU, r.Limits.CPUPos},
 				{"memory", r.Requests.Memory, r.Limits.Memory, r.Limits.MemoryPos},
+				{"ephemeral-storage", or(r.Requests.Ephemeral, render.DefaultEphemeralRequest), or(r.Limits.Ephemeral, render.DefaultEphemeralLimit), limitOrRequest(r)},
 			} {
 				req, err1 := resource.ParseQuantity(p.req)
 				lim, err2 := resource.ParseQuantity(p.lim)
@@ -202,8 +204,8 @@ func maxInto(dst, src corev1.ResourceList) {
 
 // quotaResources are the ResourceQuota keys checked, in report order.
 var quotaResources = []corev1.ResourceName{
-	corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory,
-	corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory, corev1.ResourcePods,
+	corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory, corev1.ResourceRequestsEphemeralStorage,
+	corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory, corev1.ResourceLimitsEphemeralStorage, corev1.ResourcePods,
 }
 
 type contribution struct {
@@ -465,4 +467,20 @@ func nodeShape(np *model.NodePool) string {
 		s = np.InstanceType + " (" + s + ")"
 	}
 	return s
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// limitOrRequest is where the input wrote ephemeral storage: its limit,
+// else its request (a request over the default limit).
+func limitOrRequest(r model.Resources) model.Pos {
+	if r.Limits.EphemeralPos.IsValid() {
+		return r.Limits.EphemeralPos
+	}
+	return r.Requests.EphemeralPos
 }

@@ -98,8 +98,11 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		if c.Metrics != nil {
 			checkPortRef(c.Metrics.Pos, "metrics", c.Metrics.Port)
 		}
-		if len(c.Ports) == 0 && (c.Expose != nil || needsDefaultPort(c)) {
-			errs.Add(c.Pos, "%s: declares no ports, but its exposure or probes need one", path)
+		switch main := mainPorts(c); {
+		case len(main) == 0 && (c.Expose != nil || needsDefaultPort(c)):
+			errs.Add(c.Pos, "%s: declares no ports, but its exposure or probes need one (a sidecar's ports are the sidecar's)", path)
+		case !hasTCP(main) && needsDefaultPort(c):
+			errs.Add(c.Pos, "%s: declares no TCP port, but a probe that names no port needs one; check it with exec", path)
 		}
 		mounts := map[string]bool{}
 		for _, v := range c.Storage {
@@ -312,6 +315,8 @@ func checkContainers(s *model.System, c *model.Component, path string, errs *dia
 				errs.Add(p.p.Pos, "%s.probes.%s: no port %q of the sidecar (ports: %s)", where, p.name, p.p.Port, portNames(own))
 			case port != nil && port.Protocol == "UDP":
 				errs.Add(p.p.Pos, "%s.probes.%s: port %q is UDP; a %s probe connects over TCP, so it would never pass: check it with exec", where, p.name, p.p.Port, p.p.Kind)
+			case p.p.Port == "" && !hasTCP(own):
+				errs.Add(p.p.Pos, "%s.probes.%s: the sidecar has no TCP port for a %s probe to check; check it with exec", where, p.name, p.p.Kind)
 			}
 		}
 	}
@@ -322,4 +327,25 @@ func containerLabel(sidecar string) string {
 		return "the main container"
 	}
 	return "sidecar " + sidecar
+}
+
+// mainPorts are the ports of c's main container, not its sidecars': the
+// kubelet resolves a probe's port in the probed container only.
+func mainPorts(c *model.Component) []model.Port {
+	var out []model.Port
+	for _, p := range c.Ports {
+		if p.Container == "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func hasTCP(ports []model.Port) bool {
+	for _, p := range ports {
+		if p.Protocol != "UDP" {
+			return true
+		}
+	}
+	return false
 }

@@ -198,6 +198,8 @@ func quota(v cue.Value) *model.Quota {
 	q.RequestsMemory, _ = str(v, "requests.memory")
 	q.LimitsCPU, _ = str(v, "limits.cpu")
 	q.LimitsMemory, _ = str(v, "limits.memory")
+	q.RequestsEphemeral, _ = str(v, "requests.ephemeral-storage")
+	q.LimitsEphemeral, _ = str(v, "limits.ephemeral-storage")
 	q.Pods, _, _ = num(v, "pods")
 	return q
 }
@@ -243,6 +245,8 @@ func resources(v cue.Value) model.Resources {
 	r.Requests.Memory, r.Requests.MemoryPos = str(v, "requests.memory")
 	r.Limits.CPU, r.Limits.CPUPos = str(v, "limits.cpu")
 	r.Limits.Memory, r.Limits.MemoryPos = str(v, "limits.memory")
+	r.Requests.Ephemeral, r.Requests.EphemeralPos = str(v, "requests.ephemeral-storage")
+	r.Limits.Ephemeral, r.Limits.EphemeralPos = str(v, "limits.ephemeral-storage")
 	return r
 }
 
@@ -683,6 +687,8 @@ func (d *decoder) override(f field, path string) *model.Override {
 			{"requests.memory", &ro.RequestsMemory, &ro.RequestsMemoryPos},
 			{"limits.cpu", &ro.LimitsCPU, &ro.LimitsCPUPos},
 			{"limits.memory", &ro.LimitsMemory, &ro.LimitsMemoryPos},
+			{"requests.ephemeral-storage", &ro.RequestsEphemeral, &ro.RequestsEphemeralPos},
+			{"limits.ephemeral-storage", &ro.LimitsEphemeral, &ro.LimitsEphemeralPos},
 		} {
 			if s, pos := str(r, f.path); s != "" {
 				*f.dst, *f.pos = &s, pos

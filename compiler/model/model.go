@@ -91,6 +91,8 @@ type Quota struct {
 	LimitsCPU      string // empty when not set
 	LimitsMemory   string
 	Pods           int // 0 when not set
+	// Ephemeral storage, empty when not set.
+	RequestsEphemeral, LimitsEphemeral string
 }
 
 // Stateless and Stateful are the long-running workload kinds; Job and
@@ -179,6 +181,9 @@ type Resources struct {
 type CPUMemory struct {
 	CPU, Memory       string
 	CPUPos, MemoryPos Pos
+	// Ephemeral is ephemeral storage, "" for the default.
+	Ephemeral    string
+	EphemeralPos Pos
 }
 
 // Port is a named port of a component or an external.
@@ -464,6 +469,8 @@ type AutoscaleOverride struct {
 
 type ResourcesOverride struct {
 	RequestsCPU, RequestsMemory, LimitsCPU, LimitsMemory *string
+	RequestsEphemeral, LimitsEphemeral                   *string
+	RequestsEphemeralPos, LimitsEphemeralPos             Pos
 	// Positions of each field given.
 	RequestsCPUPos, RequestsMemoryPos, LimitsCPUPos, LimitsMemoryPos Pos
 	Pos                                                              Pos

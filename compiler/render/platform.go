@@ -63,6 +63,12 @@ func (rd *renderer) namespace(ns *model.Namespace) {
 			hard[corev1.ResourceLimitsCPU] = rd.qty(q.LimitsCPU, q.Pos, what+".limits.cpu")
 			hard[corev1.ResourceLimitsMemory] = rd.qty(q.LimitsMemory, q.Pos, what+".limits.memory")
 		}
+		if q.RequestsEphemeral != "" {
+			hard[corev1.ResourceRequestsEphemeralStorage] = rd.qty(q.RequestsEphemeral, q.Pos, what+".requests.ephemeral-storage")
+		}
+		if q.LimitsEphemeral != "" {
+			hard[corev1.ResourceLimitsEphemeralStorage] = rd.qty(q.LimitsEphemeral, q.Pos, what+".limits.ephemeral-storage")
+		}
 		if q.Pods > 0 {
 			hard[corev1.ResourcePods] = *resource.NewQuantity(int64(q.Pods), resource.DecimalSI)
 		}

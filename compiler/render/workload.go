@@ -40,17 +40,27 @@ func (rd *renderer) qty(s string, pos model.Pos, what string) resource.Quantity 
 func (rd *renderer) resources(r model.Resources, what string) corev1.ResourceRequirements {
 	req := corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{
-			corev1.ResourceCPU:    rd.qty(r.Requests.CPU, r.Requests.CPUPos, what+".requests.cpu"),
-			corev1.ResourceMemory: rd.qty(r.Requests.Memory, r.Requests.MemoryPos, what+".requests.memory"),
+			corev1.ResourceCPU:              rd.qty(r.Requests.CPU, r.Requests.CPUPos, what+".requests.cpu"),
+			corev1.ResourceMemory:           rd.qty(r.Requests.Memory, r.Requests.MemoryPos, what+".requests.memory"),
+			corev1.ResourceEphemeralStorage: rd.qty(orStr(r.Requests.Ephemeral, DefaultEphemeralRequest), r.Requests.EphemeralPos, what+".requests.ephemeral-storage"),
 		},
 		Limits: corev1.ResourceList{
-			corev1.ResourceCPU:    rd.qty(r.Limits.CPU, r.Limits.CPUPos, what+".limits.cpu"),
-			corev1.ResourceMemory: rd.qty(r.Limits.Memory, r.Limits.MemoryPos, what+".limits.memory"),
+			corev1.ResourceCPU:              rd.qty(r.Limits.CPU, r.Limits.CPUPos, what+".limits.cpu"),
+			corev1.ResourceMemory:           rd.qty(r.Limits.Memory, r.Limits.MemoryPos, what+".limits.memory"),
+			corev1.ResourceEphemeralStorage: rd.qty(orStr(r.Limits.Ephemeral, DefaultEphemeralLimit), r.Limits.EphemeralPos, what+".limits.ephemeral-storage"),
 		},
 	}
 	addGPUs(&req, r)
 	return req
 }
+
+// Ephemeral storage a container gets unless it states its own: its
+// writable layer, its logs and its emptyDir volumes (the writable paths)
+// count against it, and the kubelet evicts a pod past its limit.
+const (
+	DefaultEphemeralRequest = "64Mi"
+	DefaultEphemeralLimit   = "1Gi"
+)
 
 // EnvKey turns a component name into an environment variable prefix:
 // "planner-agent" becomes "PLANNER_AGENT".
@@ -175,6 +185,12 @@ func (rd *renderer) component(c *model.Component) {
 		obj("apps/v1", "StatefulSet", c.Name, c.Pos, ss)
 	default:
 		surge, unavailable := intOrPercent(c.Rolling.MaxSurge), intOrPercent(c.Rolling.MaxUnavailable)
+		if c.Resources.GPUs > 0 && !c.Rolling.Pos.IsValid() {
+			// A surge pod needs GPUs a full pool does not have, and
+			// 25% unavailable rounds down to none: the rollout would wait
+			// forever. Replace one pod at a time instead.
+			surge, unavailable = intstr.FromInt32(0), intstr.FromInt32(1)
+		}
 		obj("apps/v1", "Deployment", c.Name, c.Pos, &appsv1.Deployment{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 			ObjectMeta: meta(c.Name),

@@ -23,6 +23,13 @@ func place(c *model.Component, env *model.Environment, path, where string, errs 
 		}
 		return out
 	}
+	if len(cl.Pools) == 0 {
+		// A cluster that describes no pools places pods wherever the
+		// scheduler finds room (and GPUs, through the device plugin):
+		// nothing to pin them to.
+		c.Pool = ""
+		return
+	}
 	if c.Pool != "" {
 		p := cl.Pool(c.Pool)
 		switch {

@@ -171,6 +171,8 @@ func apply(c *model.Component, o *model.Override, path string, errs *diag.List) 
 		set(&c.Resources.Requests.Memory, &c.Resources.Requests.MemoryPos, r.RequestsMemory, r.RequestsMemoryPos)
 		set(&c.Resources.Limits.CPU, &c.Resources.Limits.CPUPos, r.LimitsCPU, r.LimitsCPUPos)
 		set(&c.Resources.Limits.Memory, &c.Resources.Limits.MemoryPos, r.LimitsMemory, r.LimitsMemoryPos)
+		set(&c.Resources.Requests.Ephemeral, &c.Resources.Requests.EphemeralPos, r.RequestsEphemeral, r.RequestsEphemeralPos)
+		set(&c.Resources.Limits.Ephemeral, &c.Resources.Limits.EphemeralPos, r.LimitsEphemeral, r.LimitsEphemeralPos)
 		c.Resources.Pos = r.Pos
 	}
 	if o.Tag != "" {
