@@ -44,7 +44,8 @@ example-images:
 # make e2e: apply every rendered environment, and the broken variants in
 # testdata/e2e/, to a real control plane (etcd, kube-apiserver and
 # kube-controller-manager on loopback, built once into ~/.cache/gitopsc-e2e)
-# and check that Kubernetes admits and refuses what the rules do. Knobs:
+# and check that Kubernetes admits and refuses what the rules do (and a
+# clean variant with every workload kind is admitted). Knobs:
 # see e2e/run.sh.
 .PHONY: e2e
 e2e:

@@ -25,14 +25,14 @@ type deployment struct {
 	notes      []string // how secrets were stood in for
 }
 
-// workload is a Deployment or StatefulSet and what should run of it.
+// workload is a Deployment, StatefulSet or Job and what should run of it.
 type workload struct {
 	ref      ref
-	selector map[string]string
-	replicas int  // spec.replicas; 1, Kubernetes' default, when absent
-	ordered  bool // a StatefulSet with OrderedReady pod management
-	rolling  bool // a Deployment with the RollingUpdate strategy
-	maxSurge any  // its strategy.rollingUpdate.maxSurge: a number, "N%" or nil
+	selector map[string]string // a Job's: the job-name label its controller puts on its pods
+	replicas int               // spec.replicas; 1, Kubernetes' default, when absent; a Job's pods at once
+	ordered  bool              // a StatefulSet with OrderedReady pod management
+	rolling  bool              // a Deployment with the RollingUpdate strategy
+	maxSurge any               // its strategy.rollingUpdate.maxSurge: a number, "N%" or nil
 	hpa      *autoscaler
 }
 
@@ -171,6 +171,8 @@ func (d *deployment) record(t *testing.T, obj map[string]any) {
 				Type          string
 				RollingUpdate struct{ MaxSurge any }
 			}
+			Parallelism    *int
+			Completions    *int
 			ScaleTargetRef struct{ APIVersion, Kind, Name string }
 			MinReplicas    *int
 			MaxReplicas    int
@@ -194,6 +196,18 @@ func (d *deployment) record(t *testing.T, obj map[string]any) {
 		w.ordered = r.Kind == "StatefulSet" && s.PodManagementPolicy != "Parallel"
 		w.rolling = r.Kind == "Deployment" && s.Strategy.Type != "Recreate"
 		w.maxSurge = s.Strategy.RollingUpdate.MaxSurge
+		d.workloads = append(d.workloads, w)
+	case "Job":
+		// The Job controller creates parallelism pods at once (1 by
+		// default), no more than completions, and labels them with the
+		// Job's name; its selector (the Job's uid) is its own.
+		w := &workload{ref: r, selector: map[string]string{"batch.kubernetes.io/job-name": r.Name}, replicas: 1}
+		if s.Parallelism != nil {
+			w.replicas = *s.Parallelism
+		}
+		if s.Completions != nil && *s.Completions < w.replicas {
+			w.replicas = *s.Completions
+		}
 		d.workloads = append(d.workloads, w)
 	case "HorizontalPodAutoscaler":
 		h := &autoscaler{ref: r, min: 1, max: s.MaxReplicas}
@@ -450,11 +464,11 @@ func matches(selector, labels map[string]string) bool {
 }
 
 // owns reports whether an event's object is the workload's: the
-// StatefulSet itself, or a ReplicaSet of the Deployment (NAME-HASH).
+// StatefulSet or Job itself, or a ReplicaSet of the Deployment (NAME-HASH).
 func owns(w *workload, kind, name string) bool {
 	switch w.ref.Kind {
-	case "StatefulSet":
-		return kind == "StatefulSet" && name == w.ref.Name
+	case "StatefulSet", "Job":
+		return kind == w.ref.Kind && name == w.ref.Name
 	case "Deployment":
 		i := strings.LastIndex(name, "-")
 		return kind == "ReplicaSet" && i > 0 && name[:i] == w.ref.Name
@@ -469,6 +483,19 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// kinds counts the workloads by kind: "2 Deployment, 1 Job".
+func (d *deployment) kinds() string {
+	n := map[string]int{}
+	for _, w := range d.workloads {
+		n[w.ref.Kind]++
+	}
+	var parts []string
+	for _, k := range sortedKeys(n) {
+		parts = append(parts, fmt.Sprintf("%d %s", n[k], k))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // quotaUsage lists each quota's use as the API server accounts it.

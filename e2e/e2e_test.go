@@ -32,19 +32,23 @@ import (
 	"github.com/gitopsc/gitopsc/compiler/load"
 )
 
-// variant is a deliberately broken copy of the shipped system under
-// testdata/e2e/: one rule must flag it, alone, and the API server must
-// refuse its pods with a message that says the same.
+// variant is a system under testdata/e2e/. A broken one is a copy of the
+// shipped system that one rule must flag, alone, and whose pods the API
+// server must refuse with a message that says the same. A clean one (rule
+// "") must pass vet, and the API server must admit all of it, as it does
+// the shipped environments; check then asserts what it is there for.
 type variant struct {
 	name      string // folder under testdata/e2e
-	rule      string // the only rule whose error findings vet reports
+	rule      string // the only rule whose error findings vet reports; "" for a clean variant
 	refusal   string // in the FailedCreate event the API server's refusal causes
 	component string // the workload refused at start; "" when refused only at the HPA maximum
+	check     func(t *testing.T, ctx context.Context, k *kube, d *deployment, tree *envTree)
 }
 
 var variants = []variant{
 	{name: "over-budget", rule: "QUOTA003", refusal: "exceeded quota"},
 	{name: "pod-security", rule: "POD008", refusal: "violates PodSecurity", component: "coder-agent"},
+	{name: "workloads", check: checkWorkloads},
 }
 
 // podTimeout bounds each wait for the controllers to create (or fail to
@@ -134,18 +138,25 @@ func testVariant(t *testing.T, ctx context.Context, k *kube, root string, v vari
 	dir := filepath.Join(root, "testdata", "e2e", v.name)
 	var stdout, stderr bytes.Buffer
 	code := cli.Run([]string{"vet", dir}, &stdout, &stderr)
-	if code != 1 {
+	if v.rule == "" {
+		if code != 0 || stderr.Len() > 0 {
+			t.Fatalf("gitopsc vet %s: exit %d, want 0 and no findings\n%s%s", dir, code, stdout.String(), stderr.String())
+		}
+		t.Logf("gitopsc vet %s: exit 0, no findings: %s", v.name, strings.TrimSpace(stdout.String()))
+	} else if code != 1 {
 		t.Fatalf("gitopsc vet %s: exit %d, want 1 (findings)\n%s%s", dir, code, stdout.String(), stderr.String())
 	}
 	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
-		if strings.Contains(line, " error ") && !strings.Contains(line, " error "+v.rule+":") {
+		if v.rule != "" && strings.Contains(line, " error ") && !strings.Contains(line, " error "+v.rule+":") {
 			t.Errorf("gitopsc vet %s: a finding other than %s: %s", v.name, v.rule, line)
 		}
 	}
-	if !strings.Contains(stderr.String(), " error "+v.rule+":") {
+	if v.rule != "" && !strings.Contains(stderr.String(), " error "+v.rule+":") {
 		t.Fatalf("gitopsc vet %s: no %s finding:\n%s", v.name, v.rule, stderr.String())
 	}
-	t.Logf("gitopsc vet %s: exit 1 with %s, as expected", v.name, v.rule)
+	if v.rule != "" {
+		t.Logf("gitopsc vet %s: exit 1 with %s, as expected", v.name, v.rule)
+	}
 
 	// Render it as gitopsc build would, without the policy gate.
 	in, err := load.Dir(dir)
@@ -173,6 +184,10 @@ func testVariant(t *testing.T, ctx context.Context, k *kube, root string, v vari
 				t.Fatal(err)
 			}
 			tree.name = v.name + "/" + tree.name
+			if v.rule == "" {
+				testClean(t, ctx, k, tree, v)
+				return
+			}
 			d := deploy(t, ctx, k, tree)
 			for _, n := range d.notes {
 				t.Log(n)
@@ -187,6 +202,33 @@ func testVariant(t *testing.T, ctx context.Context, k *kube, root string, v vari
 			}
 		})
 	}
+}
+
+// testClean applies a clean variant's environment as a shipped one: every
+// object accepted without a warning and stored as rendered, every pod
+// admitted at the start and with every Deployment rolling out; then the
+// variant's own check.
+func testClean(t *testing.T, ctx context.Context, k *kube, tree *envTree, v variant) {
+	d := deploy(t, ctx, k, tree)
+	for _, n := range d.notes {
+		fmt.Println("e2e: " + n)
+	}
+	for _, w := range d.warnings {
+		t.Errorf("the API server warned: %s", w)
+	}
+	checkRoundTrip(t, ctx, k, tree)
+	start := waitPods(t, ctx, k, d, d.expected(false), nil)
+	start.requireAdmitted(t)
+	if v.check != nil {
+		v.check(t, ctx, k, d, tree)
+	}
+	worst := waitPods(t, ctx, k, d, d.rollOut(t, ctx, k, start.pods), nil)
+	worst.requireAdmitted(t)
+	for _, l := range quotaUsage(t, ctx, k, d) {
+		t.Log(l)
+	}
+	fmt.Printf("e2e: %s: %d objects applied, %d workloads (%s); pods admitted: %d at start, %d with every Deployment rolling out\n",
+		tree.name, d.objects, len(d.workloads), d.kinds(), start.total(), worst.total())
 }
 
 // refuseAtStart: every workload but v.component gets its pods; that one
