@@ -189,15 +189,50 @@ func parseFile(name string, src any, cfg parser.Config) (*ast.File, error) {
 	s.Init(file, b, func(pos token.Pos, msg string, args []any) {
 		errs.add(pos, msg, args)
 	}, 0)
-	for len(errs.l) <= maxScanErrors {
-		if _, tok, _ := s.Scan(); tok == token.EOF {
-			break
-		}
-	}
-	if len(errs.l) > maxScanErrors {
+	if scanAll(&s, &errs) {
 		return nil, errs.err(name)
 	}
 	return parser.ParseFile(name, src, cfg)
+}
+
+// scanAll runs the scanner over a file as the parser would, and reports
+// whether it met more than maxScanErrors errors. Like the parser, it
+// resumes a string after each interpolation's closing parenthesis: the
+// scanner alone would read the rest of "a\\(b)c" as a new string.
+func scanAll(s *scanner.Scanner, errs *cueerrorsList) (junk bool) {
+	defer func() {
+		if recover() != nil {
+			// The scanner's interpolation stack and ours disagree, as
+			// on junk they may: let the parser judge the file.
+			junk = false
+		}
+	}()
+	var open []int // parentheses open in each interpolation being scanned
+	for len(errs.l) <= maxScanErrors {
+		_, tok, _ := s.Scan()
+		switch tok {
+		case token.EOF:
+			return false
+		case token.INTERPOLATION:
+			open = append(open, 0)
+		case token.LPAREN:
+			if len(open) > 0 {
+				open[len(open)-1]++
+			}
+		case token.RPAREN:
+			if len(open) == 0 {
+				continue
+			}
+			if open[len(open)-1]--; open[len(open)-1] > 0 {
+				continue
+			}
+			open = open[:len(open)-1]
+			if strings.HasSuffix(s.ResumeInterpolation(), "(") {
+				open = append(open, 0)
+			}
+		}
+	}
+	return true
 }
 
 // suspicious counts the bytes that may be illegal in CUE outside strings

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -77,5 +78,31 @@ func TestJunkStopsReading(t *testing.T) {
 	}
 	if !strings.Contains(l[0].Msg, "does not look like CUE") {
 		t.Errorf("%q does not say reading stopped", l[0].Msg)
+	}
+}
+
+// A valid file with many interpolations (each one a backslash, which may
+// be junk elsewhere) is scanned as the parser reads it, and loads.
+func TestInterpolationsAreNotJunk(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("package demo\n\n")
+	for i := range 80 {
+		fmt.Fprintf(&b, "_a%d: \"v=\\(_name) and \\(strings.ToUpper(\"x\\(_name)\")) (\\((1 + 2) * 3))\"\n", i)
+	}
+	b.WriteString("_name: \"demo\"\nimport \"strings\"\n")
+	src := "package demo\n\nimport \"strings\"\n\n" + strings.TrimPrefix(strings.Replace(b.String(), "_name: \"demo\"\nimport \"strings\"\n", "_name: \"demo\"\n", 1), "package demo\n\n")
+	if err := os.WriteFile(filepath.Join(dir, "a.cue"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if suspicious([]byte(src)) <= maxScanErrors {
+		t.Fatalf("the file has %d suspicious bytes; the test needs more than %d to run the scan", suspicious([]byte(src)), maxScanErrors)
+	}
+	_, err := Dir(dir)
+	if err == nil {
+		return
+	}
+	if strings.Contains(err.Error(), "does not look like CUE") || strings.Contains(err.Error(), "string literal not terminated") {
+		t.Fatalf("valid interpolations taken for junk: %v", err)
 	}
 }
