@@ -157,10 +157,7 @@ func peerOf(i, n int) int {
 // configFiles is namespace ns's config files, kept in a file of their own
 // as a team would keep them: each names its component's upstream through
 // the model (system.components.NAME.host and its port), never by a
-// hard-coded host. One file per namespace also keeps each file below the
-// 50 backslashes past which the loader pre-scans a file without the
-// parser, a scan that misreads string interpolations (see the report on
-// compiler/load parseFile).
+// hard-coded host.
 func configFiles(ns, n int) string {
 	var b strings.Builder
 	b.WriteString("package synth\n\nsystem: components: {\n")
