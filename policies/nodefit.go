@@ -62,37 +62,63 @@ func checkPodFitsNode(ctx *Context) []Finding {
 // container that sets it, or of the largest of the containers it sums.
 func podRequestSource(w *workload, res corev1.ResourceName, total resource.Quantity) (string, model.Pos) {
 	spec := &w.Template.Spec
+	type term struct {
+		what string
+		name string
+		q    resource.Quantity
+	}
+	describe := func(ts []term) string {
+		var parts []string
+		for _, t := range ts {
+			parts = append(parts, fmt.Sprintf("%s %s %s", t.what, t.name, format(res, t.q)))
+		}
+		return strings.Join(parts, " + ")
+	}
+	largest := func(ts []term) string {
+		best := ""
+		var bq resource.Quantity
+		for _, t := range ts {
+			if best == "" || t.q.Cmp(bq) > 0 {
+				best, bq = t.name, t.q
+			}
+		}
+		return best
+	}
+	// As Kubernetes counts a pod (KEP-753): the containers and every
+	// sidecar, or an init container and the sidecars started before it,
+	// whichever is more.
+	var running, sidecars []term
 	var sum resource.Quantity
-	var parts []string
-	largest := ""
-	var largestQ resource.Quantity
 	for _, c := range spec.Containers {
+		if q, ok := c.Resources.Requests[res]; ok {
+			running = append(running, term{"container", c.Name, q})
+			sum.Add(q)
+		}
+	}
+	for _, c := range spec.InitContainers {
 		q, ok := c.Resources.Requests[res]
 		if !ok {
 			continue
 		}
-		sum.Add(q)
-		parts = append(parts, fmt.Sprintf("%s %s", c.Name, format(res, q)))
-		if largest == "" || q.Cmp(largestQ) > 0 {
-			largest, largestQ = c.Name, q
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			sidecars = append(sidecars, term{"sidecar", c.Name, q})
+			continue
 		}
-	}
-	containers := "container " + strings.Join(parts, " + ")
-	if len(parts) != 1 {
-		containers = "containers " + strings.Join(parts, " + ")
-	}
-	if total.Cmp(sum) != 0 {
-		for _, c := range spec.InitContainers {
-			if q, ok := c.Resources.Requests[res]; ok && q.Cmp(total) == 0 {
-				why := fmt.Sprintf("init container %s %s", c.Name, format(res, q))
-				if len(parts) > 0 {
-					why += ", larger than " + containers
-				}
-				return why, requestPos(w, c.Name, res)
+		use := q.DeepCopy()
+		for _, sc := range sidecars {
+			use.Add(sc.q)
+		}
+		if use.Cmp(total) == 0 && sum.Cmp(total) != 0 {
+			ts := append([]term{{"init container", c.Name, q}}, sidecars...)
+			why := describe(ts)
+			if rest := append(append([]term(nil), running...), sidecars...); len(rest) > 0 {
+				why += ", larger than " + describe(rest)
 			}
+			return why, requestPos(w, largest(ts), res)
 		}
 	}
-	return containers, requestPos(w, largest, res)
+	ts := append(running, sidecars...)
+	return describe(ts), requestPos(w, largest(ts), res)
 }
 
 // requestPos is the position of container's request of res in the
@@ -109,8 +135,8 @@ func requestPos(w *workload, container string, res corev1.ResourceName) model.Po
 	if container == c.Name {
 		pos = requestField(r, res)
 	}
-	for i := range c.Init {
-		if ic := &c.Init[i]; ic.Name == container {
+	for _, ic := range c.Containers() {
+		if ic.Name == container {
 			r = &ic.Resources
 			pos = requestField(r, res)
 		}

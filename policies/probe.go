@@ -22,7 +22,15 @@ import (
 func checkProbesDiffer(ctx *Context) []Finding {
 	var fs []Finding
 	for _, w := range workloads(ctx) {
-		for i, c := range w.Template.Spec.Containers {
+		// Native sidecars (init containers that restart) are probed like
+		// the main container.
+		probed := slices.Clone(w.Template.Spec.Containers)
+		for _, c := range w.Template.Spec.InitContainers {
+			if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+				probed = append(probed, c)
+			}
+		}
+		for i, c := range probed {
 			if c.ReadinessProbe == nil || c.LivenessProbe == nil {
 				continue
 			}
@@ -30,11 +38,13 @@ func checkProbesDiffer(ctx *Context) []Finding {
 			if !same {
 				continue
 			}
-			// The liveness probe is the one to change; the main container's
-			// is declared in the source (or readiness defaulted to it).
+			// The liveness probe is the one to change: where the source
+			// declares it, for the main container or a sidecar.
 			pos := w.pos()
-			if i == 0 && w.Component != nil && w.Component.Probes.Liveness != nil {
-				pos = w.Component.Probes.Liveness.Pos
+			if w.Component != nil {
+				if l := livenessOf(w.Component, i, c.Name); l != nil {
+					pos = l.Pos
+				}
 			}
 			advice := "give liveness a lighter check than readiness, or leave it out for gitopsc to derive one"
 			if c.ReadinessProbe.TCPSocket != nil {
@@ -122,4 +132,18 @@ func probeHeaderSecrets(c *model.Component) []Finding {
 		}
 	}
 	return fs
+}
+
+// livenessOf is the declared liveness probe of the i-th probed container
+// (the main one first, then the sidecars), nil when none is declared.
+func livenessOf(c *model.Component, i int, name string) *model.Probe {
+	if i == 0 {
+		return c.Probes.Liveness
+	}
+	for _, sc := range c.Sidecars {
+		if sc.Name == name {
+			return sc.Probes.Liveness
+		}
+	}
+	return nil
 }

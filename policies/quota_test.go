@@ -40,8 +40,28 @@ func TestPodFitsNodeCountsEveryContainer(t *testing.T) {
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("900m"), corev1.ResourceMemory: resource.MustParse("1Gi")},
 	}})
 	sameLines(t, only("QUOTA006", s.check(r, policies.Options{})), []string{
-		s.at(t, "resources:", 3) + ": error QUOTA006: worker: a pod requests cpu 1 (containers worker 100m + proxy 900m), more than one node of the pool allocates (940m): the scheduler never places it",
-		s.at(t, "resources:", 3) + ": error QUOTA006: worker: a pod requests memory 1152Mi (containers worker 128Mi + proxy 1Gi), more than one node of the pool allocates (1Gi): the scheduler never places it",
+		s.at(t, "resources:", 3) + ": error QUOTA006: worker: a pod requests cpu 1 (container worker 100m + container proxy 900m), more than one node of the pool allocates (940m): the scheduler never places it",
+		s.at(t, "resources:", 3) + ": error QUOTA006: worker: a pod requests memory 1152Mi (container worker 128Mi + container proxy 1Gi), more than one node of the pool allocates (1Gi): the scheduler never places it",
+	})
+}
+
+// QUOTA006 explains a pod's request in KEP-753's terms: an init container
+// plus the sidecars started before it, when that is what sets it.
+func TestPodFitsNodeExplainsSidecars(t *testing.T) {
+	src := strings.Replace(shop, `arch: ["amd64"]}`,
+		`arch: ["amd64"], nodes: {cpu: "940m", memory: "1Gi", max: 3}}`, 1)
+	s := loadSystem(t, src)
+	r := s.compile(t, "local")
+	always := corev1.ContainerRestartPolicyAlways
+	cpu := func(q string) corev1.ResourceRequirements {
+		return corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(q)}}
+	}
+	p := podSpec(t, r, "worker")
+	p.InitContainers = append(p.InitContainers,
+		corev1.Container{Name: "proxy", RestartPolicy: &always, Resources: cpu("300m")},
+		corev1.Container{Name: "warm", Resources: cpu("800m")})
+	sameLines(t, only("QUOTA006", s.check(r, policies.Options{})), []string{
+		s.at(t, "resources:", 3) + ": error QUOTA006: worker: a pod requests cpu 1100m (init container warm 800m + sidecar proxy 300m, larger than container worker 100m + sidecar proxy 300m), more than one node of the pool allocates (940m): the scheduler never places it",
 	})
 }
 
