@@ -390,8 +390,7 @@ func (d *decoder) container(v cue.Value, path string) model.InitContainer {
 func (d *decoder) secretRefs(v cue.Value, path string) []model.SecretRef {
 	var out []model.SecretRef
 	for _, s := range fields(v) {
-		if !envName.MatchString(s.label) {
-			d.errs.Add(s.v.Pos(), "%s.%s: %q is not a valid environment variable name", path, s.label, s.label)
+		if !d.envVar(s, path) {
 			continue
 		}
 		ref := model.SecretRef{Env: s.label, Pos: s.v.Pos()}
@@ -481,11 +480,20 @@ func intOrPercent(v cue.Value) string {
 	return s
 }
 
+// envVar reports whether f's label can name an environment variable, and
+// says why not at f otherwise.
+func (d *decoder) envVar(f field, path string) bool {
+	if envName.MatchString(f.label) {
+		return true
+	}
+	d.errs.Add(f.v.Pos(), "%s.%s: %q is not a valid environment variable name", path, f.label, f.label)
+	return false
+}
+
 func (d *decoder) settings(v cue.Value, path string) []model.Setting {
 	var out []model.Setting
 	for _, s := range sortedFields(v) {
-		if !envName.MatchString(s.label) {
-			d.errs.Add(s.v.Pos(), "%s.%s: %q is not a valid environment variable name", path, s.label, s.label)
+		if !d.envVar(s, path) {
 			continue
 		}
 		val, _ := s.v.String()
