@@ -38,7 +38,7 @@ func checkWorkloads(t *testing.T, ctx context.Context, k *kube, d *deployment, t
 	}
 
 	seen := map[string][]string{} // shape → the pods that have it
-	shapes := []string{"native sidecar", "Job pod", "tainted pool", "ConfigMap volume", "Secret volume"}
+	shapes := []string{"native sidecar", "Job pod", "tainted pool", "ConfigMap volume", "Secret volume", "API token"}
 	for _, w := range d.workloads {
 		tmpl, _ := dig(rendered[w.ref], "spec", "template", "spec").(map[string]any)
 		if tmpl == nil {
@@ -58,6 +58,11 @@ func checkWorkloads(t *testing.T, ctx context.Context, k *kube, d *deployment, t
 		for _, p := range pods {
 			name, _ := dig(p, "metadata", "name").(string)
 			spec, _ := p["spec"].(map[string]any)
+			if tmpl["automountServiceAccountToken"] == true {
+				if token := withoutAPIToken(spec); token != "" {
+					seen["API token"] = append(seen["API token"], fmt.Sprintf("%s (%s)", name, token))
+				}
+			}
 			// The pod holds its template as rendered, but for the
 			// tolerations admission adds (DefaultTolerationSeconds).
 			want := map[string]any{}
@@ -131,6 +136,51 @@ func checkWorkloads(t *testing.T, ctx context.Context, k *kube, d *deployment, t
 		t.FailNow()
 	}
 	fmt.Printf("e2e: %s: pods created by the controllers and admitted as restricted, each its rendered template: %s\n", tree.name, strings.Join(parts, "; "))
+}
+
+// withoutAPIToken takes out of a pod's spec the token volume that the
+// ServiceAccount admission plugin adds to a pod that mounts one (a
+// projected serviceAccountToken, kube-api-access-*) and its mount in
+// every container, so that the rest compares with the rendered template;
+// it returns the volume's name, "" when there is none.
+func withoutAPIToken(spec map[string]any) string {
+	volumes, _ := spec["volumes"].([]any)
+	token := ""
+	var kept []any
+	for _, v := range volumes {
+		vm, _ := v.(map[string]any)
+		name, _ := vm["name"].(string)
+		sources, _ := dig(vm, "projected", "sources").([]any)
+		isToken := false
+		for _, src := range sources {
+			sm, _ := src.(map[string]any)
+			isToken = isToken || (sm["serviceAccountToken"] != nil && strings.HasPrefix(name, "kube-api-access-"))
+		}
+		if isToken {
+			token = name
+			continue
+		}
+		kept = append(kept, v)
+	}
+	if token == "" {
+		return ""
+	}
+	spec["volumes"] = kept
+	for _, list := range []string{"initContainers", "containers"} {
+		ctrs, _ := spec[list].([]any)
+		for _, c := range ctrs {
+			cm, _ := c.(map[string]any)
+			mounts, _ := cm["volumeMounts"].([]any)
+			var keep []any
+			for _, m := range mounts {
+				if mm, _ := m.(map[string]any); mm["name"] != token {
+					keep = append(keep, m)
+				}
+			}
+			cm["volumeMounts"] = keep
+		}
+	}
+	return token
 }
 
 // listPods lists the pods with the labels, not being deleted, by name.

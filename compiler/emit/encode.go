@@ -220,7 +220,10 @@ func newEncoder(t reflect.Type, allowAddr bool) encoder {
 		if t == numberType {
 			return scalar(number)
 		}
-		return scalar(func(e *encodeState, v reflect.Value) { writeString(e.buf, validUTF8(v.String())) })
+		return func(e *encodeState, v reflect.Value, p place, ind int) shape {
+			writeStringValue(e.buf, validUTF8(v.String()), p, ind)
+			return wroteValue
+		}
 	case reflect.Interface:
 		return func(e *encodeState, v reflect.Value, p place, ind int) shape {
 			if v.IsNil() {

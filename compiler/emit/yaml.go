@@ -106,11 +106,72 @@ func writeTree(buf *bytes.Buffer, v any, p place, ind int) {
 			buf.WriteByte('-')
 			writeTree(buf, item, inList, ind)
 		}
+	case string:
+		writeStringValue(buf, t, p, ind)
 	default:
 		space(buf, p)
 		writeScalar(buf, v)
 		buf.WriteByte('\n')
 	}
+}
+
+// writeStringValue writes s as the value at p and ind: a literal block
+// for a multi-line mapping value that blockSafe accepts, else one line.
+func writeStringValue(buf *bytes.Buffer, s string, p place, ind int) {
+	if p == inMap && blockSafe(s) {
+		writeLiteral(buf, s, ind+2)
+		return
+	}
+	space(buf, p)
+	writeString(buf, s)
+	buf.WriteByte('\n')
+}
+
+// writeLiteral writes s, a multi-line string blockSafe accepts, as a
+// literal block scalar with its lines at column ind: a config file
+// reads in the manifest, and in a diff, as it does on disk. "|" keeps
+// the one final line break, "|-" says there is none.
+func writeLiteral(buf *bytes.Buffer, s string, ind int) {
+	body, ok := strings.CutSuffix(s, "\n")
+	if ok {
+		buf.WriteString(" |\n")
+	} else {
+		buf.WriteString(" |-\n")
+	}
+	for line := range strings.SplitSeq(body, "\n") {
+		if line != "" {
+			indent(buf, ind)
+			buf.WriteString(line)
+		}
+		buf.WriteByte('\n')
+	}
+}
+
+// blockSafe reports whether s, holding a line break, reads back the same
+// from a literal block scalar: valid UTF-8 with no characters YAML takes
+// for line breaks or forbids (but tab), a first line that does not start
+// with a space (the block's indentation is read from it), no line ending
+// in a space or tab, and at most one final line break.
+func blockSafe(s string) bool {
+	if !strings.Contains(s, "\n") || strings.HasSuffix(s, "\n\n") || s == "\n" || !utf8.ValidString(s) {
+		return false
+	}
+	if first := strings.TrimLeft(s, "\n"); first == "" || first[0] == ' ' || first[0] == '\t' {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '\n':
+			if i > 0 && (s[i-1] == ' ' || s[i-1] == '\t') {
+				return false
+			}
+		case r == '\t':
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0x85:
+			return false
+		}
+	}
+	last := s[len(s)-1]
+	return last != ' ' && last != '\t'
 }
 
 func writeScalar(buf *bytes.Buffer, v any) {

@@ -44,6 +44,10 @@ func TestEncodeYAMLStringsSurvive(t *testing.T) {
 		"[x]", "{x}", "*ref", "&anchor", "!tag", "|", ">", "'q'", `"q"`, "%x", "@x", "`x`", "=x",
 		"line\nbreak", "tab\there", "\x00nul", "caf\u00e9", "\u2028sep", "./out/eks/platform", "/healthz",
 		`[{"HTTP":80}]`, "registry.example.com/x:1.0@sha256:abc",
+		"two\nlines\n", "no final\nbreak", "\nleading break\n", "gap\n\n\nlines\n", "  indented\nfirst\n",
+		"first\n  indented\n", "trailing \nspace\n", "tab\t\nend\n", "final breaks\n\n", "\n", "\n\n",
+		"- item\n- item\n", "key: value\n# comment\n", "\"quoted\"\n'single'\n", "|\n>\n", "tabs\n\tin\n",
+		"crlf\r\nline\r\n", "caf\u00e9\nna\u00efve\n", "nel\u0085line\n", "---\n...\n", "a\n \nb\n",
 	} {
 		in := map[string]any{"v": s, s + "k": "key"}
 		if s == "" {
@@ -71,7 +75,7 @@ func TestEncodeYAMLShapes(t *testing.T) {
 }
 
 func FuzzEncodeYAMLString(f *testing.F) {
-	for _, s := range []string{"yes", "1.0", "a: b", "-x", "2001-12-14"} {
+	for _, s := range []string{"yes", "1.0", "a: b", "-x", "2001-12-14", "two\nlines\n", "x\n  y"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -53,6 +53,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			checkSecretRef(s, c, r.Pos, path+".secrets."+r.Env, r.Secret, r.Key, errs)
 		}
 		checkFiles(s, c, path, errs)
+		checkReads(s, c, path, errs)
 		for _, cfg := range c.Config {
 			for _, r := range c.Secrets {
 				if cfg.Key == r.Env {

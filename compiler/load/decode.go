@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -302,7 +303,7 @@ func (d *decoder) component(f field) *model.Component {
 		}
 	}
 	c.Files = d.files(v.LookupPath(cuePath("files")), path+".files")
-	c.Expose = expose(v.LookupPath(cuePath("expose")))
+	c.Expose = d.expose(v.LookupPath(cuePath("expose")), path+".expose")
 	pv := v.LookupPath(cuePath("probes"))
 	c.Probes = model.Probes{
 		Readiness: probe(pv.LookupPath(cuePath("readiness"))),
@@ -369,6 +370,15 @@ func (d *decoder) component(f field) *model.Component {
 		}
 		c.Security = se
 	}
+	c.Pod = d.metadata(v.LookupPath(cuePath("pod")), path+".pod")
+	if c.Metrics != nil {
+		for _, a := range c.Pod.Annotations {
+			if slices.Contains(model.MetricsAnnotations, a.Key) {
+				d.errs.Add(a.Pos, "%s.pod.annotations: %q is set from the component's metrics; change metrics instead", path, a.Key)
+			}
+		}
+	}
+	c.ServiceAccount = d.serviceAccount(v.LookupPath(cuePath("serviceAccount")), path+".serviceAccount", c.Namespace)
 	d.job(c, v, path)
 	return c
 }
@@ -502,12 +512,18 @@ func (d *decoder) settings(v cue.Value, path string) []model.Setting {
 	return out
 }
 
-func expose(v cue.Value) *model.Expose {
+func (d *decoder) expose(v cue.Value, path string) *model.Expose {
 	if !v.Exists() {
 		return nil
 	}
 	e := &model.Expose{Pos: v.Pos()}
 	if in := v.LookupPath(cuePath("ingress")); in.Exists() {
+		e.Annotations = d.annotations(in.LookupPath(cuePath("annotations")), path+".ingress.annotations")
+		for _, a := range e.Annotations {
+			if a.Key == ingressClassAnnotation {
+				d.errs.Add(a.Pos, "%s.ingress.annotations: the API server refuses %s beside the ingressClassName gitopsc sets; choose the class with the environment's cluster.ingressClass", path, a.Key)
+			}
+		}
 		e.Ingress = true
 		e.Host, _ = str(in, "host")
 		e.Path, _ = str(in, "path")
@@ -519,6 +535,7 @@ func expose(v cue.Value) *model.Expose {
 		return e
 	}
 	e.LoadBalancer = true
+	e.Annotations = d.annotations(v.LookupPath(cuePath("loadBalancer.annotations")), path+".loadBalancer.annotations")
 	e.Port, _ = str(v, "loadBalancer.port")
 	e.ServicePort, _, _ = num(v, "loadBalancer.servicePort")
 	return e
@@ -591,6 +608,7 @@ func (d *decoder) environment(f field) *model.Environment {
 		e.Cluster.NetworkPolicy = map[string]string{"k3s": "kube-router"}[e.Cluster.Distribution]
 	}
 	d.pools(cv, path+".cluster", &e.Cluster)
+	e.Cluster.APIServer = apiServer(cv, e.Cluster.Distribution)
 	fv := v.LookupPath(cuePath("flux"))
 	e.Flux = model.Flux{SourceName: "flux-system", SourceNamespace: "flux-system", Branch: "main", PathPrefix: "out",
 		Interval: "10m", Timeout: "5m", DecryptionSecret: "sops-age"}
@@ -706,6 +724,11 @@ func (d *decoder) override(f field, path string) *model.Override {
 	}
 	o.Tag, o.TagPos = str(v, "tag")
 	o.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
-	o.Expose = expose(v.LookupPath(cuePath("expose")))
+	o.Expose = d.expose(v.LookupPath(cuePath("expose")), path+".expose")
+	o.Pod = d.metadata(v.LookupPath(cuePath("pod")), path+".pod")
+	sa := v.LookupPath(cuePath("serviceAccount"))
+	o.SAAnnotations = d.annotations(sa.LookupPath(cuePath("annotations")), path+".serviceAccount.annotations")
+	d.noRoleAnnotation(o.SAAnnotations, path+".serviceAccount.annotations")
+	o.IAMRole, o.IAMRolePos = str(sa, "iamRole")
 	return o
 }

@@ -35,6 +35,8 @@ var patternHelp = []struct{ pattern, help string }{
 	{`=~"\\.ya?ml$"`, "a .yaml or .yml file"},
 	{`=~"^[0-9]+%$"`, `a percentage such as "25%"`},
 	{`=~"^[A-Z_]+$"`, `a capability name such as "NET_BIND_SERVICE"`},
+	{"#IAMRole", `an IAM role's ARN such as "arn:aws:iam::111122223333:role/NAME"`},
+	{"#APIResource", `a resource's plural name, with its API group after a dot unless it is the core group: "pods", "endpointslices.discovery.k8s.io"`},
 }
 
 // patternWords maps each pattern of the schema, as CUE prints it in a

@@ -19,7 +19,11 @@ type Reach struct {
 	// internet.
 	CIDRs    []string
 	CIDRsPos []Pos
-	Ports    []Port // sorted by name
+	// OutsideCluster, with no CIDRs, stands for every address but the
+	// cluster's own and link-local ones, private ranges included: the
+	// API server of a cluster whose node addresses are unknown.
+	OutsideCluster bool
+	Ports          []Port // sorted by name
 }
 
 // Port returns the named port, or nil.

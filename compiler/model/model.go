@@ -142,6 +142,9 @@ type Component struct {
 	// ports are in Ports and their files in Files, marked with their name.
 	Sidecars []Sidecar
 	Security *SecurityException
+	// Pod is what the input adds to the pod template's metadata.
+	Pod            Metadata
+	ServiceAccount ServiceAccount
 }
 
 // Port returns the named port, or nil.
@@ -220,6 +223,9 @@ type Flow struct {
 	Target string
 	Port   string
 	Pos    Pos
+	// Implicit marks a flow gitopsc adds: a reader of the Kubernetes API
+	// to the API server.
+	Implicit bool
 }
 
 type Setting struct {
@@ -259,6 +265,9 @@ type Expose struct {
 	// ServicePort is the port the load balancer answers on; 0 for the
 	// exposed port's Service port.
 	ServicePort int
+	// Annotations are added to, and replace, gitopsc's own on the
+	// Ingress or the load balancer's Service; sorted by key.
+	Annotations []Setting
 }
 
 type Probes struct {
@@ -413,6 +422,7 @@ type Cluster struct {
 	// with the positions of those the input wrote (none for defaults).
 	PodCIDRs, ServiceCIDRs       []string
 	PodCIDRsPos, ServiceCIDRsPos []Pos
+	APIServer                    APIServer
 	Pos                          Pos
 }
 
@@ -460,6 +470,12 @@ type Override struct {
 	TagPos      Pos
 	Config      []Setting
 	Expose      *Expose
+	// Pod and SAAnnotations are added to, and replace keys of, the
+	// component's; IAMRole replaces its role.
+	Pod           Metadata
+	SAAnnotations []Setting
+	IAMRole       string
+	IAMRolePos    Pos
 }
 
 type AutoscaleOverride struct {

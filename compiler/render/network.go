@@ -90,8 +90,18 @@ var (
 	notPublicV6 = []string{"64:ff9b::/96", "fc00::/7", "fe80::/10"}
 )
 
+// notAnyV4 and notAnyV6 are what an external outside the cluster, at an
+// address nobody knows, never reaches: link-local and the cloud metadata
+// service.
+var (
+	notAnyV4 = []string{"169.254.0.0/16"}
+	notAnyV6 = []string{"fd00:ec2::254/128", "fe80::/10"}
+)
+
 // ExternalBlocks are the ipBlocks that stand for an external on cluster:
-// its declared ranges, or the public internet.
+// its declared ranges, or the public internet, or for one outside the
+// cluster at an unknown address every address but the cluster's and
+// link-local ones.
 func ExternalBlocks(x *model.External, cluster model.Cluster) []networkingv1.IPBlock {
 	if len(x.CIDRs) > 0 {
 		var out []networkingv1.IPBlock
@@ -101,6 +111,9 @@ func ExternalBlocks(x *model.External, cluster model.Cluster) []networkingv1.IPB
 		return out
 	}
 	v4, v6 := slices.Clone(notPublicV4), slices.Clone(notPublicV6)
+	if x.OutsideCluster {
+		v4, v6 = slices.Clone(notAnyV4), slices.Clone(notAnyV6)
+	}
 	for _, r := range slices.Concat(cluster.PodCIDRs, cluster.ServiceCIDRs) {
 		p, err := netip.ParsePrefix(r)
 		if err != nil {

@@ -70,11 +70,16 @@ func EnvKey(name string) string {
 
 // configData is the component's config plus one service-discovery pair
 // per declared flow: TARGET_HOST and TARGET_PORTNAME_PORT, the port
-// clients dial (a Service's port, not its target).
+// clients dial (a Service's port, not its target). The flow to the API
+// server has none: the kubelet gives every pod KUBERNETES_SERVICE_HOST
+// and KUBERNETES_SERVICE_PORT, which client libraries read.
 func (rd *renderer) configData(c *model.Component, path string) map[string]string {
 	data := map[string]string{}
 	origin := map[string]string{}
 	for _, f := range c.TalksTo {
+		if f.Implicit {
+			continue
+		}
 		t := rd.sys.Target(f.Target)
 		host := EnvKey(f.Target) + "_HOST"
 		port := EnvKey(f.Target) + "_" + EnvKey(f.Port) + "_PORT"
@@ -120,12 +125,7 @@ func (rd *renderer) component(c *model.Component) {
 		rd.add(&Object{Layer: ns, APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name, Obj: o, Component: c.Name, Pos: pos})
 	}
 
-	no := false
-	obj("v1", "ServiceAccount", c.Name, c.Pos, &corev1.ServiceAccount{
-		TypeMeta:                     metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
-		ObjectMeta:                   meta(c.Name),
-		AutomountServiceAccountToken: &no,
-	})
+	rd.serviceAccount(c, meta, obj)
 
 	data := rd.configData(c, path)
 	obj("v1", "ConfigMap", c.Name, c.Pos, &corev1.ConfigMap{
@@ -273,9 +273,9 @@ func Replicated(c *model.Component) bool {
 func (rd *renderer) podTemplate(c *model.Component, path string, labels map[string]string, configSum string) corev1.PodTemplateSpec {
 	annotations := map[string]string{AnnotationChecksum: configSum}
 	if m := c.Metrics; m != nil {
-		annotations["prometheus.io/scrape"] = "true"
-		annotations["prometheus.io/port"] = strconv.Itoa(c.Port(m.Port).Number)
-		annotations["prometheus.io/path"] = m.Path
+		annotations[model.AnnotationScrape] = "true"
+		annotations[model.AnnotationMetricsPort] = strconv.Itoa(c.Port(m.Port).Number)
+		annotations[model.AnnotationMetricsPath] = m.Path
 	}
 	yes, no := true, false
 	podSec := &corev1.PodSecurityContext{
@@ -376,9 +376,10 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 	for i, ic := range c.Init {
 		inits = append(inits, extra(ic, fmt.Sprintf("%s.initContainers[%d]", path, i), mounts))
 	}
+	token := c.ReadsAPI()
 	spec := corev1.PodSpec{
 		ServiceAccountName:            c.Name,
-		AutomountServiceAccountToken:  &no,
+		AutomountServiceAccountToken:  &token,
 		EnableServiceLinks:            &no,
 		SecurityContext:               podSec,
 		InitContainers:                inits,
@@ -395,8 +396,15 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 			LabelSelector:     &metav1.LabelSelector{MatchLabels: rd.selectorLabels(c)},
 		}}
 	}
+	podLabels := copyMap(labels)
+	for _, l := range c.Pod.Labels {
+		podLabels[l.Key] = l.Value
+	}
+	for _, a := range c.Pod.Annotations {
+		annotations[a.Key] = a.Value
+	}
 	return corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: copyMap(labels), Annotations: annotations},
+		ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: annotations},
 		Spec:       spec,
 	}
 }
@@ -657,6 +665,7 @@ func (rd *renderer) loadBalancer(c *model.Component, e *model.Expose, meta metaF
 		}
 		svc.Spec.LoadBalancerClass = ptr("service.k8s.aws/nlb")
 	}
+	svc.Annotations = annotate(svc.Annotations, e.Annotations)
 	obj("v1", "Service", LoadBalancerName(c), e.Pos, svc)
 }
 
@@ -719,6 +728,7 @@ func (rd *renderer) ingress(c *model.Component, e *model.Expose, meta metaFunc, 
 			ing.Annotations["alb.ingress.kubernetes.io/ssl-redirect"] = "443"
 		}
 	}
+	ing.Annotations = annotate(ing.Annotations, e.Annotations)
 	obj("networking.k8s.io/v1", "Ingress", c.Name, e.Pos, ing)
 }
 

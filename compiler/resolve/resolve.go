@@ -56,8 +56,10 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 			}
 		}
 		place(rc, env, "system.components."+c.Name, where, &errs)
+		checkIdentity(rc, env, &errs)
 		sys.Components = append(sys.Components, rc)
 	}
+	apiServer(sys, env, &errs)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -197,6 +199,7 @@ func apply(c *model.Component, o *model.Override, path string, errs *diag.List) 
 		}
 	}
 	sort.Slice(c.Config, func(i, j int) bool { return c.Config[i].Key < c.Config[j].Key })
+	identity(c, o, path, errs)
 	if o.Expose != nil {
 		if o.Expose.Port != "" && c.Port(o.Expose.Port) == nil {
 			errs.Add(o.Expose.Pos, "%s.expose: component %q has no port %q", path, c.Name, o.Expose.Port)
