@@ -46,8 +46,10 @@ between scheduled times, rounded up (JOB001 when there is no deadline).
 Each pod is counted as Kubernetes counts it (KEP-753): its containers and
 sidecars together, or, when that is larger, its largest init container
 plus the sidecars started before it.
-Their sum must fit requests.cpu, requests.memory, limits.cpu,
-limits.memory and pods of the namespace's ResourceQuota.`,
+Their sum must fit requests.cpu, requests.memory, requests.ephemeral-storage,
+requests.nvidia.com/gpu, limits.cpu, limits.memory,
+limits.ephemeral-storage and pods of the namespace's ResourceQuota, each
+that the quota sets.`,
 		Check: checkQuotaFits,
 	},
 	{
@@ -65,7 +67,9 @@ that is not there: pods are admitted and then stay Pending. For each node
 pool at its maximum size, the quotas of the namespaces whose pods run there
 are summed (a namespace with no pods counts on the default pool). A
 namespace whose pods run on several pools counts on each with at most its
-pods' worst case there, as QUOTA003 counts it.`,
+pods' worst case there, as QUOTA003 counts it. GPUs count on each pool
+with gpus (requests.nvidia.com/gpu against gpus × max), for the
+namespaces whose quota sets them.`,
 		Check: checkNodePool,
 	},
 	{
@@ -204,7 +208,7 @@ func maxInto(dst, src corev1.ResourceList) {
 
 // quotaResources are the ResourceQuota keys checked, in report order.
 var quotaResources = []corev1.ResourceName{
-	corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory, corev1.ResourceRequestsEphemeralStorage,
+	corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory, corev1.ResourceRequestsEphemeralStorage, render.RequestsGPU,
 	corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory, corev1.ResourceLimitsEphemeralStorage, corev1.ResourcePods,
 }
 
@@ -262,6 +266,9 @@ func checkQuotaFits(ctx *Context) []Finding {
 			sort.SliceStable(contribs, func(i, j int) bool { return contribs[i].total.Cmp(contribs[j].total) > 0 })
 			var parts []string
 			for _, c := range contribs {
+				if c.total.IsZero() {
+					continue // asks for none: a pod without GPUs
+				}
 				count := fmt.Sprint(c.w.Replicas)
 				if c.w.Autoscaled {
 					count = fmt.Sprintf("HPA max %d", c.w.Replicas)
@@ -315,7 +322,7 @@ func format(res corev1.ResourceName, q resource.Quantity) string {
 		return q.String()
 	}
 	switch {
-	case res == corev1.ResourcePods:
+	case res == corev1.ResourcePods || res == render.RequestsGPU:
 		return fmt.Sprint(q.Value())
 	case strings.HasSuffix(string(res), "cpu"):
 		m := q.MilliValue()
@@ -369,6 +376,7 @@ func checkNodePool(ctx *Context) []Finding {
 		addTo(on[w.Namespace][np.Name], corev1.ResourceList{
 			corev1.ResourceRequestsCPU:    mul(req[corev1.ResourceCPU], pods),
 			corev1.ResourceRequestsMemory: mul(req[corev1.ResourceMemory], pods),
+			render.RequestsGPU:            mul(req[render.ResourceGPU], pods),
 			corev1.ResourcePods:           *resource.NewQuantity(int64(pods), resource.DecimalSI),
 		})
 	}
@@ -394,8 +402,11 @@ func poolQuotas(ctx *Context, np *model.NodePool, on map[string]map[string]corev
 	if np.Pods > 0 {
 		capacity[corev1.ResourcePods] = *resource.NewQuantity(int64(np.Pods)*int64(np.Max), resource.DecimalSI)
 	}
+	if np.GPUs > 0 {
+		capacity[render.RequestsGPU] = *resource.NewQuantity(int64(np.GPUs)*int64(np.Max), resource.DecimalSI)
+	}
 	var fs []Finding
-	for _, res := range []corev1.ResourceName{corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory, corev1.ResourcePods} {
+	for _, res := range []corev1.ResourceName{corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory, render.RequestsGPU, corev1.ResourcePods} {
 		cp, ok := capacity[res]
 		if !ok {
 			continue
@@ -419,6 +430,11 @@ func poolQuotas(ctx *Context, np *model.NodePool, on map[string]map[string]corev
 				v = ns.Quota.RequestsCPU
 			case corev1.ResourceRequestsMemory:
 				v = ns.Quota.RequestsMemory
+			case render.RequestsGPU:
+				if ns.Quota.RequestsGPU == nil {
+					continue
+				}
+				v = fmt.Sprint(*ns.Quota.RequestsGPU)
 			default:
 				if ns.Quota.Pods == 0 {
 					continue

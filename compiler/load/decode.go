@@ -202,6 +202,11 @@ func quota(v cue.Value) *model.Quota {
 	q.RequestsEphemeral, _ = str(v, "requests.ephemeral-storage")
 	q.LimitsEphemeral, _ = str(v, "limits.ephemeral-storage")
 	q.Pods, _, _ = num(v, "pods")
+	if g := v.LookupPath(cue.MakePath(cue.Str("requests"), cue.Str(GPUResource))); g.Exists() {
+		n, _ := g.Int64()
+		gpus := int(n)
+		q.RequestsGPU = &gpus
+	}
 	return q
 }
 
@@ -719,6 +724,11 @@ func (d *decoder) override(f field, path string) *model.Override {
 			if s, pos := str(r, f.path); s != "" {
 				*f.dst, *f.pos = &s, pos
 			}
+		}
+		if g := r.LookupPath(cue.MakePath(cue.Str("limits"), cue.Str(GPUResource))); g.Exists() {
+			n, _ := g.Int64()
+			gpus := int(n)
+			ro.GPUs, ro.GPUsPos = &gpus, g.Pos()
 		}
 		o.Resources = ro
 	}

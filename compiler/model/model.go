@@ -93,6 +93,8 @@ type Quota struct {
 	Pods           int // 0 when not set
 	// Ephemeral storage, empty when not set.
 	RequestsEphemeral, LimitsEphemeral string
+	// RequestsGPU is requests.nvidia.com/gpu; nil when not set.
+	RequestsGPU *int
 }
 
 // Stateless and Stateful are the long-running workload kinds; Job and
@@ -487,6 +489,9 @@ type ResourcesOverride struct {
 	RequestsCPU, RequestsMemory, LimitsCPU, LimitsMemory *string
 	RequestsEphemeral, LimitsEphemeral                   *string
 	RequestsEphemeralPos, LimitsEphemeralPos             Pos
+	// GPUs replaces the nvidia.com/gpu limit (and request) when set.
+	GPUs    *int
+	GPUsPos Pos
 	// Positions of each field given.
 	RequestsCPUPos, RequestsMemoryPos, LimitsCPUPos, LimitsMemoryPos Pos
 	Pos                                                              Pos

@@ -69,6 +69,9 @@ func (rd *renderer) namespace(ns *model.Namespace) {
 		if q.LimitsEphemeral != "" {
 			hard[corev1.ResourceLimitsEphemeralStorage] = rd.qty(q.LimitsEphemeral, q.Pos, what+".limits.ephemeral-storage")
 		}
+		if q.RequestsGPU != nil {
+			hard[RequestsGPU] = *resource.NewQuantity(int64(*q.RequestsGPU), resource.DecimalSI)
+		}
 		if q.Pods > 0 {
 			hard[corev1.ResourcePods] = *resource.NewQuantity(int64(q.Pods), resource.DecimalSI)
 		}

@@ -11,6 +11,10 @@ import (
 // advertises on GPU nodes.
 const ResourceGPU corev1.ResourceName = "nvidia.com/gpu"
 
+// RequestsGPU is the ResourceQuota key that caps a namespace's GPUs:
+// quotas count extended resources by request only.
+const RequestsGPU = corev1.DefaultResourceRequestsPrefix + ResourceGPU
+
 // placement is the nodeSelector and tolerations that put c's pods on its
 // pool: the pool's labels and architecture, and a toleration of each of
 // its taints. The nodes shorthand is every node of the cluster, so pods

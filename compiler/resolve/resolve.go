@@ -175,6 +175,9 @@ func apply(c *model.Component, o *model.Override, path string, errs *diag.List) 
 		set(&c.Resources.Limits.Memory, &c.Resources.Limits.MemoryPos, r.LimitsMemory, r.LimitsMemoryPos)
 		set(&c.Resources.Requests.Ephemeral, &c.Resources.Requests.EphemeralPos, r.RequestsEphemeral, r.RequestsEphemeralPos)
 		set(&c.Resources.Limits.Ephemeral, &c.Resources.Limits.EphemeralPos, r.LimitsEphemeral, r.LimitsEphemeralPos)
+		if r.GPUs != nil {
+			c.Resources.GPUs, c.Resources.GPUsPos = *r.GPUs, r.GPUsPos
+		}
 		c.Resources.Pos = r.Pos
 	}
 	if o.Tag != "" {
