@@ -72,6 +72,7 @@ func Rules() []*Rule {
 	all = append(all, secretRules...)
 	all = append(all, securityRules...)
 	all = append(all, jobRules...)
+	all = append(all, identityRules...)
 	all = append(all, waiverRule)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	return all

@@ -109,6 +109,7 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 			}
 		}
 		fs = append(fs, probeHeaderSecrets(c)...)
+		fs = append(fs, metadataSecrets(c)...)
 		for _, f := range c.Files {
 			if f.Secret != "" {
 				continue
@@ -295,4 +296,33 @@ func configValue(c *model.Component, key string) string {
 		}
 	}
 	return ""
+}
+
+// metadataSecrets reports labels and annotations of c that look like
+// credentials: they are written to git with the objects that carry them.
+func metadataSecrets(c *model.Component) []Finding {
+	sets := []struct {
+		what string
+		kvs  []model.Setting
+	}{{"pod label", c.Pod.Labels}, {"pod annotation", c.Pod.Annotations}, {"ServiceAccount annotation", c.ServiceAccount.Annotations}}
+	if c.Expose != nil {
+		sets = append(sets, struct {
+			what string
+			kvs  []model.Setting
+		}{"exposure annotation", c.Expose.Annotations})
+	}
+	var fs []Finding
+	for _, set := range sets {
+		for _, s := range set.kvs {
+			name := s.Key
+			if i := strings.LastIndexByte(name, '/'); i >= 0 {
+				name = name[i+1:]
+			}
+			if why := LooksSecret(strings.NewReplacer("-", "_", ".", "_").Replace(name), s.Value); why != "" {
+				fs = append(fs, Finding{Pos: s.Pos, Target: c.Name,
+					Message: fmt.Sprintf("%s %s of %s holds a plaintext value and %s; metadata is no place for a credential: move it to a secret", set.what, s.Key, c.Name, why)})
+			}
+		}
+	}
+	return fs
 }

@@ -166,7 +166,7 @@ func blockSafe(s string) bool {
 				return false
 			}
 		case r == '\t':
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0x85:
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0xfffe || r == 0xffff:
 			return false
 		}
 	}
@@ -222,7 +222,8 @@ func writeQuoted(buf *bytes.Buffer, s string) {
 			buf.WriteString("\\n")
 		case r == '\t':
 			buf.WriteString("\\t")
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff:
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0xfffe || r == 0xffff:
+			// YAML allows neither noncharacter raw.
 			fmt.Fprintf(buf, "\\u%04x", r)
 		default:
 			buf.WriteString(s[i : i+size])

@@ -48,6 +48,7 @@ func TestEncodeYAMLStringsSurvive(t *testing.T) {
 		"first\n  indented\n", "trailing \nspace\n", "tab\t\nend\n", "final breaks\n\n", "\n", "\n\n",
 		"- item\n- item\n", "key: value\n# comment\n", "\"quoted\"\n'single'\n", "|\n>\n", "tabs\n\tin\n",
 		"crlf\r\nline\r\n", "caf\u00e9\nna\u00efve\n", "nel\u0085line\n", "---\n...\n", "a\n \nb\n",
+		"non\ufffechar", "non\uffffchar\nline\n", "block\ufffe\nline\n",
 	} {
 		in := map[string]any{"v": s, s + "k": "key"}
 		if s == "" {

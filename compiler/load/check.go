@@ -40,6 +40,8 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			switch t := s.Target(f.Target); {
 			case seenFlow[flow]:
 				errs.Add(f.Pos, "%s.talksTo: %q is declared twice", path, flow)
+			case t.Component == nil && t.External == nil && f.Target == model.APIServerName:
+				errs.Add(f.Pos, "%s.talksTo: %q is the API server, which a component reaches by listing what it reads under serviceAccount.reads", path, flow)
 			case t.Component == nil && t.External == nil:
 				errs.Add(f.Pos, "%s.talksTo: unknown component or external %q%s (%s)", path, f.Target, didYouMean(f.Target, append(componentNames(s), externalList(s)...)), targetNames(s))
 			case t.Port(f.Port) == nil && t.Component != nil:

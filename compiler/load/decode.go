@@ -375,7 +375,7 @@ func (d *decoder) component(f field) *model.Component {
 		}
 		c.Security = se
 	}
-	c.Pod = d.metadata(v.LookupPath(cuePath("pod")), path+".pod")
+	c.Pod = d.metadata(v.LookupPath(cuePath("pod")), path+".pod", c.RunsToCompletion())
 	if c.Metrics != nil {
 		for _, a := range c.Pod.Annotations {
 			if slices.Contains(model.MetricsAnnotations, a.Key) {
@@ -525,8 +525,11 @@ func (d *decoder) expose(v cue.Value, path string) *model.Expose {
 	if in := v.LookupPath(cuePath("ingress")); in.Exists() {
 		e.Annotations = d.annotations(in.LookupPath(cuePath("annotations")), path+".ingress.annotations")
 		for _, a := range e.Annotations {
-			if a.Key == ingressClassAnnotation {
+			switch {
+			case a.Key == ingressClassAnnotation:
 				d.errs.Add(a.Pos, "%s.ingress.annotations: the API server refuses %s beside the ingressClassName gitopsc sets; choose the class with the environment's cluster.ingressClass", path, a.Key)
+			case a.Key == albTargetType && a.Value == "instance":
+				d.errs.Add(a.Pos, "%s.ingress.annotations: %s %q needs a NodePort Service, and the component's Service is ClusterIP: the AWS Load Balancer Controller would not reconcile the Ingress; keep target type ip", path, a.Key, a.Value)
 			}
 		}
 		e.Ingress = true
@@ -735,7 +738,7 @@ func (d *decoder) override(f field, path string) *model.Override {
 	o.Tag, o.TagPos = str(v, "tag")
 	o.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
 	o.Expose = d.expose(v.LookupPath(cuePath("expose")), path+".expose")
-	o.Pod = d.metadata(v.LookupPath(cuePath("pod")), path+".pod")
+	o.Pod = d.metadata(v.LookupPath(cuePath("pod")), path+".pod", false)
 	sa := v.LookupPath(cuePath("serviceAccount"))
 	o.SAAnnotations = d.annotations(sa.LookupPath(cuePath("annotations")), path+".serviceAccount.annotations")
 	d.noRoleAnnotation(o.SAAnnotations, path+".serviceAccount.annotations")

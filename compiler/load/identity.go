@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,9 +29,13 @@ var (
 // spec.ingressClassName; the API server refuses an Ingress with both.
 const ingressClassAnnotation = "kubernetes.io/ingress.class"
 
-// metadata decodes labels and annotations, checked as the API server
-// checks them.
-func (d *decoder) metadata(v cue.Value, path string) model.Metadata {
+// albTargetType is the ALB's target type: ip sends to pod addresses, as
+// a ClusterIP Service allows; instance to node ports.
+const albTargetType = "alb.ingress.kubernetes.io/target-type"
+
+// metadata decodes pod labels and annotations, checked as the API server
+// checks them; job is set for a component whose pods a Job runs.
+func (d *decoder) metadata(v cue.Value, path string, job bool) model.Metadata {
 	var m model.Metadata
 	for _, f := range sortedFields(v.LookupPath(cuePath("labels"))) {
 		s := d.keyValue(f, path+".labels")
@@ -41,8 +46,14 @@ func (d *decoder) metadata(v cue.Value, path string) model.Metadata {
 			d.errs.Add(s.Pos, "%s.labels: %q is set by gitopsc and selects the component's pods; choose another key", path, s.Key)
 			continue
 		}
+		if job && slices.Contains(model.JobLabels, s.Key) {
+			d.errs.Add(s.Pos, "%s.labels: %s", path, model.JobLabelRefused(s.Key))
+			continue
+		}
+		// The value is not repeated: a label is no place for a
+		// credential, but one written there is not echoed either.
 		if msgs := validation.IsValidLabelValue(s.Value); len(msgs) > 0 {
-			d.errs.Add(s.Pos, "%s.labels: %q: value %q: %s", path, s.Key, s.Value, strings.Join(msgs, "; "))
+			d.errs.Add(s.Pos, "%s.labels: %q: the value is not a label value: %s", path, s.Key, strings.Join(msgs, "; "))
 			continue
 		}
 		m.Labels = append(m.Labels, *s)
@@ -142,6 +153,19 @@ var builtinResources = map[string]map[string]bool{
 	"events.k8s.io":             {"events": true},
 	"rbac.authorization.k8s.io": {"roles": true, "rolebindings": true, "clusterroles": false, "clusterrolebindings": false},
 	"storage.k8s.io":            {"csistoragecapacities": true, "storageclasses": false, "csidrivers": false, "csinodes": false, "volumeattachments": false},
+	"metrics.k8s.io":            {"pods": true, "nodes": false},
+}
+
+// builtinGroups are the named groups of builtinResources.
+func builtinGroups() []string {
+	var out []string
+	for g := range builtinResources {
+		if g != "" {
+			out = append(out, g)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // apiResource splits "endpointslices.discovery.k8s.io" into resource and
@@ -150,8 +174,16 @@ var builtinResources = map[string]map[string]bool{
 func (d *decoder) apiResource(s string, pos model.Pos, path string) (model.APIResource, bool) {
 	res, group, _ := strings.Cut(s, ".")
 	r := model.APIResource{Resource: res, Group: group, Pos: pos}
+	if group == "core" {
+		d.errs.Add(pos, "%s: %q: the core group has no name: write %q", path, s, res)
+		return r, false
+	}
 	known, builtin := builtinResources[group]
 	if !builtin {
+		if near := diag.Closest(group, builtinGroups()); near != "" {
+			d.errs.Add(pos, "%s: %q: unknown API group %q (did you mean %q?)", path, s, group, near)
+			return r, false
+		}
 		return r, true // a custom resource: its group's CRD says what it has
 	}
 	namespaced, ok := known[res]

@@ -54,6 +54,8 @@ func sensitive(path []string) bool {
 		return model.SecretLikeName(path[4])
 	case len(path) >= 6 && path[0] == "environments" && path[2] == "components" && path[4] == "config":
 		return model.SecretLikeName(path[5])
+	case len(path) >= 6 && (path[len(path)-2] == "annotations" || path[len(path)-2] == "labels"):
+		return model.MetadataKeySecretLike(path[len(path)-1])
 	}
 	return false
 }
@@ -228,6 +230,16 @@ func (r *redactor) collectValues(v cue.Value) {
 			r.nums[fmt.Sprint(f)] = true
 		}
 	}
+	// Labels and annotations under a credential-like key, as config.
+	metadata := func(c cue.Value) {
+		for _, p := range model.MetadataPaths {
+			for _, s := range fields(c.LookupPath(cuePath(p))) {
+				if model.MetadataKeySecretLike(s.label) {
+					add(s.v)
+				}
+			}
+		}
+	}
 	for _, c := range fields(v.LookupPath(cuePath(pathSystem + ".components"))) {
 		for _, s := range fields(c.v.LookupPath(cuePath("secrets"))) {
 			add(s.v)
@@ -237,6 +249,7 @@ func (r *redactor) collectValues(v cue.Value) {
 				add(s.v)
 			}
 		}
+		metadata(c.v)
 	}
 	for _, e := range fields(v.LookupPath(cuePath(pathEnvironments))) {
 		for _, c := range fields(e.v.LookupPath(cuePath("components"))) {
@@ -245,6 +258,7 @@ func (r *redactor) collectValues(v cue.Value) {
 					add(s.v)
 				}
 			}
+			metadata(c.v)
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package model
 
+import "fmt"
+
 // Metadata is what the input adds to an object's labels and annotations,
 // each sorted by key.
 type Metadata struct {
@@ -23,8 +25,8 @@ type ServiceAccount struct {
 // namespaces.
 type APIRead struct {
 	Resources []APIResource
-	// Namespaces read, sorted, without duplicates; the component's own
-	// when the entry names none.
+	// Namespaces read, as written; the component's own when the entry
+	// names none.
 	Namespaces []string
 	// NamespacesPos holds the position of each namespace as written.
 	NamespacesPos []Pos
@@ -72,3 +74,12 @@ const (
 
 // MetricsAnnotations are the pod annotations metrics sets.
 var MetricsAnnotations = []string{AnnotationScrape, AnnotationMetricsPort, AnnotationMetricsPath}
+
+// JobLabels are the labels the Job controller puts on a Job's pods; the
+// API server refuses a Job whose template gives them other values.
+var JobLabels = []string{"batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name", "controller-uid", "job-name"}
+
+// JobLabelRefused says why a Job's pods cannot carry label key.
+func JobLabelRefused(key string) string {
+	return fmt.Sprintf("%q is set by the Job controller, which the API server holds to the Job's own name and uid; choose another key", key)
+}

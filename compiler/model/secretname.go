@@ -1,6 +1,9 @@
 package model
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 var (
 	secretName    = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY)`)
@@ -13,3 +16,16 @@ var (
 func SecretLikeName(name string) bool {
 	return secretName.MatchString(name) && !notSecretName.MatchString(name)
 }
+
+// MetadataKeySecretLike reports whether a label or annotation key names a
+// credential as a config key would: "example.com/db-password" does.
+func MetadataKeySecretLike(key string) bool {
+	if i := strings.LastIndexByte(key, '/'); i >= 0 {
+		key = key[i+1:]
+	}
+	return SecretLikeName(strings.NewReplacer("-", "_", ".", "_").Replace(key))
+}
+
+// MetadataPaths are where a component holds labels and annotations,
+// relative to it, each a map of key to value.
+var MetadataPaths = []string{"pod.labels", "pod.annotations", "serviceAccount.annotations", "expose.ingress.annotations", "expose.loadBalancer.annotations"}

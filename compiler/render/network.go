@@ -71,7 +71,13 @@ func (rd *renderer) externalPolicy(c *model.Component, f model.Flow, x *model.Ex
 	for _, b := range ExternalBlocks(x, rd.env.Cluster) {
 		to = append(to, networkingv1.NetworkPolicyPeer{IPBlock: &b})
 	}
-	rd.addPolicy(c, EgressPolicyName(c.Name, f), f.Pos, networkingv1.NetworkPolicySpec{
+	// The flow to the API server is the reads'; where it leads is the
+	// environment's apiServer, where a finding about its ranges belongs.
+	pos := f.Pos
+	if f.Implicit && len(x.CIDRsPos) > 0 {
+		pos = x.CIDRsPos[0]
+	}
+	rd.addPolicy(c, EgressPolicyName(c.Name, f), pos, networkingv1.NetworkPolicySpec{
 		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
 		Egress:      []networkingv1.NetworkPolicyEgressRule{{To: to, Ports: []networkingv1.NetworkPolicyPort{policyPort(x.Port(f.Port))}}},
 	})

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+
 	"github.com/gitopsc/gitopsc/compiler/diag"
 	"github.com/gitopsc/gitopsc/compiler/model"
 )
@@ -14,6 +16,13 @@ import (
 func identity(c *model.Component, o *model.Override, path string, errs *diag.List) {
 	if c.Metrics != nil {
 		checkMetricsAnnotations(o.Pod.Annotations, path+".pod.annotations", errs)
+	}
+	if c.RunsToCompletion() {
+		for _, l := range o.Pod.Labels {
+			if slices.Contains(model.JobLabels, l.Key) {
+				errs.Add(l.Pos, "%s.pod.labels: %s", path, model.JobLabelRefused(l.Key))
+			}
+		}
 	}
 	c.Pod.Labels = merge(c.Pod.Labels, o.Pod.Labels)
 	c.Pod.Annotations = merge(c.Pod.Annotations, o.Pod.Annotations)
@@ -51,9 +60,27 @@ func checkMetricsAnnotations(as []model.Setting, path string, errs *diag.List) {
 	}
 }
 
-// checkIdentity reports an IRSA role off EKS: nothing there gives pods
-// the role's credentials.
+// checkIdentity reports an IRSA role off EKS, where nothing gives pods
+// the role's credentials, and annotations that together, the system's
+// and the environment's, pass what an object holds.
 func checkIdentity(c *model.Component, env *model.Environment, errs *diag.List) {
+	path := "system.components." + c.Name
+	sa := c.ServiceAccount.Annotations
+	if c.ServiceAccount.IAMRole != "" {
+		sa = append(slices.Clone(sa), model.Setting{Key: model.AnnotationIAMRole, Value: c.ServiceAccount.IAMRole, Pos: c.ServiceAccount.IAMRolePos})
+	}
+	for _, set := range []struct {
+		what string
+		kvs  []model.Setting
+	}{{"pod.annotations", c.Pod.Annotations}, {"serviceAccount.annotations", sa}} {
+		all := map[string]string{}
+		for _, a := range set.kvs {
+			all[a.Key] = a.Value
+		}
+		if err := apivalidation.ValidateAnnotationsSize(all); err != nil && len(set.kvs) > 0 {
+			errs.Add(set.kvs[0].Pos, "%s.%s: in environment %s, with its overrides: %s", path, set.what, env.Name, err.Error())
+		}
+	}
 	if sa := c.ServiceAccount; sa.IAMRole != "" && env.Cluster.Distribution != "eks" {
 		errs.Add(sa.IAMRolePos, "system.components.%s.serviceAccount.iamRole: environment %s runs on %s, which has no IAM roles for service accounts (IRSA is EKS's): the pods would get no AWS credentials; give the role in the EKS environment's override (environments.NAME.components.%s.serviceAccount.iamRole)", c.Name, env.Name, env.Cluster.Distribution, c.Name)
 	}
