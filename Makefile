@@ -45,8 +45,9 @@ example-images:
 # testdata/e2e/, to a real control plane (etcd, kube-apiserver and
 # kube-controller-manager on loopback, built once into ~/.cache/gitopsc-e2e)
 # and check that Kubernetes admits and refuses what the rules do (and a
-# clean variant with every workload kind is admitted). Knobs:
-# see e2e/run.sh.
+# clean variant with every workload kind is admitted), and that each
+# rendered prometheus.yml loads with Prometheus's own config loader
+# (e2e/promconfig, built once into the same cache). Knobs: see e2e/run.sh.
 .PHONY: e2e
 e2e:
 	bash e2e/run.sh

@@ -8,7 +8,9 @@
 # Knobs (environment variables, with their defaults):
 #   E2E_CACHE_DIR     ${XDG_CACHE_HOME:-$HOME/.cache}/gitopsc-e2e
 #                     kube-apiserver and kube-controller-manager are built
-#                     once per version into E2E_CACHE_DIR/<version>-<hash>/
+#                     once per version into E2E_CACHE_DIR/<version>-<hash>/,
+#                     promconfig (e2e/promconfig) into
+#                     E2E_CACHE_DIR/promconfig-<version>-<hash>/
 #   E2E_FLUX_CRDS     testdata/e2e/crds/flux (made by e2e/flux-crds.sh)
 #   E2E_POD_TIMEOUT   90s  (each wait for pods to be created or refused)
 #   E2E_RUN_TIMEOUT   8m   (go test -timeout)
@@ -17,10 +19,13 @@
 #   E2E_INSTALL_ETCD  1    (0: fail instead of apt-get installing etcd-server)
 #   E2E_OUT           ''   (an output folder of gitopsc build --out DIR to
 #                     test as it is, instead of out/ or a fresh build)
-# The Kubernetes version is the one e2e/controlplane/go.mod requires.
+# The Kubernetes version is the one e2e/controlplane/go.mod requires, the
+# Prometheus version the one e2e/promconfig/go.mod requires. The test gets
+# promconfig's path in E2E_PROMCONFIG.
 #
 # bash e2e/run.sh CMD ARGS... runs CMD against the control plane instead of
-# the test, with E2E_SERVER, E2E_TOKEN, E2E_CA_FILE and KUBECONFIG set:
+# the test, with E2E_SERVER, E2E_TOKEN, E2E_CA_FILE, E2E_PROMCONFIG and
+# KUBECONFIG set:
 # bash e2e/run.sh bash gives a shell to look around in.
 set -euo pipefail
 
@@ -74,6 +79,24 @@ if [ ! -x "$BIN/kube-apiserver" ] || [ ! -x "$BIN/kube-controller-manager" ]; th
 	rm -rf "$BIN" && mv "$BIN.tmp" "$BIN"
 	say "built in $(( $(date +%s) - t0 ))s"
 fi
+
+# --- promconfig: Prometheus's own config loader, built once per version ---
+# The test checks each rendered prometheus.yml with it (prometheus_test.go).
+# Its main.go is in the key too: the module has source of its own.
+PC="$ROOT/e2e/promconfig"
+PROM_VERSION="$(awk '$1 == "require" && $2 == "github.com/prometheus/prometheus" {print $3}' "$PC/go.mod")"
+[ -n "$PROM_VERSION" ] || die "no github.com/prometheus/prometheus requirement in $PC/go.mod"
+PC_KEY="$(cat "$PC/go.mod" "$PC/go.sum" "$PC/main.go" <(go env GOVERSION GOARCH) | sha256sum | cut -c1-12)"
+PC_BIN="$CACHE/promconfig-$PROM_VERSION-$PC_KEY"
+if [ ! -x "$PC_BIN/promconfig" ]; then
+	say "building promconfig (github.com/prometheus/prometheus $PROM_VERSION's config loader) into $PC_BIN (about 3 minutes the first time)"
+	t0=$(date +%s)
+	rm -rf "$PC_BIN.tmp" && mkdir -p "$PC_BIN.tmp"
+	(cd "$PC" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$PC_BIN.tmp/" .)
+	rm -rf "$PC_BIN" && mv "$PC_BIN.tmp" "$PC_BIN"
+	say "built in $(( $(date +%s) - t0 ))s"
+fi
+export E2E_PROMCONFIG="$PC_BIN/promconfig"
 
 # --- a work folder, free ports, keys ------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/gitopsc-e2e.XXXXXX")"
