@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -617,6 +618,10 @@ func (d *decoder) environment(f field) *model.Environment {
 	}
 	d.pools(cv, path+".cluster", &e.Cluster)
 	e.Cluster.APIServer = apiServer(cv, e.Cluster.Distribution)
+	if v, pos := str(cv, "kubernetesVersion"); v != "" {
+		e.Cluster.KubernetesMinor, _ = strconv.Atoi(strings.TrimPrefix(v, "1."))
+		e.Cluster.KubernetesMinorPos = pos
+	}
 	fv := v.LookupPath(cuePath("flux"))
 	e.Flux = model.Flux{SourceName: "flux-system", SourceNamespace: "flux-system", Branch: "main", PathPrefix: "out",
 		Interval: "10m", Timeout: "5m", DecryptionSecret: "sops-age"}

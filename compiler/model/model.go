@@ -425,7 +425,11 @@ type Cluster struct {
 	PodCIDRs, ServiceCIDRs       []string
 	PodCIDRsPos, ServiceCIDRsPos []Pos
 	APIServer                    APIServer
-	Pos                          Pos
+	// KubernetesMinor is the minor version the cluster runs (31 for
+	// "1.31"), 0 when the environment does not say.
+	KubernetesMinor    int
+	KubernetesMinorPos Pos
+	Pos                Pos
 }
 
 // ArchOnly reports whether arch is the cluster's only architecture.
