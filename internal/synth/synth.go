@@ -2,8 +2,9 @@
 // benchmarks: N components spread over namespaces, with cross-namespace
 // flows, autoscaled and stateful members, jobs and cron jobs, port
 // mappings, config files that read other components' addresses, native
-// sidecars, flows to externals, GPU workloads on a tainted node pool and
-// E environments. The same (N, E, seed) always gives the same files.
+// sidecars, flows to externals, GPU workloads on a tainted node pool, pod
+// labels and annotations, readers of the Kubernetes API and E
+// environments. The same (N, E, seed) always gives the same files.
 package synth
 
 import (
@@ -33,8 +34,10 @@ const (
 // GPU model server (61); every tenth stateful (9), every fifth
 // autoscaled (0); every tenth has a log-shipper sidecar (4), every
 // fifth mounts a config file (2, jobs among them), every fourth maps
-// its Service port 80 to container port 8080 (1), and every twentieth
-// calls an external (6).
+// its Service port 80 to container port 8080 (1), every twentieth
+// calls an external (6), every fifth has pod labels and annotations (3),
+// and in every 50 one reads pods and EndpointSlices from the API (11), as
+// a scraper or a mesh controller does.
 func isCronJob(i int) bool  { return i%ComponentsPerNamespace == 23 }
 func isJob(i int) bool      { return i%ComponentsPerNamespace == 37 }
 func isBatch(i int) bool    { return isCronJob(i) || isJob(i) }
@@ -44,6 +47,8 @@ func hasSidecar(i int) bool { return i%10 == 4 }
 func hasFiles(i int) bool   { return i%5 == 2 }
 func mapsPort(i int) bool   { return i%4 == 1 }
 func callsOut(i int) bool   { return i%20 == 6 }
+func hasPodMeta(i int) bool { return i%5 == 3 }
+func readsAPI(i int) bool   { return i%ComponentsPerNamespace == 11 }
 
 // externals are the services outside the cluster, each with its one port.
 var externals = []struct {
@@ -239,6 +244,12 @@ func components(n int, seed uint64) string {
 		fmt.Fprintf(&b, "\t\ttalksTo: [%s]\n", strings.Join(flows, ", "))
 		fmt.Fprintf(&b, "\t\tconfig: {LOG_LEVEL: \"info\", SHARD: \"%d\", REGION: \"r-%d\"}\n", i, r.IntN(4))
 		b.WriteString("\t\twritable: [\"/tmp\"]\n")
+		if hasPodMeta(i) {
+			fmt.Fprintf(&b, "\t\tpod: {labels: team: \"team-%d\", annotations: \"example.com/owner\": \"team-%d\"}\n", i%7, i%7)
+		}
+		if readsAPI(i) {
+			b.WriteString("\t\tserviceAccount: reads: [{resources: [\"pods\", \"endpointslices.discovery.k8s.io\"]}]\n")
+		}
 		if hasSidecar(i) {
 			b.WriteString("\t\tsidecars: \"log-shipper\": {\n")
 			fmt.Fprintf(&b, "\t\t\timage: %q\n", shipperImage)
@@ -264,7 +275,9 @@ func environment(i, n int, seed uint64) string {
 		// EKS: arm64 Graviton nodes for everything, and amd64 GPU nodes
 		// tainted so that only the model servers land there. The pools
 		// are as large as the namespaces' quotas together.
-		b.WriteString("\tcluster: {\n\t\tdistribution: \"eks\"\n\t\tarch: [\"arm64\", \"amd64\"]\n\t\tnetworkPolicy: \"vpc-cni\"\n\t\tpodCIDRs: [\"10.0.0.0/16\"]\n\t\tpools: {\n")
+		b.WriteString("\tcluster: {\n\t\tdistribution: \"eks\"\n\t\tarch: [\"arm64\", \"amd64\"]\n\t\tnetworkPolicy: \"vpc-cni\"\n\t\tpodCIDRs: [\"10.0.0.0/16\"]\n")
+		// The control plane's interfaces, outside the pods' range.
+		b.WriteString("\t\tapiServer: cidrs: [\"10.3.0.10/32\", \"10.3.16.10/32\"]\n\t\tpools: {\n")
 		fmt.Fprintf(&b, "\t\t\tgeneral: {instanceType: \"m7g.4xlarge\", arch: \"arm64\", cpu: \"15890m\", memory: \"57Gi\", pods: 234, max: %d, default: true}\n", 32*namespaces(n))
 		fmt.Fprintf(&b, "\t\t\tgpu: {\n\t\t\t\tinstanceType: \"g5.xlarge\"\n\t\t\t\tarch: \"amd64\"\n\t\t\t\tcpu: \"3920m\"\n\t\t\t\tmemory: \"14Gi\"\n\t\t\t\tpods: 58\n\t\t\t\tgpus: 1\n\t\t\t\ttaints: [{key: \"nvidia.com/gpu\", value: \"true\", effect: \"NoSchedule\"}]\n\t\t\t\tmax: %d\n\t\t\t}\n", gpus(n)+1)
 		b.WriteString("\t\t}\n\t}\n")
