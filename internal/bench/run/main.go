@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -134,7 +135,11 @@ func run(runs int, cache, sizes string) error {
 			return fmt.Errorf("%s: vet: %w", in.name, err)
 		}
 		figs = append(figs, figure{in.name, "gitopsc vet", f.wall, f.rss, runs})
-		f, err = measure(runs, func(int) *exec.Cmd { return exec.Command(cue, "export", "./"+filepath.Base(in.dir)) }, in.dir)
+		cueDir, err := cueInput(in.dir, filepath.Join(cache, "cue-input-"+filepath.Base(prefix)))
+		if err != nil {
+			return err
+		}
+		f, err = measure(runs, func(int) *exec.Cmd { return exec.Command(cue, "export", "./"+filepath.Base(cueDir)) }, cueDir)
 		if err != nil {
 			return fmt.Errorf("%s: cue export: %w", in.name, err)
 		}
@@ -151,6 +156,41 @@ func run(runs int, cache, sizes string) error {
 	fmt.Println("\nall budgets met")
 	return nil
 }
+
+// cueInput copies the CUE files of dir into a folder of its own, beside
+// one more file that gives each component the host gitopsc fills in
+// (load/addresses.go), so that cue export evaluates what gitopsc
+// evaluates: without it, an input that reads system.components.NAME.host
+// is an undefined field to cue.
+func cueInput(dir, to string) (string, error) {
+	if err := os.RemoveAll(to); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		return "", err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.cue"))
+	if err != nil || len(files) == 0 {
+		return "", fmt.Errorf("%s: no CUE files (%v)", dir, err)
+	}
+	pkg := ""
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		if m := packageClause.FindSubmatch(b); m != nil && pkg == "" {
+			pkg = string(m[1])
+		}
+		if err := os.WriteFile(filepath.Join(to, filepath.Base(f)), b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	hosts := fmt.Sprintf("package %s\n\nsystem: components: [Name=string]: {\n\tnamespace: string\n\thost:      \"\\(Name).\\(namespace).svc.cluster.local\"\n}\n", pkg)
+	return to, os.WriteFile(filepath.Join(to, "zz_addresses.cue"), []byte(hosts), 0o644)
+}
+
+var packageClause = regexp.MustCompile(`(?m)^package\s+([A-Za-z_][A-Za-z0-9_]*)`)
 
 // cueBinary installs the cue command of cueVersion into the cache once.
 func cueBinary(cache string) (string, error) {
