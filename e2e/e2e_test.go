@@ -330,7 +330,7 @@ func shippedOutput(t *testing.T, root string) []string {
 	if dir := os.Getenv("E2E_OUT"); dir != "" {
 		dirs := envDirs(t, dir)
 		if len(dirs) == 0 {
-			t.Fatalf("E2E_OUT=%s holds no rendered environment (no <env>/flux/kustomization.yaml)", dir)
+			t.Fatalf("E2E_OUT=%s holds no rendered environment (no <env>/.gitopsc-files)", dir)
 		}
 		fmt.Printf("e2e: testing E2E_OUT=%s as it is (%d environments)\n", dir, len(dirs))
 		return dirs
@@ -361,8 +361,8 @@ func shippedOutput(t *testing.T, root string) []string {
 	return envDirs(t, tmp)
 }
 
-// envDirs lists the environment folders of an output folder: those with
-// a flux/kustomization.yaml.
+// envDirs lists the environment folders of an output folder: those a
+// build wrote, which hold the manifest of its files.
 func envDirs(t *testing.T, outDir string) []string {
 	entries, err := os.ReadDir(outDir)
 	if err != nil && !os.IsNotExist(err) {
@@ -371,7 +371,7 @@ func envDirs(t *testing.T, outDir string) []string {
 	var dirs []string
 	for _, e := range entries {
 		d := filepath.Join(outDir, e.Name())
-		if _, err := os.Stat(filepath.Join(d, "flux", "kustomization.yaml")); e.IsDir() && err == nil {
+		if _, err := os.Stat(filepath.Join(d, emit.ManifestFile)); e.IsDir() && err == nil {
 			dirs = append(dirs, d)
 		}
 	}

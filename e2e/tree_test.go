@@ -39,11 +39,12 @@ type file struct {
 
 // readEnvTree reads envDir. Only what gitopsc renders is understood: each
 // kustomization.yaml lists resources and nothing else (no patches or
-// generators, which would need kustomize to apply).
+// generators, which would need kustomize to apply), and flux/ has none:
+// Flux builds it from every manifest it holds.
 func readEnvTree(envDir string) (*envTree, error) {
 	t := &envTree{name: filepath.Base(envDir), dir: envDir}
 	var err error
-	if t.flux, err = readKustomization(envDir, "flux"); err != nil {
+	if t.flux, err = readManifests(envDir, "flux"); err != nil {
 		return nil, err
 	}
 	byName := map[string]*layer{}
@@ -124,6 +125,45 @@ func dependencyOrder(byName map[string]*layer) ([]layer, error) {
 	return out, nil
 }
 
+// readManifests reads the manifests of a folder without a
+// kustomization.yaml, as Flux's kustomize-controller generates one for
+// it: every .yaml file, one object each (no folder of gitopsc's holds
+// another).
+func readManifests(envDir, rel string) ([]file, error) {
+	if _, err := os.Stat(filepath.Join(envDir, rel, "kustomization.yaml")); err == nil {
+		return nil, fmt.Errorf("%s/kustomization.yaml: gitopsc writes none there; Flux builds the folder from its manifests", rel)
+	}
+	names, err := filepath.Glob(filepath.Join(envDir, rel, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var files []file
+	for _, n := range names {
+		f, err := readFile(envDir, path.Join(rel, filepath.Base(n)))
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// readFile reads one manifest of envDir, one object.
+func readFile(envDir, rel string) (file, error) {
+	f := file{rel: rel}
+	b, err := os.ReadFile(filepath.Join(envDir, filepath.FromSlash(rel)))
+	if err != nil {
+		return f, err
+	}
+	if err := yaml.Unmarshal(b, &f.obj); err != nil {
+		return f, fmt.Errorf("%s: %v", rel, err)
+	}
+	if f.obj == nil {
+		return f, fmt.Errorf("%s: empty manifest", rel)
+	}
+	return f, nil
+}
+
 // readKustomization reads envDir/rel/kustomization.yaml and the manifests
 // it lists, one object per file.
 func readKustomization(envDir, rel string) ([]file, error) {
@@ -144,16 +184,9 @@ func readKustomization(envDir, rel string) ([]file, error) {
 	var files []file
 	for _, r := range res {
 		name, _ := r.(string)
-		f := file{rel: path.Join(rel, name)}
-		b, err := os.ReadFile(filepath.Join(envDir, filepath.FromSlash(f.rel)))
+		f, err := readFile(envDir, path.Join(rel, name))
 		if err != nil {
 			return nil, err
-		}
-		if err := yaml.Unmarshal(b, &f.obj); err != nil {
-			return nil, fmt.Errorf("%s: %v", f.rel, err)
-		}
-		if f.obj == nil {
-			return nil, fmt.Errorf("%s: empty manifest", f.rel)
 		}
 		files = append(files, f)
 	}

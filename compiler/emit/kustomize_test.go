@@ -83,12 +83,16 @@ func TestKustomizeBuildsEveryLayer(t *testing.T) {
 			t.Run(r.Tree.Env+"/"+layer, func(t *testing.T) {
 				dir := filepath.Join(envDir, layer)
 				files := objectFiles(t, dir)
+				var bootstrap []string // what flux bootstrap added to the folder
+				if layer == render.LayerFlux {
+					bootstrap = bootstrapInto(t, dir, r)
+				}
 				m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fSys, dir)
 				if err != nil {
 					t.Fatalf("kustomize build %s: %v", dir, err)
 				}
-				if m.Size() != len(files) {
-					t.Errorf("kustomize built %d resources from %d object files", m.Size(), len(files))
+				if m.Size() != len(files)+len(bootstrap) {
+					t.Errorf("kustomize built %d resources from %d object files and %d of flux bootstrap's", m.Size(), len(files), len(bootstrap))
 				}
 
 				var got, want []string
@@ -118,6 +122,7 @@ func TestKustomizeBuildsEveryLayer(t *testing.T) {
 						t.Errorf("%s: kustomize changed the object:\n got %v\nwant %v", id, g, parse(t, o.FileName(), b))
 					}
 				}
+				want = append(want, bootstrap...)
 				if missing, extra := setDiff(want, got), setDiff(got, want); len(missing)+len(extra) > 0 {
 					t.Errorf("resource IDs differ from the rendered objects:\nnot built: %v\nnot rendered: %v", missing, extra)
 				}
@@ -125,6 +130,70 @@ func TestKustomizeBuildsEveryLayer(t *testing.T) {
 		}
 		t.Run(r.Tree.Env+"/flux paths", func(t *testing.T) { checkFluxPaths(t, root, envDir, r, layers) })
 	}
+}
+
+// bootstrapInto does to the flux folder of r's tree what flux bootstrap
+// and then Flux do: bootstrap writes flux-system/ there (its own
+// kustomization.yaml, the GitRepository and the Kustomization that builds
+// this very folder), and kustomize-controller, finding no kustomization.yaml
+// in the folder, generates one from the manifests in it (a folder with a
+// kustomization.yaml of its own goes in whole; see fluxcd/pkg/kustomize's
+// generator). It returns the IDs of bootstrap's objects.
+func bootstrapInto(t *testing.T, dir string, r *compiler.Result) []string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err == nil {
+		t.Fatalf("%s has a kustomization.yaml: Flux would build only what it lists, and not flux bootstrap's flux-system/", dir)
+	}
+	fx := r.Resolved.Env.Flux
+	sys := filepath.Join(dir, "flux-system")
+	if err := os.MkdirAll(sys, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sync := fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: %[1]s
+  namespace: %[2]s
+spec:
+  interval: 1m0s
+  ref:
+    branch: main
+  url: ssh://git@github.com/example/fleet
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: %[1]s
+  namespace: %[2]s
+spec:
+  interval: 10m0s
+  path: ./%[3]s/%[4]s/flux
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: %[1]s
+`, fx.SourceName, fx.SourceNamespace, fx.PathPrefix, r.Tree.Env)
+	for name, content := range map[string]string{
+		"gotk-sync.yaml":     sync,
+		"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-sync.yaml\n",
+	} {
+		if err := os.WriteFile(filepath.Join(sys, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What kustomize-controller generates for a folder without one.
+	resources := []string{"./flux-system"}
+	for _, f := range objectFiles(t, dir) {
+		resources = append(resources, "./"+filepath.Base(f))
+	}
+	b, err := yaml.Marshal(map[string]any{"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"GitRepository/" + fx.SourceNamespace + "/" + fx.SourceName, "Kustomization/" + fx.SourceNamespace + "/" + fx.SourceName}
 }
 
 // checkFluxPaths checks that the flux layer applies every other layer

@@ -99,8 +99,9 @@ func dropsEmpty(key string) bool {
 }
 
 // Build renders an environment's objects into files: each layer folder
-// with its objects and a kustomization.yaml listing them, and the
-// manifest of written files. source names the input folder in headers.
+// with its objects and a kustomization.yaml listing them (but flux/, which
+// Flux builds from the manifests it holds), and the manifest of written
+// files. source names the input folder in headers.
 func Build(out *render.Output, source string) (*Tree, error) {
 	t := &Tree{Env: out.Env.Env.Name}
 	header := []byte(fmt.Sprintf(Header, source))
@@ -115,6 +116,15 @@ func Build(out *render.Output, source string) (*Tree, error) {
 		t.Files = append(t.Files, File{Path: o.Layer + "/" + name, Content: b})
 	}
 	for layer, files := range byLayer {
+		if layer == render.LayerFlux {
+			// No kustomization.yaml here: flux bootstrap points its own
+			// Kustomization at this folder and writes flux-system/ into
+			// it, and a folder without one is built by Flux from every
+			// manifest in it, bootstrap's flux-system/ included (a
+			// kustomization.yaml of gitopsc's would leave it out, and
+			// Flux would stop managing itself).
+			continue
+		}
 		sort.Strings(files)
 		resources := make([]any, len(files))
 		for i, f := range files {

@@ -127,6 +127,9 @@ func newBuild() *cobra.Command {
 					status = fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))
 				}
 				fmt.Fprintf(stdout, "%s: %d objects in %s (%s)\n", r.Tree.Env, len(r.Output.Objects), filepath.ToSlash(envDir), status)
+				for _, p := range r.Output.Prerequisites() {
+					fmt.Fprintf(stdout, "  needs %s\n", p)
+				}
 			}
 			// Environments removed from the input: their trees go too, but
 			// only when every environment was built.

@@ -1,0 +1,139 @@
+package render
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// Prerequisites says what a cluster must have before the environment's
+// output reconciles there: the controllers, classes and Secrets the
+// rendered objects name but do not create. Each entry is one line, in a
+// fixed order; only what the output uses is listed.
+func (o *Output) Prerequisites() []string {
+	env := o.Env.Env
+	cl := env.Cluster
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+
+	if env.Flux.ManagedSource {
+		add("Flux: source-controller and kustomize-controller (flux install); gitopsc renders the GitRepository %s/%s", env.Flux.SourceNamespace, env.Flux.SourceName)
+	} else {
+		add("Flux: source-controller and kustomize-controller, and the GitRepository %s/%s that flux bootstrap creates", env.Flux.SourceNamespace, env.Flux.SourceName)
+	}
+	var sops, stores, classes, ingress, lbs []string
+	hpa, gpus := false, false
+	for _, obj := range o.Objects {
+		switch t := obj.Obj.(type) {
+		case nil:
+			if obj.Kind == "Secret" {
+				sops = append(sops, obj.Namespace+"/"+obj.Name)
+			}
+		case *appsv1.StatefulSet:
+			for _, pvc := range t.Spec.VolumeClaimTemplates {
+				if pvc.Spec.StorageClassName != nil {
+					classes = append(classes, *pvc.Spec.StorageClassName)
+				}
+			}
+		case *networkingv1.Ingress:
+			if t.Spec.IngressClassName != nil {
+				ingress = append(ingress, *t.Spec.IngressClassName)
+			}
+		case *corev1.Service:
+			if t.Spec.Type == corev1.ServiceTypeLoadBalancer {
+				lbs = append(lbs, t.Namespace+"/"+t.Name)
+			}
+		}
+		if obj.Kind == "HorizontalPodAutoscaler" {
+			hpa = true
+		}
+		if obj.Kind == "ExternalSecret" {
+			stores = append(stores, externalStore(o, obj.Name, obj.Namespace))
+		}
+	}
+	for _, c := range o.Env.System.Components {
+		gpus = gpus || c.Resources.GPUs > 0
+	}
+	if len(sops) > 0 {
+		add("Secret %s/%s: the SOPS age key (age.agekey), for %s", env.Flux.SourceNamespace, env.Flux.DecryptionSecret, count(len(sops), "SOPS-encrypted Secret"))
+	}
+	if len(stores) > 0 {
+		add("External Secrets Operator (%s) and %s, for %s", ExternalSecretAPIVersion, strings.Join(uniq(stores), " and "), count(len(stores), "ExternalSecret"))
+	}
+	for _, c := range uniq(ingress) {
+		switch {
+		case cl.Distribution == "k3s" && c == "traefik":
+			add("IngressClass traefik: k3s's bundled Traefik (k3s without --disable=traefik)")
+		case cl.Distribution == "eks" && c == "alb":
+			add("IngressClass alb: the AWS Load Balancer Controller")
+		default:
+			add("IngressClass %s: an ingress controller that serves it", c)
+		}
+	}
+	if len(lbs) > 0 {
+		if cl.Distribution == "eks" {
+			add("loadBalancerClass service.k8s.aws/nlb: the AWS Load Balancer Controller, for %s", count(len(lbs), "LoadBalancer Service"))
+		} else {
+			add("a load balancer controller: k3s's ServiceLB (k3s without --disable=servicelb), for %s", count(len(lbs), "LoadBalancer Service"))
+		}
+	}
+	for _, c := range uniq(classes) {
+		switch {
+		case cl.Distribution == "k3s" && c == "local-path":
+			add("StorageClass local-path: k3s's bundled local-path provisioner")
+		case cl.Distribution == "eks" && c == "gp3":
+			add("StorageClass gp3: the Amazon EBS CSI driver's (EKS creates only gp2)")
+		default:
+			add("StorageClass %s", c)
+		}
+	}
+	if hpa {
+		if cl.Distribution == "k3s" {
+			add("metrics-server, for the HorizontalPodAutoscalers: k3s's bundled one (k3s without --disable=metrics-server)")
+		} else {
+			add("metrics-server, for the HorizontalPodAutoscalers: the EKS add-on or its chart")
+		}
+	}
+	if gpus {
+		add("the NVIDIA device plugin on the GPU nodes, for %s", ResourceGPU)
+	}
+	if np, ok := enforcers[cl.NetworkPolicy]; ok {
+		add("NetworkPolicy enforcement: %s", np)
+	}
+	return out
+}
+
+// enforcers name what cluster.networkPolicy says enforces policies.
+var enforcers = map[string]string{
+	"vpc-cni":     `the Amazon VPC CNI's network policy agent (enableNetworkPolicy: "true" on the vpc-cni add-on)`,
+	"calico":      "Calico",
+	"cilium":      "Cilium",
+	"kube-router": "k3s's embedded kube-router policy controller (k3s without --disable-network-policy)",
+}
+
+// externalStore names the store an ExternalSecret reads from.
+func externalStore(o *Output, name, namespace string) string {
+	for _, s := range o.Env.System.Secrets {
+		if s.Name == name && s.Namespace == namespace {
+			return s.Source.StoreKind + " " + s.Source.Store
+		}
+	}
+	return "its secret store"
+}
+
+func uniq(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
