@@ -8,11 +8,13 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/render"
 )
 
 // writeFile writes one file of a new tree; tests replace it to inject
@@ -56,6 +58,9 @@ func Compare(envDir string, t *Tree) (Diff, error) {
 	}
 	old, err := previousFiles(envDir)
 	if err != nil {
+		return d, err
+	}
+	if err := foreignFluxKustomization(envDir, old); err != nil {
 		return d, err
 	}
 	// Files are read by a few workers: a large tree is tens of thousands
@@ -342,4 +347,22 @@ func removeEmptyDirs(dir string) {
 		}
 	}
 	os.Remove(dir) // fails, as it should, when something is left
+}
+
+// foreignFluxKustomization refuses a kustomization file in the flux
+// folder that gitopsc did not write: Flux would build only what it lists,
+// leaving out gitopsc's layers and flux bootstrap's flux-system/, and
+// gitopsc writes none there (see Build).
+func foreignFluxKustomization(envDir string, wrote []string) error {
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		rel := render.LayerFlux + "/" + name
+		if slices.Contains(wrote, rel) {
+			continue
+		}
+		p := filepath.Join(envDir, render.LayerFlux, name)
+		if _, err := os.Lstat(p); err == nil {
+			return diag.OutsideErr(fmt.Errorf("%s was not written by gitopsc: Flux builds only what it lists, which would leave out gitopsc's layer Kustomizations and flux bootstrap's flux-system/; remove it (Flux builds the folder from every manifest in it)", filepath.ToSlash(p)))
+		}
+	}
+	return nil
 }

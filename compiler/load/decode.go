@@ -17,6 +17,14 @@ import (
 	"github.com/gitopsc/gitopsc/compiler/model"
 )
 
+// The folders of an environment that are not namespace layers (the
+// renderer's LayerFlux and LayerPlatform): a namespace cannot take their
+// names.
+const (
+	layerFlux     = "flux"
+	layerPlatform = "platform"
+)
+
 // paths caches parsed selector paths: the loader looks up the same few
 // dotted paths on every component, and parsing them each time cost more
 // than the lookups.
@@ -157,6 +165,10 @@ func (d *decoder) system(v cue.Value) *model.System {
 	d.systemName = s.Name
 	for _, f := range sortedFields(v.LookupPath(cuePath("namespaces"))) {
 		if !d.label(f, "namespace", "system.namespaces."+f.label) {
+			continue
+		}
+		if f.label == layerFlux || f.label == layerPlatform {
+			d.errs.Add(f.v.Pos(), "system.namespaces.%s: %q is the name of a folder gitopsc writes in each environment (its Flux Kustomizations, and what every namespace shares), and a namespace's objects go in a folder of its name; choose another name", f.label, f.label)
 			continue
 		}
 		ns := &model.Namespace{Name: f.label, Pos: f.v.Pos(), PodSecurity: "restricted"}
@@ -640,6 +652,9 @@ func (d *decoder) environment(f field) *model.Environment {
 		}
 	}
 	e.Flux.PathPrefix = strings.TrimSuffix(e.Flux.PathPrefix, "/")
+	if name, pos := str(fv, "sourceRef.name"); e.Flux.ManagedSource && name == "flux-system" && e.Flux.SourceNamespace == "flux-system" {
+		d.errs.Add(pos, "%s.flux.sourceRef.name: with url set, gitopsc renders a GitRepository of its own; flux-system/flux-system is the one flux bootstrap creates, and Flux refuses the two in one build: choose another name, or leave out url to use bootstrap's", path)
+	}
 	for _, n := range sortedFields(v.LookupPath(cuePath("namespaces"))) {
 		no := &model.NamespaceOverride{Name: n.label, Pos: n.v.Pos(), Quota: quota(n.v.LookupPath(cuePath("quota")))}
 		no.PodSecurity, no.PodSecurityPos = str(n.v, "podSecurity")

@@ -35,7 +35,7 @@ var patternHelp = []struct{ pattern, help string }{
 	{`=~"\\.ya?ml$"`, "a .yaml or .yml file"},
 	{`=~"^[0-9]+%$"`, `a percentage such as "25%"`},
 	{`=~"^[A-Z_]+$"`, `a capability name such as "NET_BIND_SERVICE"`},
-	{`=~"^1\\.[0-9]{1,3}$"`, `a Kubernetes minor version such as "1.31"`},
+	{`=~"^1\\.(0|[1-9][0-9]{0,2})$"`, `a Kubernetes minor version such as "1.31"`},
 	{"#IAMRole", `an IAM role's ARN such as "arn:aws:iam::111122223333:role/NAME"`},
 	{"#APIResource", `a resource's plural name, with its API group after a dot unless it is the core group: "pods", "endpointslices.discovery.k8s.io"`},
 }

@@ -7,6 +7,7 @@ import (
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
 
+	"github.com/gitopsc/gitopsc/compiler/render"
 	"github.com/gitopsc/gitopsc/schema"
 )
 
@@ -42,4 +43,11 @@ func schemaSources() []string {
 		out = append(out, string(f.Source))
 	}
 	return out
+}
+
+// The folder names a namespace may not take are the renderer's.
+func TestReservedLayerNames(t *testing.T) {
+	if layerFlux != render.LayerFlux || layerPlatform != render.LayerPlatform {
+		t.Errorf("load reserves %q and %q, the renderer writes %q and %q", layerFlux, layerPlatform, render.LayerFlux, render.LayerPlatform)
+	}
 }

@@ -426,10 +426,17 @@ type Cluster struct {
 	PodCIDRsPos, ServiceCIDRsPos []Pos
 	APIServer                    APIServer
 	// KubernetesMinor is the minor version the cluster runs (31 for
-	// "1.31"), 0 when the environment does not say.
+	// "1.31"); KubernetesMinorPos is invalid when the environment does
+	// not say.
 	KubernetesMinor    int
 	KubernetesMinorPos Pos
 	Pos                Pos
+}
+
+// HasMinor reports whether the cluster runs Kubernetes 1.minor or later;
+// a cluster whose version is not stated is taken to.
+func (c Cluster) HasMinor(minor int) bool {
+	return !c.KubernetesMinorPos.IsValid() || c.KubernetesMinor >= minor
 }
 
 // ArchOnly reports whether arch is the cluster's only architecture.

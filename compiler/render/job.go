@@ -35,7 +35,7 @@ func (rd *renderer) job(c *model.Component, meta metav1.ObjectMeta, pod corev1.P
 		Completions:             c.Job.Completions,
 		BackoffLimit:            c.Job.BackoffLimit,
 		TTLSecondsAfterFinished: c.Job.TTLSecondsAfterFinished,
-		PodReplacementPolicy:    ptr(batchv1.Failed),
+		PodReplacementPolicy:    podReplacement(rd.env.Cluster),
 		Template:                pod,
 	}
 	if d := c.Job.ActiveDeadlineSeconds; d != nil {
@@ -73,4 +73,16 @@ func (rd *renderer) job(c *model.Component, meta metav1.ObjectMeta, pod corev1.P
 		cj.Spec.StartingDeadlineSeconds = ptr(int64(*d))
 	}
 	obj("batch/v1", "CronJob", c.Name, c.Pos, cj)
+}
+
+// podReplacement is a Job's podReplacementPolicy, Failed: a replacement
+// pod starts once the failed one is gone, never beside it, so a run never
+// counts more pods against the quota than its parallelism. The field is
+// on from Kubernetes 1.29 (JobPodReplacementPolicy); an older API server
+// would drop it, or refuse it as unknown, so it is left out there.
+func podReplacement(cl model.Cluster) *batchv1.PodReplacementPolicy {
+	if !cl.HasMinor(29) {
+		return nil
+	}
+	return ptr(batchv1.Failed)
 }

@@ -20,12 +20,13 @@ func (o *Output) Prerequisites() []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 
+	fluxDir := env.Flux.PathPrefix + "/" + env.Name + "/" + LayerFlux
 	if env.Flux.ManagedSource {
-		add("Flux: source-controller and kustomize-controller (flux install); gitopsc renders the GitRepository %s/%s", env.Flux.SourceNamespace, env.Flux.SourceName)
+		add("Flux: source-controller and kustomize-controller (flux install), and something that applies %s, such as a Kustomization of that path; gitopsc renders the GitRepository %s/%s, with no credentials: a private repository needs its secretRef", fluxDir, env.Flux.SourceNamespace, env.Flux.SourceName)
 	} else {
-		add("Flux: source-controller and kustomize-controller, and the GitRepository %s/%s that flux bootstrap creates", env.Flux.SourceNamespace, env.Flux.SourceName)
+		add("Flux: source-controller and kustomize-controller, and the GitRepository %s/%s and the Kustomization of %s that flux bootstrap --path=%s creates", env.Flux.SourceNamespace, env.Flux.SourceName, fluxDir, fluxDir)
 	}
-	var sops, stores, classes, ingress, lbs []string
+	var sops, stores, classes, ingress, lbs, tls []string
 	hpa, gpus := false, false
 	for _, obj := range o.Objects {
 		switch t := obj.Obj.(type) {
@@ -42,6 +43,13 @@ func (o *Output) Prerequisites() []string {
 		case *networkingv1.Ingress:
 			if t.Spec.IngressClassName != nil {
 				ingress = append(ingress, *t.Spec.IngressClassName)
+			}
+			for _, x := range t.Spec.TLS {
+				if cl.Distribution == "eks" {
+					tls = append(tls, "an ACM certificate for "+strings.Join(x.Hosts, ", ")+" (the ALB finds it by host name, not from the Secret)")
+				} else {
+					tls = append(tls, "Secret "+t.Namespace+"/"+x.SecretName+": the TLS certificate for "+strings.Join(x.Hosts, ", "))
+				}
 			}
 		case *corev1.Service:
 			if t.Spec.Type == corev1.ServiceTypeLoadBalancer {
@@ -74,6 +82,9 @@ func (o *Output) Prerequisites() []string {
 			add("IngressClass %s: an ingress controller that serves it", c)
 		}
 	}
+	for _, x := range uniq(tls) {
+		add("%s", x)
+	}
 	if len(lbs) > 0 {
 		if cl.Distribution == "eks" {
 			add("loadBalancerClass service.k8s.aws/nlb: the AWS Load Balancer Controller, for %s", count(len(lbs), "LoadBalancer Service"))
@@ -101,8 +112,11 @@ func (o *Output) Prerequisites() []string {
 	if gpus {
 		add("the NVIDIA device plugin on the GPU nodes, for %s", ResourceGPU)
 	}
-	if np, ok := enforcers[cl.NetworkPolicy]; ok {
+	switch np, ok := enforcers[cl.NetworkPolicy]; {
+	case ok:
 		add("NetworkPolicy enforcement: %s", np)
+	case cl.NetworkPolicy == "":
+		add("NetworkPolicy enforcement, which the environment does not name (cluster.networkPolicy): without it the policies isolate nothing")
 	}
 	return out
 }
@@ -119,6 +133,10 @@ var enforcers = map[string]string{
 func externalStore(o *Output, name, namespace string) string {
 	for _, s := range o.Env.System.Secrets {
 		if s.Name == name && s.Namespace == namespace {
+			if s.Source.StoreKind == "SecretStore" {
+				// Namespaced: one is needed in each namespace that reads it.
+				return "SecretStore " + namespace + "/" + s.Source.Store
+			}
 			return s.Source.StoreKind + " " + s.Source.Store
 		}
 	}

@@ -249,7 +249,7 @@ func (rd *renderer) component(c *model.Component) {
 			Spec: policyv1.PodDisruptionBudgetSpec{
 				MaxUnavailable:             &one,
 				Selector:                   &metav1.LabelSelector{MatchLabels: rd.selectorLabels(c)},
-				UnhealthyPodEvictionPolicy: ptr(policyv1.AlwaysAllow),
+				UnhealthyPodEvictionPolicy: unhealthyEviction(rd.env.Cluster),
 			},
 		})
 	}
@@ -761,4 +761,15 @@ func orStr(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// unhealthyEviction is a PodDisruptionBudget's unhealthyPodEvictionPolicy,
+// AlwaysAllow: a pod that is not ready does not block draining a node. It
+// is on from Kubernetes 1.27 (PDBUnhealthyPodEvictionPolicy) and left out
+// before.
+func unhealthyEviction(cl model.Cluster) *policyv1.UnhealthyPodEvictionPolicyType {
+	if !cl.HasMinor(27) {
+		return nil
+	}
+	return ptr(policyv1.AlwaysAllow)
 }

@@ -57,10 +57,11 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 		}
 		place(rc, env, "system.components."+c.Name, where, &errs)
 		checkIdentity(rc, env, &errs)
-		checkVersion(rc, env, &errs)
+		checkComponentVersion(rc, env, &errs)
 		sys.Components = append(sys.Components, rc)
 	}
 	apiServer(sys, env, &errs)
+	checkVersion(env, &errs)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
