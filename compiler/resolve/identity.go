@@ -82,7 +82,13 @@ func checkIdentity(c *model.Component, env *model.Environment, errs *diag.List) 
 		}
 	}
 	if sa := c.ServiceAccount; sa.IAMRole != "" && env.Cluster.Distribution != "eks" {
-		errs.Add(sa.IAMRolePos, "system.components.%s.serviceAccount.iamRole: environment %s runs on %s, which has no IAM roles for service accounts (IRSA is EKS's): the pods would get no AWS credentials; give the role in the EKS environment's override (environments.NAME.components.%s.serviceAccount.iamRole)", c.Name, env.Name, env.Cluster.Distribution, c.Name)
+		where := path
+		for _, o := range env.Components {
+			if o.Name == c.Name && o.IAMRole != "" {
+				where = "environments." + env.Name + ".components." + c.Name
+			}
+		}
+		errs.Add(sa.IAMRolePos, "%s.serviceAccount.iamRole: environment %s runs on %s, which has no IAM roles for service accounts (IRSA is EKS's): the pods would get no AWS credentials; give the role in the EKS environment's override (environments.NAME.components.%s.serviceAccount.iamRole)", where, env.Name, env.Cluster.Distribution, c.Name)
 	}
 }
 
