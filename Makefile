@@ -52,6 +52,16 @@ example-images:
 e2e:
 	bash e2e/run.sh
 
+# make e2e-flux: each shipped environment reconciled by the real Flux
+# controllers (source-controller v1.9.0, kustomize-controller v1.9.6) run as
+# local processes against the e2e control plane, with kube-scheduler and
+# kwok so that pods become Ready, from a git repository served over
+# loopback HTTP as flux bootstrap leaves it (e2e/flux_test.go, TestFlux).
+# Everything is built once into the same cache. Knobs: see e2e/run.sh.
+.PHONY: e2e-flux
+e2e-flux:
+	E2E_FLUX=1 E2E_TEST_RUN="$${E2E_TEST_RUN:-^TestFlux$$}" E2E_RUN_TIMEOUT="$${E2E_RUN_TIMEOUT:-30m}" bash e2e/run.sh
+
 # make fuzz: the loader's fuzz target, random edits of the shipped input.
 FUZZTIME ?= 60s
 .PHONY: fuzz

@@ -19,6 +19,12 @@
 #   E2E_INSTALL_ETCD  1    (0: fail instead of apt-get installing etcd-server)
 #   E2E_OUT           ''   (an output folder of gitopsc build --out DIR to
 #                     test as it is, instead of out/ or a fresh build)
+#   E2E_FLUX          0    (1, as make e2e-flux sets it: also build and start
+#                     kube-scheduler, kwok, source-controller and
+#                     kustomize-controller, and run kube-apiserver with
+#                     --watch-cache=false; TestFlux runs only then)
+#   E2E_FLUX_TIMEOUT  8m   (TestFlux: the wait for one environment's
+#                     Kustomizations to be Ready)
 # The Kubernetes version is the one e2e/controlplane/go.mod requires, the
 # Prometheus version the one e2e/promconfig/go.mod requires. The test gets
 # promconfig's path in E2E_PROMCONFIG.
@@ -67,12 +73,12 @@ K8S_VERSION="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3}' "$C
 KEY="$(cat "$CP/go.mod" "$CP/go.sum" <(go env GOVERSION GOARCH) | sha256sum | cut -c1-12)"
 CACHE="${E2E_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gitopsc-e2e}"
 BIN="$CACHE/$K8S_VERSION-$KEY"
+minor="${K8S_VERSION#v}"; major="${minor%%.*}"; minor="${minor#*.}"; minor="${minor%%.*}"
+v=k8s.io/component-base/version
 if [ ! -x "$BIN/kube-apiserver" ] || [ ! -x "$BIN/kube-controller-manager" ]; then
 	say "building kube-apiserver and kube-controller-manager $K8S_VERSION into $BIN (several minutes the first time)"
 	t0=$(date +%s)
 	rm -rf "$BIN.tmp" && mkdir -p "$BIN.tmp"
-	minor="${K8S_VERSION#v}"; major="${minor%%.*}"; minor="${minor#*.}"; minor="${minor%%.*}"
-	v=k8s.io/component-base/version
 	(cd "$CP" && go build -mod=readonly -trimpath \
 		-ldflags "-s -w -X $v.gitVersion=$K8S_VERSION -X $v.gitMajor=$major -X $v.gitMinor=$minor -X $v.gitTreeState=clean" \
 		-o "$BIN.tmp/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
@@ -98,6 +104,90 @@ if [ ! -x "$PC_BIN/promconfig" ]; then
 fi
 export E2E_PROMCONFIG="$PC_BIN/promconfig"
 
+# --- E2E_FLUX=1 (make e2e-flux): real Flux controllers, a scheduler, kwok --
+# Built once into the same cache, each keyed by its version and the Go
+# version: source-controller and kustomize-controller from their module
+# (go install cannot: their go.mod replaces ./api, which the module zip
+# leaves out, so the module is copied to a scratch folder with its api
+# module put at ./api), kube-scheduler from e2e/controlplane into the
+# control plane's folder, kwok with go install, and sops and age-keygen
+# for the test's own SOPS key (E2E_SOPS, E2E_AGE_KEYGEN). The CRDs and
+# kwok's stage configs are read from the same modules' folders.
+FLUX_SOURCE_VERSION=v1.9.0
+FLUX_KUSTOMIZE_VERSION=v1.9.6
+KWOK_VERSION=v0.8.0
+SOPS_VERSION=v3.13.3
+AGE_VERSION=v1.3.2
+ESO_VERSION=v0.16.2
+GOKEY="$(go env GOVERSION GOARCH | sha256sum | cut -c1-12)"
+# moddir M@V: the module's folder in the module cache, downloaded if needed.
+moddir() {
+	(cd / && go mod download -json "$1") | awk -F'"' '$2 == "Dir" {print $4}'
+}
+# build_flux VAR NAME VERSION: github.com/fluxcd/NAME at VERSION into the
+# cache; VAR is set to the binary's path.
+build_flux() {
+	local var=$1 name=$2 version=$3 m="github.com/fluxcd/$2" dir out src api t0
+	out="$CACHE/$name-$version-$GOKEY"
+	if [ ! -x "$out/$name" ]; then
+		say "building $name $version into $out (several minutes the first time)"
+		t0=$(date +%s)
+		src="$(moddir "$m@$version")" && api="$(moddir "$m/api@$version")"
+		[ -n "$src" ] && [ -n "$api" ] || die "go mod download $m@$version $m/api@$version failed"
+		rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+		dir="$out.tmp/src"
+		cp -r "$src" "$dir" && chmod -R u+w "$dir"
+		rm -rf "$dir/api" && cp -r "$api" "$dir/api" && chmod -R u+w "$dir/api"
+		(cd "$dir" && go build -mod=readonly -trimpath -buildvcs=false -ldflags "-s -w" -o "$out.tmp/$name" .) ||
+			die "building $name $version failed"
+		rm -rf "$dir" "$out" && mv "$out.tmp" "$out"
+		say "built $name in $(( $(date +%s) - t0 ))s"
+	fi
+	printf -v "$var" '%s' "$out/$name"
+}
+# install_tool VAR NAME PACKAGE@VERSION: go install into the cache; VAR is
+# set to the binary's path.
+install_tool() {
+	local var=$1 name=$2 pkg=$3 out t0
+	out="$CACHE/$name-${pkg##*@}-$GOKEY"
+	if [ ! -x "$out/$name" ]; then
+		say "building $name (${pkg}) into $out"
+		t0=$(date +%s)
+		rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+		GOBIN="$out.tmp" GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" "$pkg" ||
+			die "go install $pkg failed"
+		[ -x "$out.tmp/$name" ] || die "go install $pkg made no $name"
+		rm -rf "$out" && mv "$out.tmp" "$out"
+		say "built $name in $(( $(date +%s) - t0 ))s"
+	fi
+	printf -v "$var" '%s' "$out/$name"
+}
+if [ "${E2E_FLUX:-0}" = 1 ]; then
+	# kube-scheduler: the control plane's version, in its folder; built on
+	# its own when missing, so the other two are not built again.
+	if [ ! -x "$BIN/kube-scheduler" ]; then
+		say "building kube-scheduler $K8S_VERSION into $BIN"
+		t0=$(date +%s)
+		rm -rf "$BIN/kube-scheduler.tmp"
+		(cd "$CP" && go build -mod=readonly -trimpath \
+			-ldflags "-s -w -X $v.gitVersion=$K8S_VERSION -X $v.gitMajor=$major -X $v.gitMinor=$minor -X $v.gitTreeState=clean" \
+			-o "$BIN/kube-scheduler.tmp" k8s.io/kubernetes/cmd/kube-scheduler) || die "building kube-scheduler failed"
+		mv "$BIN/kube-scheduler.tmp" "$BIN/kube-scheduler"
+		say "built kube-scheduler in $(( $(date +%s) - t0 ))s"
+	fi
+	build_flux SOURCE_CONTROLLER source-controller "$FLUX_SOURCE_VERSION"
+	build_flux KUSTOMIZE_CONTROLLER kustomize-controller "$FLUX_KUSTOMIZE_VERSION"
+	install_tool KWOK kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+	install_tool E2E_SOPS sops "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
+	install_tool E2E_AGE_KEYGEN age-keygen "filippo.io/age/cmd/age-keygen@$AGE_VERSION"
+	export E2E_SOPS E2E_AGE_KEYGEN
+	FLUX_SOURCE_DIR="$(moddir "github.com/fluxcd/source-controller@$FLUX_SOURCE_VERSION")"
+	FLUX_KUSTOMIZE_DIR="$(moddir "github.com/fluxcd/kustomize-controller@$FLUX_KUSTOMIZE_VERSION")"
+	KWOK_DIR="$(moddir "sigs.k8s.io/kwok@$KWOK_VERSION")"
+	ESO_DIR="$(moddir "github.com/external-secrets/external-secrets@$ESO_VERSION")"
+	[ -n "$FLUX_SOURCE_DIR" ] && [ -n "$FLUX_KUSTOMIZE_DIR" ] && [ -n "$KWOK_DIR" ] && [ -n "$ESO_DIR" ] || die "go mod download of the CRD modules failed"
+fi
+
 # --- a work folder, free ports, keys ------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/gitopsc-e2e.XXXXXX")"
 PIDS=()
@@ -112,7 +202,7 @@ stop_all() {
 		wait "$pid" 2>/dev/null || true
 	done
 	if [ "$rc" -ne 0 ]; then
-		for log in etcd kube-apiserver kube-controller-manager; do
+		for log in etcd kube-apiserver kube-controller-manager kube-scheduler kwok source-controller kustomize-controller; do
 			[ -s "$WORK/$log.log" ] || continue
 			say "last lines of $log.log:"
 			tail -n 15 "$WORK/$log.log" >&2
@@ -175,6 +265,10 @@ wait_for() {
 PIDS+=($!)
 wait_for etcd "${PIDS[-1]}" "http://127.0.0.1:$ETCD_PORT/health"
 
+# With kwok (E2E_FLUX=1), Debian's etcd 3.4 and the watch cache, kwok sees
+# new PersistentVolumeClaims some 50 s late: the Flux run turns it off.
+APISERVER_FLUX_FLAGS=()
+[ "${E2E_FLUX:-0}" != 1 ] || APISERVER_FLUX_FLAGS=(--watch-cache=false)
 # The default admission plugins stay on: NamespaceLifecycle, LimitRanger,
 # ServiceAccount, PodSecurity, ResourceQuota, ... as on a real cluster.
 "$BIN/kube-apiserver" \
@@ -185,6 +279,7 @@ wait_for etcd "${PIDS[-1]}" "http://127.0.0.1:$ETCD_PORT/health"
 	--service-account-key-file="$WORK/sa.key" --service-account-signing-key-file="$WORK/sa.key" \
 	--token-auth-file="$WORK/tokens.csv" --authorization-mode=AlwaysAllow \
 	--service-cluster-ip-range=10.96.0.0/16 \
+	"${APISERVER_FLUX_FLAGS[@]}" \
 	>"$WORK/kube-apiserver.log" 2>&1 &
 PIDS+=($!)
 CA="$WORK/certs/apiserver.crt"
@@ -220,6 +315,91 @@ PIDS+=($!)
 sleep 1
 kill -0 "${PIDS[-1]}" 2>/dev/null || die "kube-controller-manager exited early"
 say "control plane $K8S_VERSION up on https://127.0.0.1:$API_PORT after $(( $(date +%s) - started ))s"
+
+# --- E2E_FLUX=1: kube-scheduler, kwok and the Flux controllers ------------
+# The CRDs first (source-controller does not start without every one it
+# watches), from the controllers' own modules, and the External Secrets
+# Operator's (the eks environment renders an ExternalSecret; no operator
+# runs). Then kube-scheduler and kwok, which plays the kubelet of the Nodes
+# the test creates (annotation kwok.x-k8s.io/node: fake) with the stages
+# of its module: pods become Running and Ready, claims Bound, so Flux's
+# wait: true health checks can pass. Then source-controller and
+# kustomize-controller as flux bootstrap would run them in flux-system,
+# but as processes with the kubeconfig: each with a private TMPDIR.
+if [ "${E2E_FLUX:-0}" = 1 ]; then
+	API="https://127.0.0.1:$API_PORT"
+	kcurl() { curl -fsS --max-time 60 --cacert "$CA" -H "Authorization: Bearer $TOKEN" "$@"; }
+	t0=$(date +%s)
+	crds=()
+	for f in "$FLUX_SOURCE_DIR"/config/crd/bases/*.yaml "$FLUX_KUSTOMIZE_DIR"/config/crd/bases/*.yaml "$ESO_DIR"/config/crds/bases/*.yaml; do
+		[ "$(basename "$f")" != kustomization.yaml ] || continue
+		name="$(awk '/^metadata:/ {m=1; next} m && /^  name:/ {print $2; exit}' "$f")"
+		[ -n "$name" ] || die "$f: no metadata.name"
+		kcurl -o /dev/null -X POST -H 'Content-Type: application/yaml' --data-binary @"$f" \
+			"$API/apis/apiextensions.k8s.io/v1/customresourcedefinitions" || die "create CRD $name from $f failed"
+		crds+=("$name")
+	done
+	for name in "${crds[@]}"; do
+		for i in $(seq 1 120); do
+			kcurl "$API/apis/apiextensions.k8s.io/v1/customresourcedefinitions/$name" 2>/dev/null | tr -d ' \n' |
+				grep -q '"type":"Established","status":"True"' && break
+			[ "$i" -lt 120 ] || die "CRD $name not established after 30s"
+			sleep 0.25
+		done
+	done
+	kcurl -o /dev/null -X POST -H 'Content-Type: application/json' \
+		-d '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"flux-system"}}' "$API/api/v1/namespaces" ||
+		die "create namespace flux-system failed"
+	say "installed ${#crds[@]} CRDs (source-controller $FLUX_SOURCE_VERSION, kustomize-controller $FLUX_KUSTOMIZE_VERSION, external-secrets $ESO_VERSION) in $(( $(date +%s) - t0 ))s"
+
+	SCHED_PORT=$(free_port)
+	"$BIN/kube-scheduler" --kubeconfig="$WORK/kubeconfig" --leader-elect=false \
+		--bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --cert-dir="$WORK/scheduler-certs" \
+		>"$WORK/kube-scheduler.log" 2>&1 &
+	PIDS+=($!)
+	wait_for kube-scheduler "${PIDS[-1]}" "https://127.0.0.1:$SCHED_PORT/healthz" -k
+
+	# kwok's stages: nodes become Ready, pods Running and Ready (Jobs'
+	# pods complete), claims get a volume. The volume stages only act on
+	# their own class kwok-volume: here every class is kwok's (the test
+	# creates each StorageClass the output names, provisioner
+	# kwok.x-k8s.io/volume).
+	st="$KWOK_DIR/kustomize/stage"
+	for f in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease \
+		pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete \
+		volume/fast/pv-bind volume/fast/pv-delete volume/fast/pvc-provision volume/fast/pvc-delete; do
+		[ -s "$st/$f.yaml" ] || die "kwok $KWOK_VERSION has no stage $st/$f.yaml"
+		echo "---"
+		sed "s/self.spec.storageClassName == 'kwok-volume'/has(self.spec.storageClassName)/" "$st/$f.yaml"
+	done >"$WORK/kwok-stages.yaml"
+	KWOK_PORT=$(free_port)
+	"$KWOK" --kubeconfig="$WORK/kubeconfig" --config="$WORK/kwok-stages.yaml" \
+		--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+		--cidr=10.244.0.0/16 --node-ip=127.0.0.1 --server-address="127.0.0.1:$KWOK_PORT" \
+		>"$WORK/kwok.log" 2>&1 &
+	PIDS+=($!)
+	wait_for kwok "${PIDS[-1]}" "http://127.0.0.1:$KWOK_PORT/healthz"
+
+	mkdir -p "$WORK/flux/source-storage" "$WORK/flux/source-tmp" "$WORK/flux/kustomize-tmp"
+	SC_METRICS=$(free_port); SC_HEALTH=$(free_port); SC_STORAGE=$(free_port)
+	RUNTIME_NAMESPACE=flux-system KUBECONFIG="$WORK/kubeconfig" TMPDIR="$WORK/flux/source-tmp" \
+		"$SOURCE_CONTROLLER" --watch-all-namespaces \
+		--metrics-addr="127.0.0.1:$SC_METRICS" --health-addr="127.0.0.1:$SC_HEALTH" \
+		--storage-path="$WORK/flux/source-storage" --storage-addr="127.0.0.1:$SC_STORAGE" \
+		--storage-adv-addr="127.0.0.1:$SC_STORAGE" \
+		>"$WORK/source-controller.log" 2>&1 &
+	PIDS+=($!)
+	wait_for source-controller "${PIDS[-1]}" "http://127.0.0.1:$SC_HEALTH/readyz"
+	KC_METRICS=$(free_port); KC_HEALTH=$(free_port)
+	RUNTIME_NAMESPACE=flux-system KUBECONFIG="$WORK/kubeconfig" TMPDIR="$WORK/flux/kustomize-tmp" \
+		"$KUSTOMIZE_CONTROLLER" --watch-all-namespaces \
+		--metrics-addr="127.0.0.1:$KC_METRICS" --health-addr="127.0.0.1:$KC_HEALTH" \
+		--requeue-dependency=5s \
+		>"$WORK/kustomize-controller.log" 2>&1 &
+	PIDS+=($!)
+	wait_for kustomize-controller "${PIDS[-1]}" "http://127.0.0.1:$KC_HEALTH/readyz"
+	say "kube-scheduler, kwok $KWOK_VERSION, source-controller $FLUX_SOURCE_VERSION and kustomize-controller $FLUX_KUSTOMIZE_VERSION up after $(( $(date +%s) - started ))s"
+fi
 
 # --- the test -------------------------------------------------------------
 export E2E_SERVER="https://127.0.0.1:$API_PORT" E2E_TOKEN="$TOKEN" E2E_CA_FILE="$CA"

@@ -1,0 +1,807 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	cli "github.com/gitopsc/gitopsc/cmd/gitopsc/cmd"
+)
+
+// TestFlux reconciles each shipped environment with the real Flux
+// controllers that e2e/run.sh starts when E2E_FLUX=1 (make e2e-flux):
+// source-controller and kustomize-controller as local processes, with
+// kube-scheduler and kwok so that pods become Ready and Flux's wait: true
+// health checks can pass. The repository is a fresh gitopsc build of
+// environments/ at out/, committed with what flux bootstrap would commit
+// into out/<env>/flux/flux-system/, and served by git http-backend over
+// loopback HTTP.
+func TestFlux(t *testing.T) {
+	if os.Getenv("E2E_FLUX") != "1" {
+		t.Skip("E2E_FLUX is not 1: run make e2e-flux, which starts the Flux controllers")
+	}
+	ctx := context.Background()
+	k, err := connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	repo := filepath.Join(work, "repo")
+
+	// The rendered tree, as it would be committed: gitopsc build at out/.
+	var stdout, stderr bytes.Buffer
+	src := filepath.Join(root, "environments")
+	if code := cli.Run([]string{"build", src, "--out", filepath.Join(repo, "out")}, &stdout, &stderr); code != 0 {
+		t.Fatalf("gitopsc build %s: exit %d\n%s%s", src, code, stdout.String(), stderr.String())
+	}
+	envs := envDirs(t, filepath.Join(repo, "out"))
+	if len(envs) == 0 {
+		t.Fatal("gitopsc build rendered no environment")
+	}
+
+	// The test's own age key: the example's Secrets are encrypted for a
+	// key this repository does not hold.
+	key, recipient := ageKey(t, work)
+	secrets := map[string][]sopsSecret{}
+	for _, dir := range envs {
+		secrets[filepath.Base(dir)] = reencryptSOPS(t, work, dir, recipient)
+	}
+
+	// Loopback git over HTTP, then what flux bootstrap commits per
+	// environment, then one commit with all of it.
+	url := serveGit(t, work)
+	for _, dir := range envs {
+		writeBootstrap(t, dir, url)
+	}
+	commit := commitRepo(t, work, repo, url)
+	fmt.Printf("e2e: flux: %s serves a fresh gitopsc build at out/ with flux bootstrap's flux-system/ in each out/<env>/flux/, commit %s\n", url, commit)
+
+	trees := map[string]*envTree{}
+	for _, dir := range envs {
+		tree, err := readEnvTree(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trees[tree.name] = tree
+	}
+	fakeNodes(t, ctx, k)
+	storageClasses(t, ctx, k, trees)
+	if _, err := k.apply(ctx, map[string]any{
+		"apiVersion": "v1", "kind": "Secret",
+		"metadata":   map[string]any{"name": "sops-age", "namespace": "flux-system"},
+		"stringData": map[string]any{"age.agekey": key},
+	}); err != nil {
+		t.Fatalf("create Secret flux-system/sops-age: %v", err)
+	}
+
+	for _, dir := range envs {
+		env := filepath.Base(dir)
+		t.Run(env, func(t *testing.T) {
+			testFluxEnv(t, ctx, k, trees[env], secrets[env], commit)
+		})
+	}
+}
+
+// fluxTimeout bounds the wait for one environment's Kustomizations to be
+// Ready; E2E_FLUX_TIMEOUT changes it.
+var fluxTimeout = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("E2E_FLUX_TIMEOUT")); err == nil {
+		return d
+	}
+	return 8 * time.Minute
+}()
+
+const (
+	kustomizationAPI = "kustomize.toolkit.fluxcd.io/v1"
+	gitRepositoryAPI = "source.toolkit.fluxcd.io/v1"
+)
+
+// fluxObject is what the test reads of a Kustomization or GitRepository.
+type fluxObject struct {
+	Metadata struct {
+		Name       string
+		Generation int64
+	}
+	Spec struct {
+		Path    string
+		Suspend bool
+		Wait    bool
+	}
+	Status struct {
+		ObservedGeneration  int64
+		LastAppliedRevision string
+		Artifact            *struct{ Revision string }
+		Conditions          []struct{ Type, Status, Reason, Message string }
+		Inventory           *struct {
+			Entries []struct {
+				ID string `json:"id"`
+				V  string `json:"v"`
+			}
+		}
+	}
+}
+
+func (o *fluxObject) ready() (status, reason, message string) {
+	return o.condition("Ready")
+}
+
+func (o *fluxObject) condition(typ string) (status, reason, message string) {
+	for _, c := range o.Status.Conditions {
+		if c.Type == typ {
+			return c.Status, c.Reason, c.Message
+		}
+	}
+	return "Unknown", "", "no " + typ + " condition yet"
+}
+
+// inventoryID is how kustomize-controller names an object in its
+// inventory: namespace_name_group_kind.
+func inventoryID(r ref) string {
+	group := ""
+	if i := strings.Index(r.APIVersion, "/"); i >= 0 {
+		group = r.APIVersion[:i]
+	}
+	return r.Namespace + "_" + r.Name + "_" + group + "_" + r.Kind
+}
+
+func (o *fluxObject) inventory() map[string]bool {
+	inv := map[string]bool{}
+	if o.Status.Inventory != nil {
+		for _, e := range o.Status.Inventory.Entries {
+			inv[e.ID] = true
+		}
+	}
+	return inv
+}
+
+// testFluxEnv bootstraps one environment as flux bootstrap would (apply
+// gotk-sync.yaml's GitRepository and Kustomization), waits until Flux has
+// reconciled every layer, checks what it applied, then lets Flux prune it.
+func testFluxEnv(t *testing.T, ctx context.Context, k *kube, tree *envTree, secrets []sopsSecret, commit string) {
+	began := time.Now()
+	var namespaces, layers []string
+	for _, l := range tree.layers {
+		layers = append(layers, l.name)
+		for _, f := range l.files {
+			if r := refOf(f.obj); r.Kind == "Namespace" {
+				namespaces = append(namespaces, r.Name)
+			}
+		}
+	}
+	t.Cleanup(func() { fluxTeardown(t, ctx, k, tree.name, layers, namespaces) })
+
+	sync, err := readDocuments(filepath.Join(tree.dir, "flux", "flux-system", "gotk-sync.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range sync {
+		if _, err := k.apply(ctx, obj); err != nil {
+			t.Fatalf("apply %s from gotk-sync.yaml: %v", refOf(obj), err)
+		}
+	}
+
+	// Wait until flux-system and every gitopsc Kustomization is Ready=True
+	// for its current generation, logging each change of their state.
+	names := append([]string{"flux-system"}, layers...)
+	last := map[string]string{}
+	readyAt := map[string]time.Duration{}
+	deadline := began.Add(fluxTimeout)
+	var objs map[string]*fluxObject
+	for {
+		objs = map[string]*fluxObject{}
+		for _, n := range names {
+			var o fluxObject
+			err := k.get(ctx, ref{APIVersion: kustomizationAPI, Kind: "Kustomization", Namespace: "flux-system", Name: n}, nil, &o)
+			if err != nil && !isNotFound(err) {
+				t.Fatalf("get Kustomization %s: %v", n, err)
+			}
+			if err == nil {
+				objs[n] = &o
+			}
+		}
+		done := true
+		for _, n := range names {
+			o := objs[n]
+			state := "not created yet"
+			if o != nil {
+				s, reason, msg := o.ready()
+				state = fmt.Sprintf("Ready=%s %s: %s", s, reason, msg)
+				if s == "True" && o.Status.ObservedGeneration == o.Metadata.Generation {
+					if _, ok := readyAt[n]; !ok {
+						readyAt[n] = since(began)
+					}
+				} else {
+					done = false
+				}
+			} else {
+				done = false
+			}
+			if last[n] != state {
+				t.Logf("%s: after %s: Kustomization %s %s", tree.name, since(began), n, state)
+				last[n] = state
+			}
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			var lines []string
+			for _, n := range names {
+				lines = append(lines, fmt.Sprintf("  Kustomization %s: %s", n, last[n]))
+			}
+			var g fluxObject
+			if err := k.get(ctx, ref{APIVersion: gitRepositoryAPI, Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}, nil, &g); err == nil {
+				s, reason, msg := g.ready()
+				lines = append(lines, fmt.Sprintf("  GitRepository flux-system: Ready=%s %s: %s", s, reason, msg))
+			}
+			lines = append(lines, notReadyPods(ctx, k, namespaces)...)
+			t.Fatalf("%s: not every Kustomization Ready after %s (E2E_FLUX_TIMEOUT):\n%s", tree.name, fluxTimeout, strings.Join(lines, "\n"))
+		}
+		time.Sleep(time.Second)
+	}
+
+	want := "main@sha1:" + commit
+	var g fluxObject
+	if err := k.get(ctx, ref{APIVersion: gitRepositoryAPI, Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}, nil, &g); err != nil {
+		t.Fatal(err)
+	}
+	if s, reason, msg := g.ready(); s != "True" || g.Status.Artifact == nil || g.Status.Artifact.Revision != want {
+		t.Errorf("GitRepository flux-system: Ready=%s %s: %s; want Ready=True with an artifact for %s", s, reason, msg, want)
+	} else {
+		fmt.Printf("e2e: flux: %s: GitRepository flux-system/flux-system Ready=True: %s: %s\n", tree.name, reason, msg)
+	}
+	for _, n := range names {
+		o := objs[n]
+		_, reason, msg := o.ready()
+		fmt.Printf("e2e: flux: %s: Kustomization flux-system/%s Ready=True after %s: %s: %s\n", tree.name, n, readyAt[n], reason, msg)
+		if o.Status.LastAppliedRevision != want {
+			t.Errorf("Kustomization %s: lastAppliedRevision %q, want %q", n, o.Status.LastAppliedRevision, want)
+		}
+		// wait: true: Ready means kstatus found every applied object
+		// Current (Deployments rolled out, StatefulSets' pods Ready).
+		if o.Spec.Wait {
+			if s, reason, msg := o.condition("Healthy"); s != "True" {
+				t.Errorf("Kustomization %s has wait: true but Healthy=%s %s: %s", n, s, reason, msg)
+			} else {
+				fmt.Printf("e2e: flux: %s: Kustomization flux-system/%s Healthy=True: %s: %s\n", tree.name, n, reason, msg)
+			}
+		}
+	}
+
+	// Each layer's inventory is what gitopsc rendered for it: every object
+	// its kustomization.yaml lists, and nothing else.
+	for _, l := range tree.layers {
+		inv := objs[l.name].inventory()
+		for _, f := range l.files {
+			if id := inventoryID(refOf(f.obj)); !inv[id] {
+				t.Errorf("Kustomization %s: %s (%s) is not in its inventory", l.name, refOf(f.obj), f.rel)
+			}
+		}
+		if len(inv) != len(l.files) {
+			t.Errorf("Kustomization %s: inventory holds %d objects, %s renders %d", l.name, len(inv), l.path, len(l.files))
+		}
+	}
+
+	// Bootstrap's layout: flux-system builds out/<env>/flux, so it
+	// applies (and prunes) its own GitRepository and Kustomization from
+	// flux-system/ and gitopsc's Kustomizations beside them.
+	inv := objs["flux-system"].inventory()
+	wantInv := []string{
+		"flux-system_flux-system_source.toolkit.fluxcd.io_GitRepository",
+		"flux-system_flux-system_kustomize.toolkit.fluxcd.io_Kustomization",
+	}
+	for _, n := range layers {
+		wantInv = append(wantInv, "flux-system_"+n+"_kustomize.toolkit.fluxcd.io_Kustomization")
+	}
+	for _, id := range wantInv {
+		if !inv[id] {
+			t.Errorf("Kustomization flux-system: inventory lacks %s; it holds %v", id, sortedKeys(inv))
+		}
+	}
+	if len(inv) != len(wantInv) {
+		t.Errorf("Kustomization flux-system: inventory holds %d objects, want %d: %v", len(inv), len(wantInv), sortedKeys(inv))
+	}
+	fmt.Printf("e2e: flux: %s: Kustomization flux-system's inventory: itself, GitRepository flux-system and %d gitopsc Kustomizations (%s)\n",
+		tree.name, len(layers), strings.Join(layers, ", "))
+
+	// SOPS: kustomize-controller decrypted each Secret with the sops-age
+	// key; the Secret holds exactly the declared keys, with their values.
+	for _, s := range secrets {
+		var got struct {
+			Type string
+			Data map[string]string
+		}
+		r := ref{APIVersion: "v1", Kind: "Secret", Namespace: s.namespace, Name: s.name}
+		if err := k.get(ctx, r, nil, &got); err != nil {
+			t.Errorf("%s (from %s): %v", r, s.rel, err)
+			continue
+		}
+		if strings.Join(sortedKeys(got.Data), ",") != strings.Join(sortedKeys(s.values), ",") {
+			t.Errorf("%s: keys %v, want exactly the declared %v", r, sortedKeys(got.Data), sortedKeys(s.values))
+		}
+		for key, v := range s.values {
+			b, err := base64.StdEncoding.DecodeString(got.Data[key])
+			if err != nil || string(b) != v {
+				t.Errorf("%s: key %s holds %q, want the value the test encrypted, %q", r, key, got.Data[key], v)
+			}
+		}
+		fmt.Printf("e2e: flux: %s: %s decrypted by kustomize-controller from %s (SOPS, the test's age key): keys %v\n",
+			tree.name, r, s.rel, sortedKeys(got.Data))
+	}
+	if len(secrets) == 0 {
+		t.Logf("%s: no SOPS-encrypted Secret rendered", tree.name)
+	}
+	for _, p := range notReadyPods(ctx, k, namespaces) {
+		t.Errorf("with every Kustomization Ready, a pod is not: %s", strings.TrimSpace(p))
+	}
+	objects := 0
+	for _, l := range tree.layers {
+		objects += len(l.files)
+	}
+	fmt.Printf("e2e: flux: %s: %d Kustomizations Ready in %s, %d objects in gitopsc's layers' inventories; %s\n",
+		tree.name, len(names), since(began), objects, podSummary(ctx, k, namespaces))
+}
+
+// fluxTeardown removes an environment as an operator would: flux-system
+// suspended (so it does not recreate them), gitopsc's Kustomizations
+// deleted (prune: true: their finalizer deletes what they applied), then
+// flux-system and its GitRepository, and last the namespaces are waited
+// for, so the next environment starts clean.
+func fluxTeardown(t *testing.T, ctx context.Context, k *kube, env string, layers, namespaces []string) {
+	began := time.Now()
+	fs := ref{APIVersion: kustomizationAPI, Kind: "Kustomization", Namespace: "flux-system", Name: "flux-system"}
+	if err := k.mergePatch(ctx, fs, "", map[string]any{"spec": map[string]any{"suspend": true}}); err != nil && !isNotFound(err) {
+		t.Errorf("suspend %s: %v", fs, err)
+	}
+	var refs []ref
+	for _, n := range layers {
+		refs = append(refs, ref{APIVersion: kustomizationAPI, Kind: "Kustomization", Namespace: "flux-system", Name: n})
+	}
+	removeAndWait(t, ctx, k, refs, 3*time.Minute)
+	pruned := since(began)
+	removeAndWait(t, ctx, k, []ref{fs, {APIVersion: gitRepositoryAPI, Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}}, time.Minute)
+	var nsRefs []ref
+	for _, ns := range namespaces {
+		nsRefs = append(nsRefs, ref{APIVersion: "v1", Kind: "Namespace", Name: ns})
+	}
+	removeAndWait(t, ctx, k, nsRefs, 3*time.Minute)
+	t.Logf("%s: gitopsc's Kustomizations deleted (and pruned by their finalizers) in %s, everything gone in %s", env, pruned, since(began))
+}
+
+// removeAndWait deletes the objects and waits until each is gone.
+func removeAndWait(t *testing.T, ctx context.Context, k *kube, refs []ref, timeout time.Duration) {
+	for _, r := range refs {
+		if err := k.remove(ctx, r); err != nil {
+			t.Errorf("delete %s: %v", r, err)
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for _, r := range refs {
+		for {
+			var obj map[string]any
+			err := k.get(ctx, r, nil, &obj)
+			if isNotFound(err) {
+				break
+			}
+			if err != nil {
+				t.Errorf("%s: %v", r, err)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s still there %s after its deletion", r, timeout)
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+}
+
+// podSummary counts the pods of the namespaces by phase and readiness.
+func podSummary(ctx context.Context, k *kube, namespaces []string) string {
+	total, ready := 0, 0
+	nodes := map[string]int{}
+	for _, ns := range namespaces {
+		var pods podList
+		if err := k.get(ctx, ref{APIVersion: "v1", Kind: "Pod", Namespace: ns}, nil, &pods); err != nil {
+			return err.Error()
+		}
+		for _, p := range pods.Items {
+			total++
+			if p.isReady() {
+				ready++
+			}
+			nodes[p.Spec.NodeName]++
+		}
+	}
+	var on []string
+	for _, n := range sortedKeys(nodes) {
+		on = append(on, fmt.Sprintf("%d on %s", nodes[n], n))
+	}
+	return fmt.Sprintf("%d pods, %d Ready (kwok), scheduled %s", total, ready, strings.Join(on, ", "))
+}
+
+type podList struct {
+	Items []pod
+}
+
+type pod struct {
+	Metadata struct{ Namespace, Name string }
+	Spec     struct{ NodeName string }
+	Status   struct {
+		Phase      string
+		Conditions []struct{ Type, Status, Reason, Message string }
+	}
+}
+
+func (p *pod) isReady() bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == "Ready" {
+			return c.Status == "True"
+		}
+	}
+	return false
+}
+
+// notReadyPods describes the pods that are not Ready, for a timeout.
+func notReadyPods(ctx context.Context, k *kube, namespaces []string) []string {
+	var out []string
+	for _, ns := range namespaces {
+		var pods podList
+		if err := k.get(ctx, ref{APIVersion: "v1", Kind: "Pod", Namespace: ns}, nil, &pods); err != nil {
+			continue
+		}
+		for _, p := range pods.Items {
+			if p.isReady() || p.Status.Phase == "Succeeded" {
+				continue
+			}
+			var why []string
+			for _, c := range p.Status.Conditions {
+				if c.Status != "True" {
+					why = append(why, strings.TrimSpace(c.Type+" "+c.Reason+" "+c.Message))
+				}
+			}
+			out = append(out, fmt.Sprintf("  pod %s/%s %s on %q: %s", ns, p.Metadata.Name, p.Status.Phase, p.Spec.NodeName, strings.Join(why, "; ")))
+		}
+	}
+	return out
+}
+
+// fakeNodes creates the Nodes kwok plays the kubelet of (annotation
+// kwok.x-k8s.io/node: fake): one amd64 and one arm64 (the eks environment
+// pins its pods to arm64), and lifts the not-ready taint that admission
+// puts on a new Node, which the node-lifecycle controller (disabled here)
+// would lift.
+func fakeNodes(t *testing.T, ctx context.Context, k *kube) {
+	for _, arch := range []string{"amd64", "arm64"} {
+		name := "kwok-" + arch
+		r := ref{APIVersion: "v1", Kind: "Node", Name: name}
+		resources := map[string]any{"cpu": "32", "memory": "128Gi", "pods": "110", "ephemeral-storage": "200Gi"}
+		if _, err := k.apply(ctx, map[string]any{
+			"apiVersion": "v1", "kind": "Node",
+			"metadata": map[string]any{
+				"name":        name,
+				"annotations": map[string]any{"kwok.x-k8s.io/node": "fake"},
+				"labels": map[string]any{
+					"kubernetes.io/arch": arch, "kubernetes.io/os": "linux",
+					"kubernetes.io/hostname": name, "type": "kwok",
+				},
+			},
+			"status": map[string]any{
+				"allocatable": resources, "capacity": resources,
+				"nodeInfo": map[string]any{"architecture": arch, "operatingSystem": "linux"},
+			},
+		}); err != nil {
+			t.Fatalf("create %s: %v", r, err)
+		}
+		if err := k.mergePatch(ctx, r, "", map[string]any{"spec": map[string]any{"taints": nil}}); err != nil {
+			t.Fatalf("remove the taints of %s: %v", r, err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for _, arch := range []string{"amd64", "arm64"} {
+		r := ref{APIVersion: "v1", Kind: "Node", Name: "kwok-" + arch}
+		for {
+			var n struct {
+				Spec struct {
+					Taints []struct{ Key, Effect string }
+				}
+				Status struct {
+					Allocatable map[string]string
+					Conditions  []struct{ Type, Status string }
+				}
+			}
+			if err := k.get(ctx, r, nil, &n); err != nil {
+				t.Fatal(err)
+			}
+			ready := false
+			for _, c := range n.Status.Conditions {
+				ready = ready || (c.Type == "Ready" && c.Status == "True")
+			}
+			if ready && len(n.Spec.Taints) == 0 {
+				t.Logf("%s Ready (kwok), allocatable %v", r, n.Status.Allocatable)
+				break
+			}
+			if len(n.Spec.Taints) > 0 {
+				// A taint put back (the taint manager would on NotReady).
+				_ = k.mergePatch(ctx, r, "", map[string]any{"spec": map[string]any{"taints": nil}})
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not Ready without taints after 1m (is kwok running?): taints %v, conditions %v", r, n.Spec.Taints, n.Status.Conditions)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+}
+
+// storageClasses creates every StorageClass the environments' claims name,
+// provisioned by kwok (whose volume stages run.sh widens to every class).
+func storageClasses(t *testing.T, ctx context.Context, k *kube, trees map[string]*envTree) {
+	names := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for key, c := range x {
+				if s, ok := c.(string); ok && key == "storageClassName" && s != "" {
+					names[s] = true
+				}
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	for _, tree := range trees {
+		for _, l := range tree.layers {
+			for _, f := range l.files {
+				walk(f.obj)
+			}
+		}
+	}
+	for _, n := range sortedKeys(names) {
+		if _, err := k.apply(ctx, map[string]any{
+			"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+			"metadata":          map[string]any{"name": n},
+			"provisioner":       "kwok.x-k8s.io/volume",
+			"reclaimPolicy":     "Delete",
+			"volumeBindingMode": "Immediate",
+		}); err != nil {
+			t.Fatalf("create StorageClass %s: %v", n, err)
+		}
+	}
+	t.Logf("StorageClasses the output names, provisioned by kwok: %v", sortedKeys(names))
+}
+
+// ageKey makes an age key with age-keygen (E2E_AGE_KEYGEN, built by
+// run.sh) and returns the key file's content and its recipient.
+func ageKey(t *testing.T, work string) (key, recipient string) {
+	keygen := os.Getenv("E2E_AGE_KEYGEN")
+	if keygen == "" {
+		t.Fatal("E2E_AGE_KEYGEN is not set: run make e2e-flux")
+	}
+	file := filepath.Join(work, "age.agekey")
+	if out, err := exec.Command(keygen, "-o", file).CombinedOutput(); err != nil {
+		t.Fatalf("age-keygen: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if r, ok := strings.CutPrefix(line, "# public key: "); ok {
+			return string(b), strings.TrimSpace(r)
+		}
+	}
+	t.Fatalf("%s: no public key line", file)
+	return "", ""
+}
+
+// sopsSecret is a SOPS-encrypted Secret of the test's repository.
+type sopsSecret struct {
+	rel             string // relative to out/<env>
+	namespace, name string
+	values          map[string]string // what the test encrypted, by key
+}
+
+// reencryptSOPS replaces each SOPS-encrypted file of an environment with
+// one encrypted for the test's key: the same object (name, namespace,
+// type, labels, the declared keys), with values the test chooses, so it
+// can tell that Flux decrypted them. The encrypted_regex is the
+// original's, so the same fields are encrypted.
+func reencryptSOPS(t *testing.T, work, envDir, recipient string) []sopsSecret {
+	sops := os.Getenv("E2E_SOPS")
+	if sops == "" {
+		t.Fatal("E2E_SOPS is not set: run make e2e-flux")
+	}
+	var out []sopsSecret
+	err := filepath.Walk(envDir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || !strings.HasSuffix(p, ".yaml") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal(b, &obj); err != nil || !isSOPS(obj) {
+			return nil
+		}
+		rel, _ := filepath.Rel(envDir, p)
+		meta, _ := obj["sops"].(map[string]any)
+		regex, _ := meta["encrypted_regex"].(string)
+		if regex == "" {
+			return fmt.Errorf("%s: SOPS file without encrypted_regex: the test re-encrypts only those", rel)
+		}
+		r := refOf(obj)
+		if r.Kind != "Secret" {
+			return fmt.Errorf("%s: SOPS-encrypted %s, the test re-encrypts Secrets only", rel, r)
+		}
+		s := sopsSecret{rel: rel, namespace: r.Namespace, name: r.Name, values: map[string]string{}}
+		delete(obj, "sops")
+		for _, field := range []string{"data", "stringData"} {
+			m, _ := obj[field].(map[string]any)
+			for key := range m {
+				v := fmt.Sprintf("e2e-flux %s/%s %s", r.Namespace, r.Name, key)
+				s.values[key] = v
+				if field == "data" {
+					m[key] = base64.StdEncoding.EncodeToString([]byte(v))
+				} else {
+					m[key] = v
+				}
+			}
+		}
+		plain, err := yaml.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		in := filepath.Join(work, "plain-"+strings.ReplaceAll(filepath.ToSlash(rel), "/", "-"))
+		if err := os.WriteFile(in, plain, 0o600); err != nil {
+			return err
+		}
+		cmd := exec.Command(sops, "--encrypt", "--age", recipient, "--encrypted-regex", regex,
+			"--input-type", "yaml", "--output-type", "yaml", in)
+		cmd.Dir = work // no .sops.yaml up from here
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		enc, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("sops --encrypt %s: %v\n%s", rel, err, stderr.String())
+		}
+		if err := os.WriteFile(p, enc, 0o644); err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
+	return out
+}
+
+// writeBootstrap writes what flux bootstrap commits into out/<env>/flux/:
+// flux-system/kustomization.yaml and gotk-sync.yaml with the GitRepository
+// and the Kustomization flux-system.
+func writeBootstrap(t *testing.T, envDir, url string) {
+	env := filepath.Base(envDir)
+	dir := filepath.Join(envDir, "flux", "flux-system")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kustomization := `# As flux bootstrap writes it, but without gotk-components.yaml: that file
+# installs the controllers into the cluster, and here source-controller and
+# kustomize-controller run as local processes (e2e/run.sh, E2E_FLUX=1).
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- gotk-sync.yaml
+`
+	sync := fmt.Sprintf(`# This manifest was generated by flux. DO NOT EDIT.
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 10s
+  ref:
+    branch: main
+  url: %s
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 10m0s
+  path: ./out/%s/flux
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+`, url, env)
+	for name, content := range map[string]string{"kustomization.yaml": kustomization, "gotk-sync.yaml": sync} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// git runs git in dir, isolated from the user's and the system's config.
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=gitopsc e2e", "-c", "user.email=e2e@gitopsc.invalid",
+		"-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s (in %s): %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commitRepo commits the work tree on branch main and publishes it as the
+// bare repository that serveGit serves; it returns the commit.
+func commitRepo(t *testing.T, work, repo, url string) string {
+	git(t, repo, "init", "-q", "-b", "main")
+	git(t, repo, "add", "-A")
+	git(t, repo, "commit", "-q", "-m", "gitopsc build, and flux bootstrap's flux-system/ per environment")
+	commit := git(t, repo, "rev-parse", "HEAD")
+	git(t, work, "clone", "-q", "--bare", repo, filepath.Join(work, "srv", "gitopsc.git"))
+	// The served repository answers as Flux will ask it.
+	if out := git(t, work, "ls-remote", url, "refs/heads/main"); !strings.HasPrefix(out, commit) {
+		t.Fatalf("git ls-remote %s: %q, want %s", url, out, commit)
+	}
+	return commit
+}
+
+// serveGit serves work/srv with git http-backend behind net/http/cgi on a
+// free loopback port, and returns the repository's URL.
+func serveGit(t *testing.T, work string) string {
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := filepath.Join(work, "srv")
+	if err := os.MkdirAll(srv, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &cgi.Handler{
+		Path: gitPath,
+		Args: []string{"http-backend"},
+		Env:  []string{"GIT_PROJECT_ROOT=" + srv, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null"},
+	}
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	return "http://" + ln.Addr().String() + "/gitopsc.git"
+}
