@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -47,33 +48,49 @@ func TestFlux(t *testing.T) {
 	work := t.TempDir()
 	repo := filepath.Join(work, "repo")
 
-	// The rendered tree, as it would be committed: gitopsc build at out/.
-	var stdout, stderr bytes.Buffer
+	// The repository as a user commits it: the input at environments/ and
+	// its fresh gitopsc build at out/. full/ is that tree; pruned/ is the
+	// second commit's (pruneInput: a component and a layer removed).
+	full, pruned := filepath.Join(work, "full"), filepath.Join(work, "pruned")
 	src := filepath.Join(root, "environments")
-	if code := cli.Run([]string{"build", src, "--out", filepath.Join(repo, "out")}, &stdout, &stderr); code != 0 {
-		t.Fatalf("gitopsc build %s: exit %d\n%s%s", src, code, stdout.String(), stderr.String())
+	copyDir(t, src, filepath.Join(full, "environments"))
+	pruneInput(t, filepath.Join(full, "environments"), filepath.Join(pruned, "environments"))
+	for _, tree := range []string{full, pruned} {
+		var stdout, stderr bytes.Buffer
+		in := filepath.Join(tree, "environments")
+		if code := cli.Run([]string{"build", in, "--out", filepath.Join(tree, "out")}, &stdout, &stderr); code != 0 {
+			t.Fatalf("gitopsc build %s: exit %d\n%s%s", in, code, stdout.String(), stderr.String())
+		}
 	}
-	envs := envDirs(t, filepath.Join(repo, "out"))
+	envs := envDirs(t, filepath.Join(full, "out"))
 	if len(envs) == 0 {
 		t.Fatal("gitopsc build rendered no environment")
 	}
 
 	// The test's own age key: the example's Secrets are encrypted for a
-	// key this repository does not hold.
+	// key this repository does not hold. The second commit carries the
+	// same encrypted files, so its Secrets do not change.
 	key, recipient := ageKey(t, work)
 	secrets := map[string][]sopsSecret{}
 	for _, dir := range envs {
-		secrets[filepath.Base(dir)] = reencryptSOPS(t, work, dir, recipient)
+		env := filepath.Base(dir)
+		secrets[env] = reencryptSOPS(t, work, dir, recipient)
+		for _, s := range secrets[env] {
+			copySOPS(t, filepath.Join(dir, s.rel), filepath.Join(pruned, "out", env, s.rel))
+		}
 	}
 
 	// Loopback git over HTTP, then what flux bootstrap commits per
 	// environment, then one commit with all of it.
 	url := serveGit(t, work)
-	for _, dir := range envs {
-		writeBootstrap(t, dir, url)
+	for _, tree := range []string{full, pruned} {
+		for _, dir := range envDirs(t, filepath.Join(tree, "out")) {
+			writeBootstrap(t, dir, url)
+		}
 	}
+	setTree(t, repo, full)
 	commit := commitRepo(t, work, repo, url)
-	fmt.Printf("e2e: flux: %s serves a fresh gitopsc build at out/ with flux bootstrap's flux-system/ in each out/<env>/flux/, commit %s\n", url, commit)
+	fmt.Printf("e2e: flux: %s serves environments/ and a fresh gitopsc build of it at out/ with flux bootstrap's flux-system/ in each out/<env>/flux/, commit %s\n", url, commit)
 
 	trees := map[string]*envTree{}
 	for _, dir := range envs {
@@ -93,10 +110,27 @@ func TestFlux(t *testing.T) {
 		t.Fatalf("create Secret flux-system/sops-age: %v", err)
 	}
 
-	for _, dir := range envs {
+	// Per environment: the full tree reconciled and checked, then the
+	// pruned tree committed on top (testFluxPrune). The next environment
+	// starts from the full tree again, committed anew.
+	head := commit
+	for i, dir := range envs {
 		env := filepath.Base(dir)
+		after, err := readEnvTree(filepath.Join(pruned, "out", env))
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Run(env, func(t *testing.T) {
-			testFluxEnv(t, ctx, k, trees[env], secrets[env], commit)
+			if i > 0 {
+				head = publish(t, work, repo, url, full, "gitopsc build of environments/ as shipped")
+			}
+			objs := testFluxEnv(t, ctx, k, trees[env], secrets[env], head)
+			if t.Failed() {
+				return
+			}
+			base := head
+			head = publish(t, work, repo, url, pruned, "remove "+prunedComponent+" and the namespace "+prunedNamespace)
+			testFluxPrune(t, ctx, k, trees[env], after, objs, filepath.Join(repo, "environments"), base, head)
 		})
 	}
 }
@@ -175,8 +209,10 @@ func (o *fluxObject) inventory() map[string]bool {
 
 // testFluxEnv bootstraps one environment as flux bootstrap would (apply
 // gotk-sync.yaml's GitRepository and Kustomization), waits until Flux has
-// reconciled every layer, checks what it applied, then lets Flux prune it.
-func testFluxEnv(t *testing.T, ctx context.Context, k *kube, tree *envTree, secrets []sopsSecret, commit string) {
+// reconciled every layer and checks what it applied; it returns the
+// Kustomizations as they were then (flux-system and each layer's). Its
+// cleanup lets Flux prune the environment.
+func testFluxEnv(t *testing.T, ctx context.Context, k *kube, tree *envTree, secrets []sopsSecret, commit string) map[string]*fluxObject {
 	began := time.Now()
 	var namespaces, layers []string
 	for _, l := range tree.layers {
@@ -359,6 +395,7 @@ func testFluxEnv(t *testing.T, ctx context.Context, k *kube, tree *envTree, secr
 	}
 	fmt.Printf("e2e: flux: %s: %d Kustomizations Ready in %s, %d objects in gitopsc's layers' inventories; %s\n",
 		tree.name, len(names), since(began), objects, podSummary(ctx, k, namespaces))
+	return objs
 }
 
 // fluxTeardown removes an environment as an operator would: flux-system
@@ -804,4 +841,493 @@ func serveGit(t *testing.T, work string) string {
 	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })
 	return "http://" + ln.Addr().String() + "/gitopsc.git"
+}
+
+// The second commit of each environment's run: the input without one
+// stateless component and without one namespace with everything in it
+// (Prometheus, a StatefulSet), so that Flux prunes objects from a layer
+// that stays and deletes a whole layer, whose Kustomization flux-system
+// prunes.
+const (
+	prunedComponent = "architect-agent"
+	prunedNamespace = "monitoring"
+)
+
+// pruneInput copies the input from src to dst without prunedComponent
+// (its block in agents.cue and the planner's talksTo entry that names it)
+// and without prunedNamespace (its block in system.cue, and
+// monitoring.cue, which declares the only component there). It fails if
+// the input no longer reads as it expects, so that a change there is
+// noticed rather than tested as no change.
+func pruneInput(t *testing.T, src, dst string) {
+	copyDir(t, src, dst)
+	edit := func(name string, f func(string) (string, error)) {
+		p := filepath.Join(dst, name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := f(string(b))
+		if err != nil {
+			t.Fatalf("the second commit's input: %s: %v", name, err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit("agents.cue", func(s string) (string, error) {
+		s, err := cutBlock(s, "\t\""+prunedComponent+"\": _agent & {")
+		if err != nil {
+			return "", err
+		}
+		line := "\t\t\t\"" + prunedComponent + ":mcp\",\n"
+		if strings.Count(s, line) != 1 {
+			return "", fmt.Errorf("want one talksTo entry %q", strings.TrimSpace(line))
+		}
+		s = strings.Replace(s, line, "", 1)
+		if strings.Contains(s, prunedComponent) {
+			return "", fmt.Errorf("%s is still named", prunedComponent)
+		}
+		return s, nil
+	})
+	edit("system.cue", func(s string) (string, error) {
+		return cutBlock(s, "\t\t\""+prunedNamespace+"\": {")
+	})
+	if err := os.Remove(filepath.Join(dst, "monitoring.cue")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cutBlock removes the line that starts with start (which ends with '{')
+// through the line of its matching '}'. The blocks it cuts hold no brace
+// in a string.
+func cutBlock(s, start string) (string, error) {
+	i := strings.Index(s, "\n"+start)
+	if i < 0 || strings.Count(s, "\n"+start) != 1 {
+		return "", fmt.Errorf("want one line %q", start)
+	}
+	i++
+	depth := 0
+	for j := i + len(start) - 1; j < len(s); j++ {
+		switch s[j] {
+		case '{':
+			depth++
+		case '}':
+			if depth--; depth == 0 {
+				end := j + 1
+				if end < len(s) && s[end] == '\n' {
+					end++
+				}
+				return s[:i] + s[end:], nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%q: no matching '}'", start)
+}
+
+// copyDir copies the regular files of a folder tree.
+func copyDir(t *testing.T, src, dst string) {
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s: not a regular file", p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copySOPS puts the re-encrypted file from into the pruned tree, where
+// gitopsc rendered the original: the same Secret, the same ciphertext.
+func copySOPS(t *testing.T, from, to string) {
+	if _, err := os.Stat(to); err != nil {
+		t.Fatalf("the second commit renders no %s: %v", to, err)
+	}
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setTree makes the repository's work tree environments/ and out/ of tree.
+func setTree(t *testing.T, repo, tree string) {
+	for _, d := range []string{"environments", "out"} {
+		if err := os.RemoveAll(filepath.Join(repo, d)); err != nil {
+			t.Fatal(err)
+		}
+		copyDir(t, filepath.Join(tree, d), filepath.Join(repo, d))
+	}
+}
+
+// publish commits tree on main on top of what the repository holds and
+// pushes it to the served repository; it returns the commit.
+func publish(t *testing.T, work, repo, url, tree, message string) string {
+	setTree(t, repo, tree)
+	git(t, repo, "add", "-A")
+	git(t, repo, "commit", "-q", "--allow-empty", "-m", message)
+	commit := git(t, repo, "rev-parse", "HEAD")
+	git(t, repo, "push", "-q", filepath.Join(work, "srv", "gitopsc.git"), "HEAD:refs/heads/main")
+	if out := git(t, work, "ls-remote", url, "refs/heads/main"); !strings.HasPrefix(out, commit) {
+		t.Fatalf("git ls-remote %s: %q, want %s", url, out, commit)
+	}
+	return commit
+}
+
+// requestReconcile annotates a Flux object as flux reconcile does.
+func requestReconcile(ctx context.Context, k *kube, r ref) error {
+	return k.mergePatch(ctx, r, "", map[string]any{"metadata": map[string]any{"annotations": map[string]any{
+		"reconcile.fluxcd.io/requestedAt": time.Now().UTC().Format(time.RFC3339Nano),
+	}}})
+}
+
+// inventoryRefs are the objects of Kustomizations' inventories, by
+// inventory ID (namespace_name_group_kind, each entry with its version).
+func inventoryRefs(objs map[string]*fluxObject) map[string]ref {
+	out := map[string]ref{}
+	for _, o := range objs {
+		if o.Status.Inventory == nil {
+			continue
+		}
+		for _, e := range o.Status.Inventory.Entries {
+			p := strings.Split(e.ID, "_")
+			if len(p) != 4 {
+				continue
+			}
+			api := e.V
+			if p[2] != "" {
+				api = p[2] + "/" + e.V
+			}
+			out[e.ID] = ref{APIVersion: api, Kind: p[3], Namespace: p[0], Name: p[1]}
+		}
+	}
+	return out
+}
+
+// minus is what a holds and b does not.
+func minus[V, W any](a map[string]V, b map[string]W) map[string]bool {
+	out := map[string]bool{}
+	for id := range a {
+		if _, ok := b[id]; !ok {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// sameSet says how two sets of inventory IDs differ, or "" if they do not.
+func sameSet(got, want map[string]bool) string {
+	var extra, missing []string
+	for _, id := range sortedKeys(got) {
+		if !want[id] {
+			extra = append(extra, id)
+		}
+	}
+	for _, id := range sortedKeys(want) {
+		if !got[id] {
+			missing = append(missing, id)
+		}
+	}
+	if len(extra)+len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d more: %v; %d fewer: %v", len(extra), extra, len(missing), missing)
+}
+
+// renderedIDs are the inventory IDs of what an environment renders: the
+// layers' objects and, in flux/, the Kustomizations flux-system applies.
+// prune tells which carry kustomize.toolkit.fluxcd.io/prune: disabled.
+func renderedIDs(tree *envTree) (ids map[string]ref, pruneDisabled map[string]bool) {
+	ids, pruneDisabled = map[string]ref{}, map[string]bool{}
+	add := func(f file) {
+		r := refOf(f.obj)
+		id := inventoryID(r)
+		ids[id] = r
+		meta, _ := f.obj["metadata"].(map[string]any)
+		ann, _ := meta["annotations"].(map[string]any)
+		if v, _ := ann["kustomize.toolkit.fluxcd.io/prune"].(string); v == "disabled" {
+			pruneDisabled[id] = true
+		}
+	}
+	for _, f := range tree.flux {
+		add(f)
+	}
+	for _, l := range tree.layers {
+		for _, f := range l.files {
+			add(f)
+		}
+	}
+	return ids, pruneDisabled
+}
+
+// testFluxPrune follows an environment from the commit base, which Flux
+// has reconciled (objs), to commit, the pruned tree (after): it asks
+// Flux to reconcile now, as flux reconcile does, waits until every
+// Kustomization that remains applied commit and the removed layer's is
+// gone, and checks that Flux pruned what the commit removed but the
+// objects marked prune: disabled, and that gitopsc diff --base base
+// lists exactly what the inventories lost and gained.
+func testFluxPrune(t *testing.T, ctx context.Context, k *kube, before, after *envTree, objs map[string]*fluxObject, input, base, commit string) {
+	began := time.Now()
+	want := "main@sha1:" + commit
+	gr := ref{APIVersion: gitRepositoryAPI, Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}
+	if err := requestReconcile(ctx, k, gr); err != nil {
+		t.Fatalf("annotate %s: %v", gr, err)
+	}
+	kustomization := func(n string) ref {
+		return ref{APIVersion: kustomizationAPI, Kind: "Kustomization", Namespace: "flux-system", Name: n}
+	}
+	names := []string{"flux-system"}
+	stays := map[string]bool{}
+	for _, l := range after.layers {
+		names = append(names, l.name)
+		stays[l.name] = true
+	}
+	var gone []string
+	for _, l := range before.layers {
+		if !stays[l.name] {
+			gone = append(gone, l.name)
+		}
+	}
+	if len(gone) == 0 {
+		t.Errorf("the second commit removes no layer of %s: the test's change of the input no longer does what it says", before.name)
+	}
+
+	// Wait until the GitRepository has the commit (then ask each
+	// Kustomization to reconcile), each remaining Kustomization applied it
+	// and is Ready, and each removed one is deleted (its finalizer ran).
+	deadline := began.Add(fluxTimeout)
+	last := map[string]string{}
+	requested := false
+	var now map[string]*fluxObject
+	for {
+		done := true
+		var g fluxObject
+		state := "not found"
+		if err := k.get(ctx, gr, nil, &g); err == nil {
+			s, reason, msg := g.ready()
+			state = fmt.Sprintf("Ready=%s %s: %s", s, reason, msg)
+			if g.Status.Artifact == nil || g.Status.Artifact.Revision != want {
+				done = false
+			} else if !requested {
+				for _, n := range names {
+					if err := requestReconcile(ctx, k, kustomization(n)); err != nil {
+						t.Errorf("annotate Kustomization %s: %v", n, err)
+					}
+				}
+				requested = true
+			}
+		} else if !isNotFound(err) {
+			t.Fatalf("get %s: %v", gr, err)
+		} else {
+			done = false
+		}
+		states := map[string]string{"GitRepository flux-system": state}
+		now = map[string]*fluxObject{}
+		for _, n := range names {
+			var o fluxObject
+			err := k.get(ctx, kustomization(n), nil, &o)
+			if err != nil && !isNotFound(err) {
+				t.Fatalf("get Kustomization %s: %v", n, err)
+			}
+			state := "not found"
+			if err == nil {
+				now[n] = &o
+				s, reason, msg := o.ready()
+				state = fmt.Sprintf("Ready=%s %s: %s (applied %s)", s, reason, msg, o.Status.LastAppliedRevision)
+				if s != "True" || o.Status.ObservedGeneration != o.Metadata.Generation || o.Status.LastAppliedRevision != want {
+					done = false
+				}
+			} else {
+				done = false
+			}
+			states["Kustomization "+n] = state
+		}
+		for _, n := range gone {
+			var o fluxObject
+			err := k.get(ctx, kustomization(n), nil, &o)
+			state := "deleted"
+			if err == nil {
+				done = false
+				state = "still there"
+			} else if !isNotFound(err) {
+				t.Fatalf("get Kustomization %s: %v", n, err)
+			}
+			states["Kustomization "+n+" (removed)"] = state
+		}
+		for _, n := range sortedKeys(states) {
+			if last[n] != states[n] {
+				t.Logf("%s: after %s: %s %s", before.name, since(began), n, states[n])
+				last[n] = states[n]
+			}
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			var lines []string
+			for _, n := range sortedKeys(last) {
+				lines = append(lines, fmt.Sprintf("  %s: %s", n, last[n]))
+			}
+			t.Fatalf("%s: commit %s not reconciled after %s (E2E_FLUX_TIMEOUT):\n%s", before.name, commit, fluxTimeout, strings.Join(lines, "\n"))
+		}
+		time.Sleep(time.Second)
+	}
+	reconciled := since(began)
+
+	// The inventories now are what the commit renders, and they lost
+	// exactly what it no longer renders.
+	for _, l := range after.layers {
+		inv := now[l.name].inventory()
+		ids := map[string]bool{}
+		for _, f := range l.files {
+			ids[inventoryID(refOf(f.obj))] = true
+		}
+		if d := sameSet(inv, ids); d != "" {
+			t.Errorf("Kustomization %s after commit %s: its inventory differs from what %s renders: %s", l.name, commit, l.path, d)
+		}
+	}
+	beforeInv, afterInv := inventoryRefs(objs), inventoryRefs(now)
+	lost, gained := minus(beforeInv, afterInv), minus(afterInv, beforeInv)
+	beforeIDs, disabled := renderedIDs(before)
+	afterIDs, _ := renderedIDs(after)
+	if d := sameSet(lost, minus(beforeIDs, afterIDs)); d != "" {
+		t.Errorf("the inventories lost other objects than the commit removes: %s", d)
+	}
+	if d := sameSet(gained, minus(afterIDs, beforeIDs)); d != "" {
+		t.Errorf("the inventories gained other objects than the commit adds: %s", d)
+	}
+	for _, kind := range []string{"Deployment", "Service", "ConfigMap", "ServiceAccount"} {
+		id := inventoryID(ref{APIVersion: map[string]string{"Deployment": "apps/v1"}[kind], Kind: kind, Namespace: "ai-agents", Name: prunedComponent})
+		if !lost[id] {
+			t.Errorf("the inventories did not lose %s ai-agents/%s (%s)", kind, prunedComponent, id)
+		}
+	}
+
+	// In the cluster: what the inventories lost is deleted, but what is
+	// marked prune: disabled (Namespaces, StatefulSets) is still there.
+	pruned := map[string]int{}
+	var kept []string
+	prunedN := 0
+	waitGone := time.Now().Add(time.Minute)
+	for _, id := range sortedKeys(lost) {
+		r := beforeInv[id]
+		var obj struct {
+			Metadata struct{ DeletionTimestamp *string }
+		}
+		if disabled[id] {
+			if err := k.get(ctx, r, nil, &obj); err != nil {
+				t.Errorf("%s is marked kustomize.toolkit.fluxcd.io/prune: disabled but did not survive its removal: %v", r, err)
+			} else if obj.Metadata.DeletionTimestamp != nil {
+				t.Errorf("%s is marked kustomize.toolkit.fluxcd.io/prune: disabled but is being deleted", r)
+			} else {
+				kept = append(kept, r.String())
+			}
+			continue
+		}
+		for {
+			err := k.get(ctx, r, nil, &obj)
+			if isNotFound(err) {
+				pruned[r.Kind]++
+				prunedN++
+				break
+			}
+			if err != nil {
+				t.Errorf("%s: %v", r, err)
+				break
+			}
+			if time.Now().After(waitGone) {
+				t.Errorf("%s: Flux's inventory lost it but it is still in the cluster", r)
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	wantKept := []string{"Namespace " + prunedNamespace}
+	for _, id := range sortedKeys(lost) {
+		if r := beforeInv[id]; r.Kind == "StatefulSet" && disabled[id] {
+			wantKept = append(wantKept, r.String())
+		}
+	}
+	if len(wantKept) < 2 {
+		t.Errorf("the second commit removes no StatefulSet: the test no longer checks that one marked prune: disabled survives")
+	}
+	for _, w := range wantKept {
+		found := false
+		for _, r := range kept {
+			found = found || r == w
+		}
+		if !found {
+			t.Errorf("%s: want it kept (prune: disabled) after the second commit; kept %v", w, kept)
+		}
+	}
+	var byKind []string
+	for _, kind := range sortedKeys(pruned) {
+		byKind = append(byKind, fmt.Sprintf("%d %s", pruned[kind], kind))
+	}
+	fmt.Printf("e2e: flux: %s: commit %s removes component %s and namespace %s (layer %s): reconciled in %s; Flux pruned %d objects (%s; the Kustomization from flux-system's inventory) and kept the %d marked prune: disabled (%s)\n",
+		before.name, commit, prunedComponent, prunedNamespace, strings.Join(gone, ", "), reconciled, prunedN, strings.Join(byKind, ", "),
+		len(kept), strings.Join(kept, ", "))
+
+	// gitopsc diff --base between the two commits, in the repository.
+	var stdout, stderr bytes.Buffer
+	args := []string{"diff", input, "--base", base, "--env", before.name, "--format", "json"}
+	if code := cli.Run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("gitopsc %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+	var report struct {
+		Base         struct{ Commit string }
+		Environments []struct {
+			Name    string
+			Objects []struct{ Change, APIVersion, Kind, Namespace, Name string }
+		}
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &report); err != nil {
+		t.Fatalf("gitopsc diff --format json: %v\n%s", err, stdout.String())
+	}
+	if report.Base.Commit != base {
+		t.Errorf("gitopsc diff --base %s compared with %s", base, report.Base.Commit)
+	}
+	removed, added := map[string]bool{}, map[string]bool{}
+	changed := 0
+	for _, e := range report.Environments {
+		if e.Name != before.name {
+			t.Errorf("gitopsc diff --env %s reports environment %s", before.name, e.Name)
+			continue
+		}
+		for _, o := range e.Objects {
+			id := inventoryID(ref{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name})
+			switch o.Change {
+			case "removed":
+				removed[id] = true
+			case "added":
+				added[id] = true
+			case "changed":
+				changed++
+			}
+		}
+	}
+	if d := sameSet(removed, lost); d != "" {
+		t.Errorf("gitopsc diff --base %s: the objects it reports removed are not those Flux's inventories lost: %s", base, d)
+	}
+	if d := sameSet(added, gained); d != "" {
+		t.Errorf("gitopsc diff --base %s: the objects it reports added are not those Flux's inventories gained: %s", base, d)
+	}
+	fmt.Printf("e2e: flux: %s: gitopsc diff --base %.12s: %d removed, %d added, %d changed; removed and added are the %d objects Flux's inventories lost and the %d they gained\n",
+		before.name, base, len(removed), len(added), changed, len(lost), len(gained))
 }
