@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	cli "github.com/gitopsc/gitopsc/cmd/gitopsc/cmd"
+	"github.com/gitopsc/gitopsc/compiler/load"
 )
 
 // TestFlux reconciles each shipped environment with the real Flux
@@ -389,6 +390,7 @@ func testFluxEnv(t *testing.T, ctx context.Context, k *kube, tree *envTree, secr
 	for _, p := range notReadyPods(ctx, k, namespaces) {
 		t.Errorf("with every Kustomization Ready, a pod is not: %s", strings.TrimSpace(p))
 	}
+	checkPodArch(t, ctx, k, tree.name, namespaces)
 	objects := 0
 	for _, l := range tree.layers {
 		objects += len(l.files)
@@ -480,10 +482,54 @@ type podList struct {
 	Items []pod
 }
 
+// checkPodArch checks that each pod runs on a node of the architecture
+// its nodeSelector names, and that in an environment whose cluster runs
+// arm64 only (eks) every pod names it, as gitopsc pins them there: the
+// scheduler places them on the arm64 node, never the amd64 one.
+func checkPodArch(t *testing.T, ctx context.Context, k *kube, env string, namespaces []string) {
+	t.Helper()
+	in, err := load.Dir(filepath.Join("..", "environments"))
+	if err != nil {
+		t.Fatalf("load environments: %v", err)
+	}
+	e := in.Environment(env)
+	if e == nil {
+		t.Fatalf("no environment %s in environments/", env)
+	}
+	only := ""
+	if e.Cluster.ArchOnly("arm64") {
+		only = "arm64"
+	}
+	pinned := 0
+	for _, ns := range namespaces {
+		var pods podList
+		if err := k.get(ctx, ref{APIVersion: "v1", Kind: "Pod", Namespace: ns}, nil, &pods); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			arch := p.Spec.NodeSelector["kubernetes.io/arch"]
+			switch {
+			case arch == "" && only != "":
+				t.Errorf("%s/%s: no kubernetes.io/arch nodeSelector in an environment whose cluster runs %s only", ns, p.Metadata.Name, only)
+			case arch != "" && p.Spec.NodeName != "kwok-"+arch:
+				t.Errorf("%s/%s: selects %s nodes, but runs on %s", ns, p.Metadata.Name, arch, p.Spec.NodeName)
+			case arch != "":
+				pinned++
+			}
+		}
+	}
+	if only != "" {
+		fmt.Printf("e2e: flux: %s: the cluster runs %s only: %d pods select it, each on kwok-%s\n", env, only, pinned, only)
+	}
+}
+
 type pod struct {
 	Metadata struct{ Namespace, Name string }
-	Spec     struct{ NodeName string }
-	Status   struct {
+	Spec     struct {
+		NodeName     string
+		NodeSelector map[string]string
+	}
+	Status struct {
 		Phase      string
 		Conditions []struct{ Type, Status, Reason, Message string }
 	}
