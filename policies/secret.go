@@ -314,11 +314,7 @@ func metadataSecrets(c *model.Component) []Finding {
 	var fs []Finding
 	for _, set := range sets {
 		for _, s := range set.kvs {
-			name := s.Key
-			if i := strings.LastIndexByte(name, '/'); i >= 0 {
-				name = name[i+1:]
-			}
-			if why := LooksSecret(strings.NewReplacer("-", "_", ".", "_").Replace(name), s.Value); why != "" {
+			if why := LooksSecret(model.MetadataKeyName(s.Key), s.Value); why != "" {
 				fs = append(fs, Finding{Pos: s.Pos, Target: c.Name,
 					Message: fmt.Sprintf("%s %s of %s holds a plaintext value and %s; metadata is no place for a credential: move it to a secret", set.what, s.Key, c.Name, why)})
 			}

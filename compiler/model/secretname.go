@@ -19,11 +19,16 @@ func SecretLikeName(name string) bool {
 
 // MetadataKeySecretLike reports whether a label or annotation key names a
 // credential as a config key would: "example.com/db-password" does.
-func MetadataKeySecretLike(key string) bool {
+func MetadataKeySecretLike(key string) bool { return SecretLikeName(MetadataKeyName(key)) }
+
+// MetadataKeyName is a label or annotation key as a setting's name: its
+// name part, with '-' and '.' as '_' ("example.com/db-password" is
+// "db_password").
+func MetadataKeyName(key string) string {
 	if i := strings.LastIndexByte(key, '/'); i >= 0 {
 		key = key[i+1:]
 	}
-	return SecretLikeName(strings.NewReplacer("-", "_", ".", "_").Replace(key))
+	return strings.NewReplacer("-", "_", ".", "_").Replace(key)
 }
 
 // MetadataPaths are where a component holds labels and annotations,
