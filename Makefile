@@ -41,24 +41,29 @@ update-golden:
 example-images:
 	$(GO) run ./internal/exampleimages environments
 
-# make e2e: apply every rendered environment, and the broken variants in
-# testdata/e2e/, to a real control plane (etcd, kube-apiserver and
+# make e2e: both end-to-end runs below, one after the other, each on a
+# control plane of its own: e2e-apply, then e2e-flux. Knobs: see e2e/run.sh.
+.PHONY: e2e e2e-apply e2e-flux
+e2e: e2e-apply e2e-flux
+
+# make e2e-apply: apply every rendered environment, and the broken variants
+# in testdata/e2e/, to a real control plane (etcd, kube-apiserver and
 # kube-controller-manager on loopback, built once into ~/.cache/gitopsc-e2e)
 # and check that Kubernetes admits and refuses what the rules do (and a
 # clean variant with every workload kind is admitted), and that each
 # rendered prometheus.yml loads with Prometheus's own config loader
-# (e2e/promconfig, built once into the same cache). Knobs: see e2e/run.sh.
-.PHONY: e2e
-e2e:
+# (e2e/promconfig, built once into the same cache).
+e2e-apply:
 	bash e2e/run.sh
 
-# make e2e-flux: each shipped environment reconciled by the real Flux
-# controllers (source-controller v1.9.0, kustomize-controller v1.9.6) run as
-# local processes against the e2e control plane, with kube-scheduler and
-# kwok so that pods become Ready, from a git repository served over
-# loopback HTTP as flux bootstrap leaves it (e2e/flux_test.go, TestFlux).
-# Everything is built once into the same cache. Knobs: see e2e/run.sh.
-.PHONY: e2e-flux
+# make e2e-flux: each shipped environment, then each broken variant,
+# reconciled by the real Flux controllers (source-controller v1.9.0,
+# kustomize-controller v1.9.6) run as local processes against the e2e
+# control plane, with kube-scheduler and kwok so that pods become Ready,
+# from a git repository served over loopback HTTP as flux bootstrap leaves
+# it, on a cluster given exactly what gitopsc build says each environment
+# needs (e2e/flux_test.go, TestFlux). Everything is built once into the
+# same cache.
 e2e-flux:
 	E2E_FLUX=1 E2E_TEST_RUN="$${E2E_TEST_RUN:-^TestFlux$$}" E2E_RUN_TIMEOUT="$${E2E_RUN_TIMEOUT:-30m}" bash e2e/run.sh
 

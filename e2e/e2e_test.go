@@ -158,25 +158,8 @@ func testVariant(t *testing.T, ctx context.Context, k *kube, root string, v vari
 		t.Logf("gitopsc vet %s: exit 1 with %s, as expected", v.name, v.rule)
 	}
 
-	// Render it as gitopsc build would, without the policy gate.
-	in, err := load.Dir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lock, err := images.ReadLock(in.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	results, err := compiler.Compile(in, in.Environments, lock)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := t.TempDir()
-	for _, r := range results {
-		if _, err := emit.Write(out, r.Tree); err != nil {
-			t.Fatal(err)
-		}
-	}
+	results := renderUngated(t, dir, out)
 	for _, r := range results {
 		t.Run(r.Tree.Env, func(t *testing.T) {
 			tree, err := readEnvTree(filepath.Join(out, r.Tree.Env))
@@ -202,6 +185,30 @@ func testVariant(t *testing.T, ctx context.Context, k *kube, root string, v vari
 			}
 		})
 	}
+}
+
+// renderUngated renders the system in dir into out as gitopsc build
+// would, without the policy gate.
+func renderUngated(t *testing.T, dir, out string) []*compiler.Result {
+	t.Helper()
+	in, err := load.Dir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := images.ReadLock(in.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := compiler.Compile(in, in.Environments, lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if _, err := emit.Write(out, r.Tree); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return results
 }
 
 // testClean applies a clean variant's environment as a shipped one: every
@@ -394,6 +401,14 @@ func installCRDs(t *testing.T, ctx context.Context, k *kube, root string) {
 		}
 		files = append(files, m...)
 	}
+	names := applyCRDs(t, ctx, k, files)
+	t.Logf("installed %d CRDs: %s", len(names), strings.Join(names, ", "))
+}
+
+// applyCRDs applies the CRDs of the files, waits until each is served,
+// and returns their names.
+func applyCRDs(t *testing.T, ctx context.Context, k *kube, files []string) []string {
+	t.Helper()
 	var names []string
 	for _, f := range files {
 		docs, err := readDocuments(f)
@@ -432,7 +447,7 @@ func installCRDs(t *testing.T, ctx context.Context, k *kube, root string) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	t.Logf("installed %d CRDs: %s", len(names), strings.Join(names, ", "))
+	return names
 }
 
 // readDocuments reads every object of a multi-document YAML file.

@@ -56,11 +56,15 @@ func TestFlux(t *testing.T) {
 	src := filepath.Join(root, "environments")
 	copyDir(t, src, filepath.Join(full, "environments"))
 	pruneInput(t, filepath.Join(full, "environments"), filepath.Join(pruned, "environments"))
+	var needs map[string][]string
 	for _, tree := range []string{full, pruned} {
 		var stdout, stderr bytes.Buffer
 		in := filepath.Join(tree, "environments")
 		if code := cli.Run([]string{"build", in, "--out", filepath.Join(tree, "out")}, &stdout, &stderr); code != 0 {
 			t.Fatalf("gitopsc build %s: exit %d\n%s%s", in, code, stdout.String(), stderr.String())
+		}
+		if tree == full {
+			needs = buildNeeds(stdout.String())
 		}
 	}
 	envs := envDirs(t, filepath.Join(full, "out"))
@@ -102,13 +106,10 @@ func TestFlux(t *testing.T) {
 		trees[tree.name] = tree
 	}
 	fakeNodes(t, ctx, k)
-	storageClasses(t, ctx, k, trees)
-	if _, err := k.apply(ctx, map[string]any{
-		"apiVersion": "v1", "kind": "Secret",
-		"metadata":   map[string]any{"name": "sops-age", "namespace": "flux-system"},
-		"stringData": map[string]any{"age.agekey": key},
-	}); err != nil {
-		t.Fatalf("create Secret flux-system/sops-age: %v", err)
+	for env := range trees {
+		if _, ok := needs[env]; !ok {
+			t.Fatalf("gitopsc build's summary has no line for environment %s", env)
+		}
 	}
 
 	// Per environment: the full tree reconciled and checked, then the
@@ -125,6 +126,7 @@ func TestFlux(t *testing.T) {
 			if i > 0 {
 				head = publish(t, work, repo, url, full, "gitopsc build of environments/ as shipped")
 			}
+			installPrerequisites(t, ctx, k, env, needs[env], key)
 			objs := testFluxEnv(t, ctx, k, trees[env], secrets[env], head)
 			if t.Failed() {
 				return
@@ -132,6 +134,17 @@ func TestFlux(t *testing.T) {
 			base := head
 			head = publish(t, work, repo, url, pruned, "remove "+prunedComponent+" and the namespace "+prunedNamespace)
 			testFluxPrune(t, ctx, k, trees[env], after, objs, filepath.Join(repo, "environments"), base, head)
+		})
+	}
+
+	// The broken variants, committed on top in turn: Flux fails where
+	// their rule says Kubernetes refuses them.
+	for _, v := range variants {
+		if v.rule == "" {
+			continue
+		}
+		t.Run("variant/"+v.name, func(t *testing.T) {
+			testFluxVariant(t, ctx, k, root, work, repo, url, key, recipient, v)
 		})
 	}
 }
@@ -165,8 +178,13 @@ type fluxObject struct {
 		ObservedGeneration  int64
 		LastAppliedRevision string
 		Artifact            *struct{ Revision string }
-		Conditions          []struct{ Type, Status, Reason, Message string }
-		Inventory           *struct {
+		Conditions          []struct {
+			Type, Status, Reason, Message string
+			LastTransitionTime            time.Time
+		}
+		LastAttemptedRevision  string
+		LastHandledReconcileAt string
+		Inventory              *struct {
 			Entries []struct {
 				ID string `json:"id"`
 				V  string `json:"v"`
@@ -215,86 +233,16 @@ func (o *fluxObject) inventory() map[string]bool {
 // cleanup lets Flux prune the environment.
 func testFluxEnv(t *testing.T, ctx context.Context, k *kube, tree *envTree, secrets []sopsSecret, commit string) map[string]*fluxObject {
 	began := time.Now()
-	var namespaces, layers []string
-	for _, l := range tree.layers {
-		layers = append(layers, l.name)
-		for _, f := range l.files {
-			if r := refOf(f.obj); r.Kind == "Namespace" {
-				namespaces = append(namespaces, r.Name)
-			}
-		}
-	}
-	t.Cleanup(func() { fluxTeardown(t, ctx, k, tree.name, layers, namespaces) })
-
-	sync, err := readDocuments(filepath.Join(tree.dir, "flux", "flux-system", "gotk-sync.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, obj := range sync {
-		if _, err := k.apply(ctx, obj); err != nil {
-			t.Fatalf("apply %s from gotk-sync.yaml: %v", refOf(obj), err)
-		}
-	}
+	layers, namespaces := tree.layerNames(), tree.namespaces()
+	startFlux(t, ctx, k, tree, layers, namespaces)
 
 	// Wait until flux-system and every gitopsc Kustomization is Ready=True
-	// for its current generation, logging each change of their state.
+	// for its current generation.
 	names := append([]string{"flux-system"}, layers...)
-	last := map[string]string{}
-	readyAt := map[string]time.Duration{}
-	deadline := began.Add(fluxTimeout)
-	var objs map[string]*fluxObject
-	for {
-		objs = map[string]*fluxObject{}
-		for _, n := range names {
-			var o fluxObject
-			err := k.get(ctx, ref{APIVersion: kustomizationAPI, Kind: "Kustomization", Namespace: "flux-system", Name: n}, nil, &o)
-			if err != nil && !isNotFound(err) {
-				t.Fatalf("get Kustomization %s: %v", n, err)
-			}
-			if err == nil {
-				objs[n] = &o
-			}
-		}
-		done := true
-		for _, n := range names {
-			o := objs[n]
-			state := "not created yet"
-			if o != nil {
-				s, reason, msg := o.ready()
-				state = fmt.Sprintf("Ready=%s %s: %s", s, reason, msg)
-				if s == "True" && o.Status.ObservedGeneration == o.Metadata.Generation {
-					if _, ok := readyAt[n]; !ok {
-						readyAt[n] = since(began)
-					}
-				} else {
-					done = false
-				}
-			} else {
-				done = false
-			}
-			if last[n] != state {
-				t.Logf("%s: after %s: Kustomization %s %s", tree.name, since(began), n, state)
-				last[n] = state
-			}
-		}
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			var lines []string
-			for _, n := range names {
-				lines = append(lines, fmt.Sprintf("  Kustomization %s: %s", n, last[n]))
-			}
-			var g fluxObject
-			if err := k.get(ctx, ref{APIVersion: gitRepositoryAPI, Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}, nil, &g); err == nil {
-				s, reason, msg := g.ready()
-				lines = append(lines, fmt.Sprintf("  GitRepository flux-system: Ready=%s %s: %s", s, reason, msg))
-			}
-			lines = append(lines, notReadyPods(ctx, k, namespaces)...)
-			t.Fatalf("%s: not every Kustomization Ready after %s (E2E_FLUX_TIMEOUT):\n%s", tree.name, fluxTimeout, strings.Join(lines, "\n"))
-		}
-		time.Sleep(time.Second)
-	}
+	objs, readyAt := waitKustomizations(t, ctx, k, tree.name, names, namespaces, began, func(n string, o *fluxObject) bool {
+		s, _, _ := o.ready()
+		return s == "True" && o.Status.ObservedGeneration == o.Metadata.Generation
+	})
 
 	want := "main@sha1:" + commit
 	var g fluxObject
@@ -323,6 +271,8 @@ func testFluxEnv(t *testing.T, ctx context.Context, k *kube, tree *envTree, secr
 			}
 		}
 	}
+
+	checkDependsOnOrder(t, ctx, k, tree, objs)
 
 	// Each layer's inventory is what gitopsc rendered for it: every object
 	// its kustomization.yaml lists, and nothing else.
@@ -398,6 +348,155 @@ func testFluxEnv(t *testing.T, ctx context.Context, k *kube, tree *envTree, secr
 	fmt.Printf("e2e: flux: %s: %d Kustomizations Ready in %s, %d objects in gitopsc's layers' inventories; %s\n",
 		tree.name, len(names), since(began), objects, podSummary(ctx, k, namespaces))
 	return objs
+}
+
+// layerNames are the names of the tree's Flux Kustomizations, in
+// dependsOn order.
+func (tree *envTree) layerNames() []string {
+	var out []string
+	for _, l := range tree.layers {
+		out = append(out, l.name)
+	}
+	return out
+}
+
+// namespaces are the Namespaces the tree renders.
+func (tree *envTree) namespaces() []string {
+	var out []string
+	for _, l := range tree.layers {
+		for _, f := range l.files {
+			if r := refOf(f.obj); r.Kind == "Namespace" {
+				out = append(out, r.Name)
+			}
+		}
+	}
+	return out
+}
+
+// startFlux applies what flux bootstrap applies besides the controllers,
+// the GitRepository and the Kustomization flux-system of the environment's
+// gotk-sync.yaml, and tears the environment down when the test ends.
+func startFlux(t *testing.T, ctx context.Context, k *kube, tree *envTree, layers, namespaces []string) {
+	t.Helper()
+	t.Cleanup(func() { fluxTeardown(t, ctx, k, tree.name, layers, namespaces) })
+	sync, err := readDocuments(filepath.Join(tree.dir, "flux", "flux-system", "gotk-sync.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range sync {
+		if _, err := k.apply(ctx, obj); err != nil {
+			t.Fatalf("apply %s from gotk-sync.yaml: %v", refOf(obj), err)
+		}
+	}
+}
+
+// waitKustomizations polls the Kustomizations until done holds for each,
+// logging each change of their Ready condition, and fails after
+// fluxTimeout from began with their last states, the GitRepository's and
+// the pods that are not Ready. It returns the Kustomizations as last read
+// and when done first held for each.
+func waitKustomizations(t *testing.T, ctx context.Context, k *kube, env string, names, namespaces []string, began time.Time, done func(string, *fluxObject) bool) (map[string]*fluxObject, map[string]time.Duration) {
+	t.Helper()
+	last := map[string]string{}
+	at := map[string]time.Duration{}
+	deadline := began.Add(fluxTimeout)
+	for {
+		objs := map[string]*fluxObject{}
+		all := true
+		for _, n := range names {
+			var o fluxObject
+			err := k.get(ctx, ref{APIVersion: kustomizationAPI, Kind: "Kustomization", Namespace: "flux-system", Name: n}, nil, &o)
+			if err != nil && !isNotFound(err) {
+				t.Fatalf("get Kustomization %s: %v", n, err)
+			}
+			state := "not created yet"
+			if err == nil {
+				objs[n] = &o
+				s, reason, msg := o.ready()
+				state = fmt.Sprintf("Ready=%s %s: %s", s, reason, msg)
+				if done(n, &o) {
+					if _, ok := at[n]; !ok {
+						at[n] = since(began)
+					}
+				} else {
+					all = false
+				}
+			} else {
+				all = false
+			}
+			if last[n] != state {
+				t.Logf("%s: after %s: Kustomization %s %s", env, since(began), n, state)
+				last[n] = state
+			}
+		}
+		if all {
+			return objs, at
+		}
+		if time.Now().After(deadline) {
+			var lines []string
+			for _, n := range names {
+				lines = append(lines, fmt.Sprintf("  Kustomization %s: %s", n, last[n]))
+			}
+			var g fluxObject
+			if err := k.get(ctx, ref{APIVersion: gitRepositoryAPI, Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}, nil, &g); err == nil {
+				s, reason, msg := g.ready()
+				lines = append(lines, fmt.Sprintf("  GitRepository flux-system: Ready=%s %s: %s", s, reason, msg))
+			}
+			lines = append(lines, notReadyPods(ctx, k, namespaces)...)
+			t.Fatalf("%s: the Kustomizations did not reach the state the test waits for after %s (E2E_FLUX_TIMEOUT):\n%s", env, fluxTimeout, strings.Join(lines, "\n"))
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// checkDependsOnOrder checks that Flux applied each layer only after the
+// layers it depends on were Ready: every object of a layer was created at
+// or after the moment (to the second) each of its dependencies became
+// Ready. Without dependsOn, kustomize-controller applies every layer at
+// once, seconds before the health checks of the first ones pass.
+func checkDependsOnOrder(t *testing.T, ctx context.Context, k *kube, tree *envTree, objs map[string]*fluxObject) {
+	t.Helper()
+	readyAt := map[string]time.Time{}
+	for n, o := range objs {
+		for _, c := range o.Status.Conditions {
+			if c.Type == "Ready" && c.Status == "True" {
+				readyAt[n] = c.LastTransitionTime
+			}
+		}
+	}
+	checked := 0
+	for _, l := range tree.layers {
+		if len(l.dependsOn) == 0 {
+			continue
+		}
+		var first time.Time
+		var firstRef ref
+		for _, f := range l.files {
+			r := refOf(f.obj)
+			var obj struct {
+				Metadata struct{ CreationTimestamp time.Time }
+			}
+			if err := k.get(ctx, r, nil, &obj); err != nil {
+				t.Errorf("%s: %s: %v", l.name, r, err)
+				continue
+			}
+			if first.IsZero() || obj.Metadata.CreationTimestamp.Before(first) {
+				first, firstRef = obj.Metadata.CreationTimestamp, r
+			}
+		}
+		for _, d := range l.dependsOn {
+			at, ok := readyAt[d]
+			if !ok {
+				t.Errorf("Kustomization %s depends on %s, which is not Ready", l.name, d)
+				continue
+			}
+			if first.Before(at) {
+				t.Errorf("Kustomization %s applied %s at %s, before its dependency %s was Ready (%s)", l.name, firstRef, first.Format(time.RFC3339), d, at.Format(time.RFC3339))
+			}
+			checked++
+		}
+	}
+	fmt.Printf("e2e: flux: %s: each layer's objects created after the layers it depends on were Ready (%d dependsOn edges)\n", tree.name, checked)
 }
 
 // fluxTeardown removes an environment as an operator would: flux-system
@@ -633,47 +732,6 @@ func fakeNodes(t *testing.T, ctx context.Context, k *kube) {
 			time.Sleep(250 * time.Millisecond)
 		}
 	}
-}
-
-// storageClasses creates every StorageClass the environments' claims name,
-// provisioned by kwok (whose volume stages run.sh widens to every class).
-func storageClasses(t *testing.T, ctx context.Context, k *kube, trees map[string]*envTree) {
-	names := map[string]bool{}
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for key, c := range x {
-				if s, ok := c.(string); ok && key == "storageClassName" && s != "" {
-					names[s] = true
-				}
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
-			}
-		}
-	}
-	for _, tree := range trees {
-		for _, l := range tree.layers {
-			for _, f := range l.files {
-				walk(f.obj)
-			}
-		}
-	}
-	for _, n := range sortedKeys(names) {
-		if _, err := k.apply(ctx, map[string]any{
-			"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-			"metadata":          map[string]any{"name": n},
-			"provisioner":       "kwok.x-k8s.io/volume",
-			"reclaimPolicy":     "Delete",
-			"volumeBindingMode": "Immediate",
-		}); err != nil {
-			t.Fatalf("create StorageClass %s: %v", n, err)
-		}
-	}
-	t.Logf("StorageClasses the output names, provisioned by kwok: %v", sortedKeys(names))
 }
 
 // ageKey makes an age key with age-keygen (E2E_AGE_KEYGEN, built by
@@ -973,27 +1031,44 @@ func cutBlock(s, start string) (string, error) {
 
 // copyDir copies the regular files of a folder tree.
 func copyDir(t *testing.T, src, dst string) {
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		to := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(to, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s: not a regular file", p)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(to, b, 0o644)
-	})
-	if err != nil {
+	t.Helper()
+	if err := copyTree(src, dst); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// copyTree copies the folder src to dst, following symbolic links (the
+// variants of testdata/e2e/ link most of their files to environments/).
+func copyTree(src, dst string) error {
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
+		info, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case info.IsDir():
+			err = copyTree(p, to)
+		case info.Mode().IsRegular():
+			var b []byte
+			if b, err = os.ReadFile(p); err == nil {
+				err = os.WriteFile(to, b, 0o644)
+			}
+		default:
+			err = fmt.Errorf("%s: not a regular file", p)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // copySOPS puts the re-encrypted file from into the pruned tree, where
@@ -1035,10 +1110,13 @@ func publish(t *testing.T, work, repo, url, tree, message string) string {
 	return commit
 }
 
-// requestReconcile annotates a Flux object as flux reconcile does.
-func requestReconcile(ctx context.Context, k *kube, r ref) error {
-	return k.mergePatch(ctx, r, "", map[string]any{"metadata": map[string]any{"annotations": map[string]any{
-		"reconcile.fluxcd.io/requestedAt": time.Now().UTC().Format(time.RFC3339Nano),
+// requestReconcile annotates a Flux object as flux reconcile does; the
+// controller reports the token in status.lastHandledReconcileAt once it
+// handled the request.
+func requestReconcile(ctx context.Context, k *kube, r ref) (token string, err error) {
+	token = time.Now().UTC().Format(time.RFC3339Nano)
+	return token, k.mergePatch(ctx, r, "", map[string]any{"metadata": map[string]any{"annotations": map[string]any{
+		"reconcile.fluxcd.io/requestedAt": token,
 	}}})
 }
 
@@ -1132,7 +1210,7 @@ func testFluxPrune(t *testing.T, ctx context.Context, k *kube, before, after *en
 	began := time.Now()
 	want := "main@sha1:" + commit
 	gr := ref{APIVersion: gitRepositoryAPI, Kind: "GitRepository", Namespace: "flux-system", Name: "flux-system"}
-	if err := requestReconcile(ctx, k, gr); err != nil {
+	if _, err := requestReconcile(ctx, k, gr); err != nil {
 		t.Fatalf("annotate %s: %v", gr, err)
 	}
 	kustomization := func(n string) ref {
@@ -1172,7 +1250,7 @@ func testFluxPrune(t *testing.T, ctx context.Context, k *kube, before, after *en
 				done = false
 			} else if !requested {
 				for _, n := range names {
-					if err := requestReconcile(ctx, k, kustomization(n)); err != nil {
+					if _, err := requestReconcile(ctx, k, kustomization(n)); err != nil {
 						t.Errorf("annotate Kustomization %s: %v", n, err)
 					}
 				}
