@@ -60,22 +60,29 @@ the tag and record it, then review the change to the lock like go.sum.`,
 	},
 }
 
-// imageUse is one image reference in a component.
+// imageUse is one image reference in a component, or in a raw object's
+// pods (c nil).
 type imageUse struct {
-	c    *model.Component
-	what string
-	img  model.Image
+	c      *model.Component
+	target string // what a waiver names
+	what   string
+	img    model.Image
 }
 
 func imageUses(ctx *Context) []imageUse {
 	var out []imageUse
 	for _, c := range ctx.Env.System.Components {
-		out = append(out, imageUse{c, "container " + c.Name, c.Image})
+		out = append(out, imageUse{c, c.Name, "container " + c.Name, c.Image})
 		for _, sc := range c.Sidecars {
-			out = append(out, imageUse{c, "sidecar " + sc.Name, sc.Image})
+			out = append(out, imageUse{c, c.Name, "sidecar " + sc.Name, sc.Image})
 		}
 		for _, ic := range c.Init {
-			out = append(out, imageUse{c, "init container " + ic.Name, ic.Image})
+			out = append(out, imageUse{c, c.Name, "init container " + ic.Name, ic.Image})
+		}
+	}
+	for _, o := range ctx.Env.System.Objects {
+		for _, img := range o.Images {
+			out = append(out, imageUse{nil, o.Target(), o.ID() + ": " + img.Container, img.Image})
 		}
 	}
 	return out
@@ -86,9 +93,9 @@ func checkImageTags(ctx *Context) []Finding {
 	for _, u := range imageUses(ctx) {
 		switch {
 		case u.img.Tag == "":
-			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name, Message: fmt.Sprintf("%s: image %s has no tag", u.what, u.img.Ref)})
+			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.target, Message: fmt.Sprintf("%s: image %s has no tag", u.what, u.img.Ref)})
 		case u.img.Tag == "latest":
-			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name, Message: fmt.Sprintf("%s: image %s uses the tag latest; name a version", u.what, u.img.Ref)})
+			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.target, Message: fmt.Sprintf("%s: image %s uses the tag latest; name a version", u.what, u.img.Ref)})
 		}
 	}
 	return fs
@@ -158,7 +165,7 @@ func checkImagesLocked(ctx *Context) []Finding {
 	}
 	var fs []Finding
 	for _, u := range unlocked {
-		fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name, Hint: hint,
+		fs = append(fs, Finding{Pos: u.img.Pos, Target: u.target, Hint: hint,
 			Message: fmt.Sprintf("%s: image %s is not in %s", u.what, u.img.Ref, lockPath)})
 	}
 	return fs
@@ -170,10 +177,8 @@ func checkImagesLocked(ctx *Context) []Finding {
 func requiredPlatforms(env *model.Environment, c *model.Component) []string {
 	set := map[string]bool{}
 	arch := env.Cluster.Arch
-	if c != nil {
-		if p := env.Cluster.Pool(c.Pool); p != nil {
-			arch = p.Arch
-		}
+	if p := poolOf(env, c); p != nil {
+		arch = p.Arch
 	}
 	for _, a := range arch {
 		set["linux/"+a] = true
@@ -187,6 +192,15 @@ func requiredPlatforms(env *model.Environment, c *model.Component) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// poolOf is the node pool c runs on; nil for a raw object's pods (c nil),
+// which gitopsc does not place.
+func poolOf(env *model.Environment, c *model.Component) *model.NodePool {
+	if c == nil {
+		return nil
+	}
+	return env.Cluster.Pool(c.Pool)
 }
 
 func checkImageArch(ctx *Context) []Finding {
@@ -212,10 +226,10 @@ func checkImageArch(ctx *Context) []Finding {
 				has = "none"
 			}
 			runs := "the " + ctx.Env.Env.Cluster.Distribution + " cluster runs"
-			if p := ctx.Env.Env.Cluster.Pool(u.c.Pool); p != nil && !p.Shorthand {
+			if p := poolOf(ctx.Env.Env, u.c); p != nil && !p.Shorthand {
 				runs = "pool " + p.Name + " of the " + ctx.Env.Env.Cluster.Distribution + " cluster runs"
 			}
-			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name,
+			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.target,
 				Message: fmt.Sprintf("%s: image %s does not publish %s, which %s (it publishes: %s)", u.what, u.img.Ref, strings.Join(missing, ", "), runs, has)})
 		}
 	}
@@ -247,7 +261,7 @@ func checkRegistries(ctx *Context) []Finding {
 			}
 		}
 		if !ok {
-			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.c.Name,
+			fs = append(fs, Finding{Pos: u.img.Pos, Target: u.target,
 				Message: fmt.Sprintf("%s: image %s is not from an allowed registry (%s)", u.what, u.img.Ref, strings.Join(allowed, ", "))})
 		}
 	}

@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -221,8 +222,15 @@ func checkNetwork(ctx *Context) []Finding {
 			missing = append(missing, "egress")
 		}
 		if len(missing) > 0 {
-			fs = append(fs, Finding{Rule: "NET003", Pos: ns.Pos, Target: "namespace/" + ns.Name, Object: "Namespace " + ns.Name,
-				Message: fmt.Sprintf("namespace %s does not deny %s by default", ns.Name, strings.Join(missing, " or "))})
+			f := Finding{Rule: "NET003", Pos: ns.Pos, Target: "namespace/" + ns.Name, Object: "Namespace " + ns.Name,
+				Message: fmt.Sprintf("namespace %s does not deny %s by default", ns.Name, strings.Join(missing, " or "))}
+			// gitopsc renders a default deny in each direction: what
+			// undoes it is a NetworkPolicy written under objects.
+			if o := rawPolicy(ctx.Output, ns.Name, missing); o != nil {
+				f.Pos, f.Object = o.Pos, "NetworkPolicy "+o.Namespace+"/"+o.Name
+				f.Message += fmt.Sprintf(": NetworkPolicy %s/%s, written under objects, opens it", o.Namespace, o.Name)
+			}
+			fs = append(fs, f)
 		}
 	}
 	return fs
@@ -237,4 +245,28 @@ func portLabel(f reach.Flow) string {
 		return f.PortName
 	}
 	return fmt.Sprint(f.Port)
+}
+
+// rawPolicy is the first NetworkPolicy of namespace ns written under
+// objects that governs one of the directions ("ingress", "egress").
+func rawPolicy(out *render.Output, ns string, directions []string) *render.Object {
+	for _, o := range out.Objects {
+		p, ok := o.Obj.(*networkingv1.NetworkPolicy)
+		if !ok || o.Source == nil || p.Namespace != ns {
+			continue
+		}
+		for _, t := range p.Spec.PolicyTypes {
+			for _, d := range directions {
+				if strings.EqualFold(string(t), d) {
+					return o
+				}
+			}
+		}
+		// Without policyTypes a policy governs ingress, and egress too
+		// when it has egress rules.
+		if len(p.Spec.PolicyTypes) == 0 && (slices.Contains(directions, "ingress") || len(p.Spec.Egress) > 0) {
+			return o
+		}
+	}
+	return nil
 }

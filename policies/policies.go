@@ -136,6 +136,22 @@ func Check(r *model.Resolved, out *render.Output, facts images.Facts, opts Optio
 			fs = append(fs, f)
 		}
 	}
+	// A finding on a raw object's rendered object is waived by the
+	// object's name under objects, as one on a component's by the
+	// component's.
+	raw := map[string]string{}
+	for _, o := range out.Objects {
+		if o.Source != nil {
+			raw[o.Source.ID()] = o.Source.Target()
+		}
+	}
+	if len(raw) > 0 {
+		for i := range fs {
+			if t, ok := raw[fs[i].Object]; ok {
+				fs[i].Target = t
+			}
+		}
+	}
 	fs = applyWaivers(r.Env, fs, opts)
 	return fs
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/gitopsc/gitopsc/compiler/render"
 )
 
-// workload is a rendered Deployment, StatefulSet, Job or CronJob with
-// what the rules need to know of it.
+// workload is a rendered Deployment, StatefulSet, Job or CronJob, or a
+// DaemonSet, ReplicaSet or Pod written under objects, with what the rules
+// need to know of it.
 type workload struct {
 	Kind, Namespace, Name string
 	Obj                   *render.Object
@@ -69,6 +70,22 @@ func workloads(ctx *Context) []*workload {
 			if max, ok := hpaMax[t.Namespace+"/StatefulSet/"+t.Name]; ok {
 				w.Replicas, w.Autoscaled = max, true
 			}
+		case *appsv1.DaemonSet:
+			// One pod per node, with one more per node while a rolling
+			// update surges.
+			n := nodes(ctx.Env.Env)
+			w = &workload{Kind: "DaemonSet", Namespace: t.Namespace, Name: t.Name, Obj: o, Template: &t.Spec.Template, Replicas: n}
+			if ru := t.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.MaxSurge != nil {
+				w.Surge = scaled(ru.MaxSurge, n, true)
+			}
+		case *appsv1.ReplicaSet:
+			w = &workload{Kind: "ReplicaSet", Namespace: t.Namespace, Name: t.Name, Obj: o, Template: &t.Spec.Template, Replicas: replicas(t.Spec.Replicas)}
+			if max, ok := hpaMax[t.Namespace+"/ReplicaSet/"+t.Name]; ok {
+				w.Replicas, w.Autoscaled = max, true
+			}
+		case *corev1.Pod:
+			w = &workload{Kind: "Pod", Namespace: t.Namespace, Name: t.Name, Obj: o,
+				Template: &corev1.PodTemplateSpec{ObjectMeta: t.ObjectMeta, Spec: t.Spec}, Replicas: 1}
 		case *batchv1.Job:
 			w = jobWorkload(o, "Job", &t.Spec, nil)
 		case *batchv1.CronJob:
@@ -80,6 +97,19 @@ func workloads(ctx *Context) []*workload {
 		out = append(out, w)
 	}
 	return out
+}
+
+// nodes is how many nodes the environment's cluster has at most: the
+// sum of its pools' maxima, or 1 when it describes none.
+func nodes(env *model.Environment) int {
+	if env == nil {
+		return 1
+	}
+	n := 0
+	for _, p := range env.Cluster.Pools {
+		n += p.Max
+	}
+	return max(n, 1)
 }
 
 func replicas(p *int32) int {

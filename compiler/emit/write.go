@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -60,7 +61,7 @@ func Compare(envDir string, t *Tree) (Diff, error) {
 	if err != nil {
 		return d, err
 	}
-	if err := foreignFluxKustomization(envDir, old); err != nil {
+	if err := foreignKustomization(envDir, old, t); err != nil {
 		return d, err
 	}
 	// Files are read by a few workers: a large tree is tens of thousands
@@ -349,20 +350,77 @@ func removeEmptyDirs(dir string) {
 	os.Remove(dir) // fails, as it should, when something is left
 }
 
-// foreignFluxKustomization refuses a kustomization file in the flux
-// folder that gitopsc did not write: Flux would build only what it lists,
-// leaving out gitopsc's layers and flux bootstrap's flux-system/, and
-// gitopsc writes none there (see Build).
-func foreignFluxKustomization(envDir string, wrote []string) error {
-	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		rel := render.LayerFlux + "/" + name
-		if slices.Contains(wrote, rel) {
-			continue
+// foreignKustomization refuses a kustomization file gitopsc did not
+// write in the flux folder or in a layer folder. In flux/ Flux would
+// build only what it lists, leaving out gitopsc's layer Kustomizations
+// and flux bootstrap's flux-system/ (gitopsc writes none there, see
+// Build); beside a layer's kustomization.yaml, kustomize refuses to build
+// the folder at all.
+func foreignKustomization(envDir string, wrote []string, t *Tree) error {
+	folders := []string{render.LayerFlux}
+	for _, f := range t.Files {
+		if dir, name, ok := strings.Cut(f.Path, "/"); ok && name == "kustomization.yaml" {
+			folders = append(folders, dir)
 		}
-		p := filepath.Join(envDir, render.LayerFlux, name)
-		if _, err := os.Lstat(p); err == nil {
-			return diag.OutsideErr(fmt.Errorf("%s was not written by gitopsc: Flux builds only what it lists, which would leave out gitopsc's layer Kustomizations and flux bootstrap's flux-system/; remove it (Flux builds the folder from every manifest in it)", filepath.ToSlash(p)))
+	}
+	for _, dir := range folders {
+		for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+			rel := dir + "/" + name
+			if slices.Contains(wrote, rel) || dir != render.LayerFlux && name == "kustomization.yaml" {
+				continue // gitopsc's own, or where carryForeign refuses a foreign one
+			}
+			p := filepath.Join(envDir, dir, name)
+			if _, err := os.Lstat(p); err != nil {
+				continue
+			}
+			if dir == render.LayerFlux {
+				return diag.OutsideErr(fmt.Errorf("%s was not written by gitopsc: Flux builds only what it lists, which would leave out gitopsc's layer Kustomizations and flux bootstrap's flux-system/; remove it (Flux builds the folder from every manifest in it)", filepath.ToSlash(p)))
+			}
+			return diag.OutsideErr(fmt.Errorf("%s was not written by gitopsc: beside the kustomization.yaml gitopsc writes there, kustomize refuses to build the folder, and Flux would apply none of the layer; remove it, and write what it adds under objects in the source", filepath.ToSlash(p)))
 		}
 	}
 	return nil
+}
+
+// Unlisted lists the manifests (.yaml, .yml, .json) in the layer folders
+// of envDir, those t writes a kustomization.yaml into, that t does not
+// write: the layer's kustomization.yaml does not list them, so Flux never
+// applies them. Paths are relative to envDir, sorted. The flux folder has
+// no kustomization.yaml (Flux builds it from every manifest in it), so
+// nothing there is unlisted.
+func Unlisted(envDir string, t *Tree) ([]string, error) {
+	ours := make(map[string]bool, len(t.Files))
+	layers := map[string]bool{}
+	for _, f := range t.Files {
+		ours[f.Path] = true
+		if dir, name, ok := strings.Cut(f.Path, "/"); ok && name == "kustomization.yaml" {
+			layers[dir] = true
+		}
+	}
+	var out []string
+	for _, layer := range slices.Sorted(maps.Keys(layers)) {
+		root := filepath.Join(envDir, layer)
+		err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && path == root {
+					return fs.SkipDir
+				}
+				return err
+			}
+			rel, _ := filepath.Rel(envDir, path)
+			rel = filepath.ToSlash(rel)
+			if e.IsDir() || ours[rel] {
+				return nil
+			}
+			switch strings.ToLower(filepath.Ext(rel)) {
+			case ".yaml", ".yml", ".json":
+				out = append(out, rel)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, diag.OutsideErr(err)
+		}
+	}
+	return out, nil
 }

@@ -16,7 +16,7 @@ type Use struct {
 
 // Uses lists every image reference the resolved environments run, the
 // images of components, of their sidecars and of their init containers with environment
-// overrides applied, once each and sorted. A reference no environment runs,
+// overrides applied, and of raw objects' pods, once each and sorted. A reference no environment runs,
 // such as a tag every environment overrides, is left out.
 func Uses(envs []*model.Resolved) []Use {
 	first := map[string]model.Pos{}
@@ -30,6 +30,11 @@ func Uses(envs []*model.Resolved) []Use {
 			add(c.Image)
 			for _, ic := range c.Containers() {
 				add(ic.Image)
+			}
+		}
+		for _, o := range r.System.Objects {
+			for _, img := range o.Images {
+				add(img.Image)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -154,7 +155,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			checkSource(in.Dir, path+".secrets."+o.Name+".from", &o.Source, errs)
 		}
 		for i, w := range e.Policy.Waivers {
-			checkWaiverTarget(s, fmt.Sprintf("%s.policy.waivers.%d.target", path, i), w, errs)
+			checkWaiverTarget(s, e, fmt.Sprintf("%s.policy.waivers.%d.target", path, i), w, errs)
 		}
 	}
 }
@@ -162,12 +163,24 @@ func checkReferences(in *model.Input, errs *diag.List) {
 // checkWaiverTarget reports a waiver whose target names nothing in the
 // system: such a waiver waives nothing, and most often hides a typo. The
 // forms are those findings carry as their target (policies.Finding).
-func checkWaiverTarget(s *model.System, path string, w model.Waiver, errs *diag.List) {
+func checkWaiverTarget(s *model.System, e *model.Environment, path string, w model.Waiver, errs *diag.List) {
 	var names []string
 	kind, name, ok := strings.Cut(w.Target, "/")
 	switch {
 	case w.Target == "*" || w.Target == "environment":
 		return
+	case ok && kind == "object":
+		for _, list := range [][]*model.Object{s.Objects, e.Objects} {
+			for _, o := range list {
+				if o.Target() == w.Target {
+					return
+				}
+				names = append(names, strings.TrimPrefix(o.Target(), "object/"))
+			}
+		}
+		slices.Sort(names)
+		names = slices.Compact(names)
+		errs.Add(w.TargetPos, "%s: unknown object %q%s (objects: %s); name one as object/KEY, or object/NAMESPACE/KEY for one under namespaces: NAMESPACE: objects", path, name, didYouMean(name, names), nameList(names))
 	case ok && kind == "namespace":
 		if s.Namespace(name) != nil {
 			return
@@ -191,7 +204,7 @@ func checkWaiverTarget(s *model.System, path string, w model.Waiver, errs *diag.
 		for _, c := range s.Components {
 			names = append(names, c.Name)
 		}
-		errs.Add(w.TargetPos, "%s: unknown component %q (components: %s); a waiver covers a component, \"namespace/NAME\", \"secret/NAME\", \"environment\" or \"*\"", path, w.Target, nameList(names))
+		errs.Add(w.TargetPos, "%s: unknown component %q (components: %s); a waiver covers a component, \"namespace/NAME\", \"secret/NAME\", \"object/KEY\", \"environment\" or \"*\"", path, w.Target, nameList(names))
 	}
 }
 

@@ -177,7 +177,11 @@ func (d *decoder) system(v cue.Value) *model.System {
 		}
 		ns.Quota = quota(f.v.LookupPath(cuePath("quota")))
 		s.Namespaces = append(s.Namespaces, ns)
+		s.Objects = append(s.Objects, d.objects(f.v.LookupPath(cuePath("objects")), "system.namespaces."+f.label+".objects", f.label)...)
 	}
+	s.Objects = append(s.Objects, d.objects(v.LookupPath(cuePath("objects")), "system.objects", "")...)
+	model.SortObjects(s.Objects)
+	d.duplicateObjects(s.Objects)
 	for _, f := range sortedFields(v.LookupPath(cuePath("components"))) {
 		if d.label(f, "component", "system.components."+f.label) {
 			s.Components = append(s.Components, d.component(f))
@@ -659,7 +663,11 @@ func (d *decoder) environment(f field) *model.Environment {
 		no := &model.NamespaceOverride{Name: n.label, Pos: n.v.Pos(), Quota: quota(n.v.LookupPath(cuePath("quota")))}
 		no.PodSecurity, no.PodSecurityPos = str(n.v, "podSecurity")
 		e.Namespaces = append(e.Namespaces, no)
+		e.Objects = append(e.Objects, d.objects(n.v.LookupPath(cuePath("objects")), path+".namespaces."+n.label+".objects", n.label)...)
 	}
+	e.Objects = append(e.Objects, d.objects(v.LookupPath(cuePath("objects")), path+".objects", "")...)
+	model.SortObjects(e.Objects)
+	d.duplicateObjects(e.Objects)
 	for _, c := range sortedFields(v.LookupPath(cuePath("components"))) {
 		e.Components = append(e.Components, d.override(c, path+".components."+c.label))
 	}

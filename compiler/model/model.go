@@ -38,6 +38,9 @@ type System struct {
 	Components []*Component // sorted by name
 	Secrets    []*Secret    // sorted by name
 	Externals  []*External  // sorted by name
+	// Objects are the raw objects, the system's own and its
+	// namespaces', sorted by Block and Key.
+	Objects []*Object
 
 	index  sync.Once
 	byName map[string]*Component
@@ -399,7 +402,10 @@ type Environment struct {
 	Components []*Override          // sorted by name
 	Secrets    []*SecretOverride    // sorted by name
 	Externals  []*ExternalOverride  // sorted by name
-	Policy     PolicySettings
+	// Objects are added to the system's, or replace those of the same
+	// Block and Key; sorted by Block and Key.
+	Objects []*Object
+	Policy  PolicySettings
 }
 
 type Cluster struct {

@@ -2,12 +2,14 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 )
 
 // Prerequisites says what a cluster must have before the environment's
@@ -65,6 +67,23 @@ func (o *Output) Prerequisites() []string {
 	}
 	for _, c := range o.Env.System.Components {
 		gpus = gpus || c.Resources.GPUs > 0
+	}
+	// Custom resources written under objects need their CRD, unless
+	// objects holds it too.
+	crds := map[string]bool{}
+	custom := map[string]int{}
+	for _, obj := range o.Objects {
+		if crd, ok := obj.Obj.(*apiextensionsv1.CustomResourceDefinition); ok {
+			crds[crd.Spec.Names.Kind+"."+crd.Spec.Group] = true
+		}
+		if obj.Source != nil && obj.Source.Typed == nil {
+			custom[obj.Source.Kind+"."+obj.Source.Group]++
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(custom)) {
+		if !crds[k] {
+			add("the CustomResourceDefinition of %s and the controller that serves it, for %s written under objects", k, count(custom[k], "object"))
+		}
 	}
 	if len(sops) > 0 {
 		add("Secret %s/%s: the SOPS age key (age.agekey), for %s", env.Flux.SourceNamespace, env.Flux.DecryptionSecret, count(len(sops), "SOPS-encrypted Secret"))

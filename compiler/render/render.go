@@ -6,7 +6,6 @@ package render
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -56,6 +55,8 @@ type Object struct {
 	Component string
 	// Pos is the CUE field the object comes from.
 	Pos model.Pos
+	// Source is the raw object (under objects) it is rendered from, if any.
+	Source *model.Object
 }
 
 // FileName is the object's file inside its layer folder:
@@ -111,17 +112,38 @@ func Render(r *model.Resolved, facts images.Facts) (*Output, error) {
 		rd.component(c)
 	}
 	rd.secrets()
+	rd.rawObjects()
 	rd.flux()
 	if err := rd.errs.Err(); err != nil {
 		return nil, err
 	}
 	out := &Output{Env: r, Objects: rd.objects}
 	sortObjects(out.Objects)
+	var clash diag.List
 	for i := 1; i < len(out.Objects); i++ {
 		a, b := out.Objects[i-1], out.Objects[i]
-		if a.Layer == b.Layer && a.FileName() == b.FileName() {
-			return nil, diag.List{{Pos: b.Pos, Msg: fmt.Sprintf("environments.%s: two objects render to %s/%s; rename one of them", r.Env.Name, b.Layer, b.FileName())}}
+		if a.Layer != b.Layer || a.FileName() != b.FileName() {
+			continue
 		}
+		raw, other := b, a
+		if a.Source != nil && b.Source == nil {
+			raw, other = a, b
+		}
+		if raw.Source == nil {
+			clash.Add(b.Pos, "environments.%s: two objects render to %s/%s; rename one of them", r.Env.Name, b.Layer, b.FileName())
+			continue
+		}
+		by := "gitopsc"
+		switch {
+		case other.Source != nil:
+			by = other.Source.Path
+		case other.Component != "":
+			by = "gitopsc for component " + other.Component
+		}
+		clash.Add(raw.Pos, "%s: %s is also rendered by %s (environments.%s, %s/%s); write each object once", raw.Source.Path, raw.Source.ID(), by, r.Env.Name, b.Layer, b.FileName())
+	}
+	if err := clash.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

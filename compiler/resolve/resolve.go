@@ -60,6 +60,7 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 		checkComponentVersion(rc, env, &errs)
 		sys.Components = append(sys.Components, rc)
 	}
+	sys.Objects = objects(in, env, &errs)
 	apiServer(sys, env, &errs)
 	checkVersion(env, &errs)
 	if err := errs.Err(); err != nil {

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitopsc/gitopsc/compiler"
 	"github.com/gitopsc/gitopsc/compiler/diag"
 	"github.com/gitopsc/gitopsc/compiler/emit"
+	"github.com/gitopsc/gitopsc/compiler/render"
 )
 
 const buildDoc = `Build renders every environment of DIR (default ./environments) into
@@ -116,10 +119,16 @@ func newBuild() *cobra.Command {
 					if !d.Empty() {
 						stale = true
 					}
+					if err := warnUnlisted(c, envDir, r); err != nil {
+						return err
+					}
 					continue
 				}
 				d, err := emit.Write(outDir, r.Tree)
 				if err != nil {
+					return err
+				}
+				if err := warnUnlisted(c, envDir, r); err != nil {
 					return err
 				}
 				status := "up to date"
@@ -174,4 +183,24 @@ func newBuild() *cobra.Command {
 	c.Flags().BoolVar(&check, "check", false, "write nothing; list stale files and exit 1 if any")
 	pf.register(c)
 	return c
+}
+
+// warnUnlisted warns of each manifest in a layer folder of envDir that
+// the layer's kustomization.yaml does not list: Flux never applies it,
+// and nothing else would say so.
+func warnUnlisted(c *cobra.Command, envDir string, r *compiler.Result) error {
+	files, err := emit.Unlisted(envDir, r.Tree)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		layer, _, _ := strings.Cut(f, "/")
+		where := "system: objects: NAME"
+		if layer != render.LayerPlatform {
+			where = "system: namespaces: " + layer + ": objects: NAME"
+		}
+		fmt.Fprintf(c.ErrOrStderr(), "gitopsc: warning: %s is not listed in %s/kustomization.yaml, which gitopsc writes, so Flux never applies it; write the object in the source under %s (or an environment's objects) and delete the file\n",
+			filepath.ToSlash(filepath.Join(envDir, f)), filepath.ToSlash(filepath.Join(envDir, layer)), where)
+	}
+	return nil
 }

@@ -1,0 +1,97 @@
+package render
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/gitopsc/gitopsc/compiler/images"
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// rawObjects renders the objects written under objects: in the folder of
+// their namespace when the system owns it, else in platform (cluster-scoped
+// objects, and those of namespaces such as kube-system), as written but
+// for their namespace filled in, gitopsc's labels added where unset, and
+// their pods' images pinned by digest like the components'.
+func (rd *renderer) rawObjects() {
+	for _, o := range rd.sys.Objects {
+		layer := LayerPlatform
+		if o.Namespace != "" && rd.sys.Namespace(o.Namespace) != nil {
+			layer = o.Namespace
+		}
+		var obj any
+		if o.Typed != nil {
+			c := o.Typed.(runtime.Object).DeepCopyObject()
+			m := c.(metav1.Object)
+			m.SetNamespace(o.Namespace)
+			m.SetLabels(rd.rawLabels(m.GetLabels()))
+			rd.pinPods(c, o)
+			obj = c
+		} else {
+			c := runtime.DeepCopyJSON(o.Fields)
+			meta, _ := c["metadata"].(map[string]any)
+			if meta == nil {
+				meta = map[string]any{}
+				c["metadata"] = meta
+			}
+			if o.Namespace != "" {
+				meta["namespace"] = o.Namespace
+			}
+			labels := map[string]string{}
+			if l, ok := meta["labels"].(map[string]any); ok {
+				for k, v := range l {
+					labels[k], _ = v.(string)
+				}
+			}
+			out := map[string]any{}
+			for k, v := range rd.rawLabels(labels) {
+				out[k] = v
+			}
+			meta["labels"] = out
+			obj = c
+		}
+		rd.add(&Object{Layer: layer, APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
+			Obj: obj, Pos: o.Pos, Source: o})
+	}
+}
+
+// rawLabels are an object's labels with gitopsc's own added where unset.
+func (rd *renderer) rawLabels(l map[string]string) map[string]string {
+	out := map[string]string{LabelPartOf: rd.sys.Name, LabelManagedBy: ManagedBy}
+	for k, v := range l {
+		out[k] = v
+	}
+	return out
+}
+
+// pinPods pins the images of a workload's pod template by the lock's
+// digests, in the order the loader listed them.
+func (rd *renderer) pinPods(obj runtime.Object, o *model.Object) {
+	spec, _ := model.PodSpec(obj)
+	if spec == nil {
+		return
+	}
+	i := 0
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for j := range list {
+			if i < len(o.Images) {
+				list[j].Image = rd.pinWritten(o.Images[i], o.Path+" "+o.Images[i].Container)
+			}
+			i++
+		}
+	}
+}
+
+// pinWritten pins a raw object's image like a component's; one written
+// with a digest keeps it, which must be the one the lock records for its
+// tag.
+func (rd *renderer) pinWritten(img model.ObjectImage, what string) string {
+	if img.Digest == "" {
+		return rd.pin(img.Image, what)
+	}
+	if e, ok := rd.facts.Lookup(img.Ref); ok && e.Digest != img.Digest {
+		rd.errs.Add(img.Pos, "%s: image %s is written with digest %s, but %s records %s for that tag; write the lock's digest, or leave the digest out and let gitopsc pin it", what, img.Ref, img.Digest, images.LockFile, e.Digest)
+	}
+	return img.Ref + "@" + img.Digest
+}
