@@ -10,10 +10,19 @@ import (
 	"github.com/gitopsc/gitopsc/compiler/images"
 )
 
-// The committed environments/images.lock is what the example images give:
-// run on a copy of the input, the program writes the same bytes.
+// The committed environments/images.lock, and that of the system gitopsc
+// init writes, are what the example images give: run on a copy of the
+// input, the program writes the same bytes.
 func TestShippedLockIsCurrent(t *testing.T) {
-	src := filepath.Join("..", "..", "environments")
+	for _, src := range []string{
+		filepath.Join("..", "..", "environments"),
+		filepath.Join("..", "..", "cmd", "gitopsc", "cmd", "initsystem"),
+	} {
+		t.Run(filepath.Base(src), func(t *testing.T) { testLockIsCurrent(t, src) })
+	}
+}
+
+func testLockIsCurrent(t *testing.T, src string) {
 	dir := t.TempDir()
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -48,6 +57,6 @@ func TestShippedLockIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("environments/images.lock is not what the example images give; run make example-images\ngot:\n%s", got)
+		t.Errorf("%s is not what the example images give; run make example-images\ngot:\n%s", filepath.Join(src, images.LockFile), got)
 	}
 }
