@@ -101,6 +101,10 @@ func checkEnforcement(ctx *Context) []Finding {
 				`enable it with enableNetworkPolicy: "true" on the vpc-cni add-on (VPC CNI 1.14 or later) and set cluster: networkPolicy: "vpc-cni", ` +
 				`or name the plugin that enforces them ("calico", "cilium")`
 		}
+		if c.Distribution == "minikube" {
+			msg = `nothing says what enforces the rendered NetworkPolicies on this minikube cluster, and minikube's default CNI enforces none; ` +
+				`start it with minikube start --cni=calico (or --cni=cilium) and set cluster: networkPolicy: "calico"`
+		}
 		return []Finding{{Pos: pos, Target: "environment", Message: msg}}
 	}
 	return nil

@@ -613,18 +613,18 @@ func (d *decoder) environment(f field) *model.Environment {
 	e.Cluster.StorageClass, _ = str(cv, "storageClass")
 	e.Cluster.IngressClass, _ = str(cv, "ingressClass")
 	if e.Cluster.StorageClass == "" {
-		e.Cluster.StorageClass = map[string]string{"k3s": "local-path", "eks": "gp3"}[e.Cluster.Distribution]
+		e.Cluster.StorageClass = map[string]string{"k3s": "local-path", "eks": "gp3", "minikube": "standard"}[e.Cluster.Distribution]
 	}
 	if e.Cluster.IngressClass == "" {
-		e.Cluster.IngressClass = map[string]string{"k3s": "traefik", "eks": "alb"}[e.Cluster.Distribution]
+		e.Cluster.IngressClass = map[string]string{"k3s": "traefik", "eks": "alb", "minikube": "nginx"}[e.Cluster.Distribution]
 	}
 	e.Cluster.PodCIDRs, e.Cluster.PodCIDRsPos = strsPos(cv, "podCIDRs")
 	if len(e.Cluster.PodCIDRs) == 0 {
-		e.Cluster.PodCIDRs = map[string][]string{"k3s": {"10.42.0.0/16"}}[e.Cluster.Distribution]
+		e.Cluster.PodCIDRs = map[string][]string{"k3s": {"10.42.0.0/16"}, "minikube": {"10.244.0.0/16"}}[e.Cluster.Distribution]
 	}
 	e.Cluster.ServiceCIDRs, e.Cluster.ServiceCIDRsPos = strsPos(cv, "serviceCIDRs")
 	if len(e.Cluster.ServiceCIDRs) == 0 {
-		e.Cluster.ServiceCIDRs = map[string][]string{"k3s": {"10.43.0.0/16"}, "eks": {"10.100.0.0/16", "172.20.0.0/16"}}[e.Cluster.Distribution]
+		e.Cluster.ServiceCIDRs = map[string][]string{"k3s": {"10.43.0.0/16"}, "eks": {"10.100.0.0/16", "172.20.0.0/16"}, "minikube": {"10.96.0.0/12"}}[e.Cluster.Distribution]
 	}
 	e.Cluster.NetworkPolicy, e.Cluster.NetworkPolicyPos = str(cv, "networkPolicy")
 	if e.Cluster.NetworkPolicy == "" {

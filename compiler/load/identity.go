@@ -226,7 +226,7 @@ func apiServer(cv cue.Value, distribution string) model.APIServer {
 	a.CIDRs, a.CIDRsPos = strsPos(v, "cidrs")
 	a.Port, a.PortPos, _ = num(v, "port")
 	if a.Port == 0 {
-		a.Port = map[string]int{"k3s": 6443, "eks": 443}[distribution]
+		a.Port = map[string]int{"k3s": 6443, "eks": 443, "minikube": 8443}[distribution]
 	}
 	return a
 }

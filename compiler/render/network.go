@@ -13,11 +13,18 @@ import (
 )
 
 // Where ingress traffic to an exposed component comes from: k3s routes it
-// through Traefik in kube-system; on EKS the load balancer targets pod IPs
-// from outside the cluster.
+// through Traefik in kube-system, minikube's ingress addon through
+// ingress-nginx's controller in ingress-nginx; on EKS the load balancer
+// targets pod IPs from outside the cluster.
 var traefikPeer = networkingv1.NetworkPolicyPeer{
 	NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelNamespace: "kube-system"}},
 	PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "traefik"}},
+}
+
+var ingressNginxPeer = networkingv1.NetworkPolicyPeer{
+	NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelNamespace: "ingress-nginx"}},
+	PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
+		"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}},
 }
 
 // EgressPolicyName and IngressPolicyName name the two policies of a flow.
@@ -157,9 +164,11 @@ func (rd *renderer) exposurePolicy(c *model.Component, e *model.Expose) {
 	switch {
 	case e.Ingress && rd.env.Cluster.Distribution == "k3s":
 		from = []networkingv1.NetworkPolicyPeer{traefikPeer}
+	case e.Ingress && rd.env.Cluster.Distribution == "minikube":
+		from = []networkingv1.NetworkPolicyPeer{ingressNginxPeer}
 	default:
-		// An AWS load balancer or a k3s ServiceLB reaches pods from
-		// addresses outside the cluster.
+		// An AWS load balancer, a k3s ServiceLB or minikube tunnel
+		// reaches pods from addresses outside the cluster.
 		from = []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}}}
 	}
 	rd.addPolicy(c, "ingress-"+c.Name+"-from-outside", e.Pos, networkingv1.NetworkPolicySpec{

@@ -97,6 +97,8 @@ func (o *Output) Prerequisites() []string {
 			add("IngressClass traefik: k3s's bundled Traefik (k3s without --disable=traefik)")
 		case cl.Distribution == "eks" && c == "alb":
 			add("IngressClass alb: the AWS Load Balancer Controller")
+		case cl.Distribution == "minikube" && c == "nginx":
+			add("IngressClass nginx: minikube's ingress addon (minikube addons enable ingress)")
 		default:
 			add("IngressClass %s: an ingress controller that serves it", c)
 		}
@@ -105,9 +107,12 @@ func (o *Output) Prerequisites() []string {
 		add("%s", x)
 	}
 	if len(lbs) > 0 {
-		if cl.Distribution == "eks" {
+		switch cl.Distribution {
+		case "eks":
 			add("loadBalancerClass service.k8s.aws/nlb: the AWS Load Balancer Controller, for %s", count(len(lbs), "LoadBalancer Service"))
-		} else {
+		case "minikube":
+			add("minikube tunnel running on the host, which gives LoadBalancer Services an address, for %s", count(len(lbs), "LoadBalancer Service"))
+		default:
 			add("a load balancer controller: k3s's ServiceLB (k3s without --disable=servicelb), for %s", count(len(lbs), "LoadBalancer Service"))
 		}
 	}
@@ -117,14 +122,19 @@ func (o *Output) Prerequisites() []string {
 			add("StorageClass local-path: k3s's bundled local-path provisioner")
 		case cl.Distribution == "eks" && c == "gp3":
 			add("StorageClass gp3: the Amazon EBS CSI driver's (EKS creates only gp2)")
+		case cl.Distribution == "minikube" && c == "standard":
+			add("StorageClass standard: minikube's storage-provisioner addon (on by default)")
 		default:
 			add("StorageClass %s", c)
 		}
 	}
 	if hpa {
-		if cl.Distribution == "k3s" {
+		switch cl.Distribution {
+		case "k3s":
 			add("metrics-server, for the HorizontalPodAutoscalers: k3s's bundled one (k3s without --disable=metrics-server)")
-		} else {
+		case "minikube":
+			add("metrics-server, for the HorizontalPodAutoscalers: minikube's addon (minikube addons enable metrics-server)")
+		default:
 			add("metrics-server, for the HorizontalPodAutoscalers: the EKS add-on or its chart")
 		}
 	}
@@ -134,6 +144,8 @@ func (o *Output) Prerequisites() []string {
 	switch np, ok := enforcers[cl.NetworkPolicy]; {
 	case ok:
 		add("NetworkPolicy enforcement: %s", np)
+	case cl.NetworkPolicy == "" && cl.Distribution == "minikube":
+		add("NetworkPolicy enforcement, which minikube's default CNI does not do: minikube start --cni=calico (or cilium), named in cluster.networkPolicy")
 	case cl.NetworkPolicy == "":
 		add("NetworkPolicy enforcement, which the environment does not name (cluster.networkPolicy): without it the policies isolate nothing")
 	}
