@@ -67,22 +67,27 @@ type imageUse struct {
 	target string // what a waiver names
 	what   string
 	img    model.Image
+	arch   string // a raw object's pods' kubernetes.io/arch nodeSelector
 }
 
 func imageUses(ctx *Context) []imageUse {
 	var out []imageUse
 	for _, c := range ctx.Env.System.Components {
-		out = append(out, imageUse{c, c.Name, "container " + c.Name, c.Image})
+		out = append(out, imageUse{c: c, target: c.Name, what: "container " + c.Name, img: c.Image})
 		for _, sc := range c.Sidecars {
-			out = append(out, imageUse{c, c.Name, "sidecar " + sc.Name, sc.Image})
+			out = append(out, imageUse{c: c, target: c.Name, what: "sidecar " + sc.Name, img: sc.Image})
 		}
 		for _, ic := range c.Init {
-			out = append(out, imageUse{c, c.Name, "init container " + ic.Name, ic.Image})
+			out = append(out, imageUse{c: c, target: c.Name, what: "init container " + ic.Name, img: ic.Image})
 		}
 	}
 	for _, o := range ctx.Env.System.Objects {
+		arch := ""
+		if spec, _ := model.PodSpec(o.Typed); spec != nil {
+			arch = spec.NodeSelector["kubernetes.io/arch"]
+		}
 		for _, img := range o.Images {
-			out = append(out, imageUse{nil, o.Target(), o.ID() + ": " + img.Container, img.Image})
+			out = append(out, imageUse{target: o.Target(), what: o.ID() + ": " + img.Container, img: img.Image, arch: arch})
 		}
 	}
 	return out
@@ -210,6 +215,10 @@ func checkImageArch(ctx *Context) []Finding {
 	var fs []Finding
 	for _, u := range imageUses(ctx) {
 		want := requiredPlatforms(ctx.Env.Env, u.c)
+		if u.arch != "" {
+			// Pods that select an architecture run only there.
+			want = []string{"linux/" + u.arch}
+		}
 		e, ok := ctx.Facts.Lookup(u.img.Ref)
 		if !ok {
 			continue // IMG005 reports images missing from the lock

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -147,7 +148,22 @@ func Analysis(out *render.Output) (*reach.Result, error) {
 func checkNetwork(ctx *Context) []Finding {
 	res, err := Analysis(ctx.Output)
 	if err != nil {
-		return []Finding{{Pos: ctx.Env.Env.Pos, Target: "environment", Message: "the rendered NetworkPolicies cannot be analysed: " + err.Error()}}
+		f := Finding{Pos: ctx.Env.Env.Pos, Target: "environment", Message: "the rendered NetworkPolicies cannot be analysed: " + err.Error()}
+		// At the object that causes it, when the source wrote it under
+		// objects: a NetworkPolicy, or a workload's ports.
+		var pe *reach.InvalidPolicyError
+		var ie *reach.InvalidInputError
+		for _, o := range ctx.Output.Objects {
+			if o.Source == nil {
+				continue
+			}
+			if errors.As(err, &pe) && o.Kind == "NetworkPolicy" && o.Namespace == pe.Policy.Namespace && o.Name == pe.Policy.Name ||
+				errors.As(err, &ie) && o.Source.Typed != nil && ie.What == "workload "+o.Namespace+"/"+o.Name {
+				f.Pos, f.Object = o.Pos, o.Source.ID()
+				break
+			}
+		}
+		return []Finding{f}
 	}
 	sys := ctx.Env.System
 	policyPos := map[reach.PolicyRef]*render.Object{}
@@ -251,9 +267,23 @@ func portLabel(f reach.Flow) string {
 	return fmt.Sprint(f.Port)
 }
 
-// rawPolicy is the first NetworkPolicy of namespace ns written under
-// objects that governs one of the directions ("ingress", "egress").
+// rawPolicy is the NetworkPolicy of namespace ns written under objects
+// that undoes its default deny in one of the directions ("ingress",
+// "egress"): the first that selects every pod and admits every peer
+// there, else the first that governs the direction at all.
 func rawPolicy(out *render.Output, ns string, directions []string) *render.Object {
+	for _, o := range out.Objects {
+		p, ok := o.Obj.(*networkingv1.NetworkPolicy)
+		if !ok || o.Source == nil || p.Namespace != ns || len(p.Spec.PodSelector.MatchLabels)+len(p.Spec.PodSelector.MatchExpressions) > 0 {
+			continue
+		}
+		for _, d := range directions {
+			if d == "ingress" && slices.ContainsFunc(p.Spec.Ingress, func(r networkingv1.NetworkPolicyIngressRule) bool { return len(r.From) == 0 }) ||
+				d == "egress" && slices.ContainsFunc(p.Spec.Egress, func(r networkingv1.NetworkPolicyEgressRule) bool { return len(r.To) == 0 }) {
+				return o
+			}
+		}
+	}
 	for _, o := range out.Objects {
 		p, ok := o.Obj.(*networkingv1.NetworkPolicy)
 		if !ok || o.Source == nil || p.Namespace != ns {

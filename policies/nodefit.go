@@ -160,12 +160,28 @@ func requestField(r *model.Resources, res corev1.ResourceName) model.Pos {
 }
 
 // workloadPool is the pool w's pods run on: its component's, or, for
-// pods of a chart or a raw object, the default pool; nil when the
-// cluster states none.
+// pods of a raw object, the default pool when they may run there, else
+// the first pool they may run on (runsOn); nil when the cluster states
+// none, and for a DaemonSet, whose pods are one per node of every pool
+// they may run on (counted by daemonNodes), not packed onto one.
 func workloadPool(ctx *Context, w *workload) *model.NodePool {
 	cl := ctx.Env.Env.Cluster
-	if w.Component != nil && w.Component.Pool != "" {
-		return cl.Pool(w.Component.Pool)
+	if w.Component != nil {
+		if w.Component.Pool != "" {
+			return cl.Pool(w.Component.Pool)
+		}
+		return cl.Pool(cl.DefaultPool)
+	}
+	if w.Kind == "DaemonSet" {
+		return nil
+	}
+	if p := cl.Pool(cl.DefaultPool); p != nil && runsOn(p, &w.Template.Spec) {
+		return p
+	}
+	for _, p := range cl.Pools {
+		if runsOn(p, &w.Template.Spec) {
+			return p
+		}
 	}
 	return cl.Pool(cl.DefaultPool)
 }

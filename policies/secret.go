@@ -2,12 +2,17 @@ package policies
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitopsc/gitopsc/compiler/model"
@@ -144,47 +149,128 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 		for _, l := range lists {
 			// The message names the flag or the argument's place, never
 			// the argument itself: it may be the value.
-			report := func(i int, what, why string) {
+			argvSecrets(l.list, func(i int, what, why string) {
 				pos := l.pos
 				if i < len(l.at) && l.at[i].IsValid() {
 					pos = l.at[i]
 				}
 				fs = append(fs, Finding{Pos: pos, Target: c.Name,
 					Message: fmt.Sprintf("%s of %s holds a plaintext value: %s; read it from a secret-backed environment variable", what, l.of, why)})
+			})
+		}
+	}
+	for _, o := range ctx.Env.System.Objects {
+		fs = append(fs, rawSecrets(o)...)
+	}
+	return fs
+}
+
+// argvSecrets reports each argument of a command line that is, or passes
+// as a flag, a credential: report gets its index, what to call it (never
+// the argument itself, which may be the value) and why.
+func argvSecrets(list []string, report func(i int, what, why string)) {
+	for i, a := range list {
+		a = envReference.ReplaceAllString(a, "")
+		if why := LooksSecret("", a); why != "" {
+			report(i, fmt.Sprintf("argument %d", i+1), why)
+			continue
+		}
+		flag, value, joined := strings.Cut(a, "=")
+		if !flagName.MatchString(flag) {
+			continue
+		}
+		name := strings.NewReplacer("-", "_", ".", "_").Replace(strings.TrimLeft(flag, "-"))
+		if !model.SecretLikeName(name) {
+			continue
+		}
+		at := i
+		if !joined && credentialFlag.MatchString(name) && i+1 < len(list) {
+			// "--db-password", "VALUE": the value is the next argument,
+			// unless that is another flag, a switch's true or false, or
+			// a value reported on its own.
+			next := envReference.ReplaceAllString(list[i+1], "")
+			if !strings.HasPrefix(next, "-") && next != "true" && next != "false" && LooksSecret("", next) == "" {
+				value, at = next, i+1
 			}
-			for i, a := range l.list {
-				a = envReference.ReplaceAllString(a, "")
-				if why := LooksSecret("", a); why != "" {
-					report(i, fmt.Sprintf("argument %d", i+1), why)
-					continue
-				}
-				flag, value, joined := strings.Cut(a, "=")
-				if !flagName.MatchString(flag) {
-					continue
-				}
-				name := strings.NewReplacer("-", "_", ".", "_").Replace(strings.TrimLeft(flag, "-"))
-				if !model.SecretLikeName(name) {
-					continue
-				}
-				at := i
-				if !joined && credentialFlag.MatchString(name) && i+1 < len(l.list) {
-					// "--db-password", "VALUE": the value is the next
-					// argument, unless that is another flag, a switch's
-					// true or false, or a value reported on its own.
-					next := envReference.ReplaceAllString(l.list[i+1], "")
-					if !strings.HasPrefix(next, "-") && next != "true" && next != "false" && LooksSecret("", next) == "" {
-						value, at = next, i+1
-					}
-				}
-				// An absolute path says where the credential is kept
-				// ("--tls-private-key=/etc/tls/key.pem"), not what it is.
-				if value != "" && !strings.HasPrefix(value, "/") {
-					report(at, flag, "it passes a credential as a flag")
+		}
+		// An absolute path says where the credential is kept
+		// ("--tls-private-key=/etc/tls/key.pem"), not what it is.
+		if value != "" && !strings.HasPrefix(value, "/") {
+			report(at, flag, "it passes a credential as a flag")
+		}
+	}
+}
+
+// rawSecrets reports what a raw object writes into git that looks like a
+// credential, as SEC001 does for a component: its labels and annotations
+// and its pods', its containers' environment values and command lines. A
+// Secret's or ConfigMap's data is SEC003's, on the output.
+func rawSecrets(o *model.Object) []Finding {
+	var fs []Finding
+	add := func(format string, args ...any) {
+		fs = append(fs, Finding{Pos: o.Pos, Target: o.Target(), Object: o.ID(), Message: o.ID() + ": " + fmt.Sprintf(format, args...)})
+	}
+	meta := func(what string, m metav1.ObjectMeta) {
+		for _, set := range []struct {
+			kind string
+			kvs  map[string]string
+		}{{"label", m.Labels}, {"annotation", m.Annotations}} {
+			for _, k := range slices.Sorted(maps.Keys(set.kvs)) {
+				if why := LooksSecret(model.MetadataKeyName(k), set.kvs[k]); why != "" {
+					add("%s%s %s holds a plaintext value and %s; metadata is no place for a credential: move it to a secret", what, set.kind, k, why)
 				}
 			}
 		}
 	}
+	if m, ok := o.Typed.(metav1.Object); ok {
+		meta("", metav1.ObjectMeta{Labels: m.GetLabels(), Annotations: m.GetAnnotations()})
+	}
+	spec, _ := model.PodSpec(o.Typed)
+	if spec == nil {
+		return fs
+	}
+	if t, ok := podTemplate(o.Typed); ok && o.Kind != "Pod" {
+		meta("pod ", t)
+	}
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for _, c := range list {
+			for _, e := range c.Env {
+				if why := LooksSecret(e.Name, e.Value); why != "" {
+					add("container %s: environment variable %s holds a plaintext value and %s; take it from a Secret (valueFrom.secretKeyRef)", c.Name, e.Name, why)
+				}
+			}
+			for _, argv := range []struct {
+				what string
+				list []string
+			}{{"command", c.Command}, {"args", c.Args}} {
+				argvSecrets(argv.list, func(i int, what, why string) {
+					add("container %s: %s: %s holds a plaintext value: %s; read it from a secret-backed environment variable", c.Name, argv.what, what, why)
+				})
+			}
+		}
+	}
 	return fs
+}
+
+// podTemplate is the pod metadata of a workload object.
+func podTemplate(obj any) (metav1.ObjectMeta, bool) {
+	switch t := obj.(type) {
+	case *corev1.Pod:
+		return t.ObjectMeta, true
+	case *appsv1.Deployment:
+		return t.Spec.Template.ObjectMeta, true
+	case *appsv1.StatefulSet:
+		return t.Spec.Template.ObjectMeta, true
+	case *appsv1.DaemonSet:
+		return t.Spec.Template.ObjectMeta, true
+	case *appsv1.ReplicaSet:
+		return t.Spec.Template.ObjectMeta, true
+	case *batchv1.Job:
+		return t.Spec.Template.ObjectMeta, true
+	case *batchv1.CronJob:
+		return t.Spec.JobTemplate.Spec.Template.ObjectMeta, true
+	}
+	return metav1.ObjectMeta{}, false
 }
 
 // SOPSProblem reports why b is not a SOPS-encrypted manifest, or "".
@@ -247,6 +333,9 @@ func checkOutputPlaintext(ctx *Context) []Finding {
 	for _, o := range ctx.Output.Objects {
 		switch t := o.Obj.(type) {
 		case *corev1.Secret:
+			if len(t.Data)+len(t.StringData) == 0 {
+				continue // nothing in it to leak
+			}
 			fs = append(fs, Finding{Pos: o.Pos, Target: o.Component, Object: "Secret " + t.Namespace + "/" + t.Name,
 				Message: fmt.Sprintf("Secret %s/%s would be written with plaintext data", t.Namespace, t.Name)})
 		case *corev1.ConfigMap:
@@ -265,7 +354,12 @@ func checkOutputPlaintext(ctx *Context) []Finding {
 				if c != nil && configValue(c, k) == t.Data[k] {
 					continue
 				}
-				if why := LooksSecret("", t.Data[k]); why != "" {
+				// A raw ConfigMap's keys are names as a config key is.
+				name := ""
+				if o.Source != nil {
+					name = k
+				}
+				if why := LooksSecret(name, t.Data[k]); why != "" {
 					fs = append(fs, Finding{Pos: o.Pos, Target: o.Component, Object: "ConfigMap " + t.Namespace + "/" + t.Name,
 						Message: fmt.Sprintf("ConfigMap %s/%s key %s: %s", t.Namespace, t.Name, k, why)})
 				}

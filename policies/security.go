@@ -246,7 +246,9 @@ func checkPDB(ctx *Context) []Finding {
 	}
 	var fs []Finding
 	for _, w := range workloads(ctx) {
-		if w.Replicas < 2 || w.Runs != nil {
+		// A drain leaves DaemonSet pods be; a bare Pod has no controller
+		// a budget would slow down.
+		if w.Replicas < 2 || w.Runs != nil || w.Kind == "DaemonSet" || w.Kind == "Pod" {
 			// A Job gets no budget: the Job controller replaces a pod
 			// that is evicted.
 			continue

@@ -1,7 +1,10 @@
 package policies
 
 import (
+	"slices"
+
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -45,7 +48,10 @@ func (w *workload) pos() model.Pos {
 func workloads(ctx *Context) []*workload {
 	hpaMax := map[string]int{}
 	for _, o := range ctx.Output.Objects {
-		if h, ok := o.Obj.(*autoscalingv2.HorizontalPodAutoscaler); ok {
+		switch h := o.Obj.(type) {
+		case *autoscalingv2.HorizontalPodAutoscaler:
+			hpaMax[h.Namespace+"/"+h.Spec.ScaleTargetRef.Kind+"/"+h.Spec.ScaleTargetRef.Name] = int(h.Spec.MaxReplicas)
+		case *autoscalingv1.HorizontalPodAutoscaler: // written under objects
 			hpaMax[h.Namespace+"/"+h.Spec.ScaleTargetRef.Kind+"/"+h.Spec.ScaleTargetRef.Name] = int(h.Spec.MaxReplicas)
 		}
 	}
@@ -73,7 +79,7 @@ func workloads(ctx *Context) []*workload {
 		case *appsv1.DaemonSet:
 			// One pod per node, with one more per node while a rolling
 			// update surges.
-			n := nodes(ctx.Env.Env)
+			n := daemonNodes(ctx.Env.Env, &t.Spec.Template.Spec)
 			w = &workload{Kind: "DaemonSet", Namespace: t.Namespace, Name: t.Name, Obj: o, Template: &t.Spec.Template, Replicas: n}
 			if ru := t.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.MaxSurge != nil {
 				w.Surge = scaled(ru.MaxSurge, n, true)
@@ -99,17 +105,51 @@ func workloads(ctx *Context) []*workload {
 	return out
 }
 
-// nodes is how many nodes the environment's cluster has at most: the
-// sum of its pools' maxima, or 1 when it describes none.
-func nodes(env *model.Environment) int {
-	if env == nil {
+// daemonNodes is how many nodes a DaemonSet's pods run on at most: the
+// maxima of the pools whose nodes its nodeSelector matches and whose
+// taints it tolerates, or 1 when the environment describes no pool.
+func daemonNodes(env *model.Environment, spec *corev1.PodSpec) int {
+	if env == nil || len(env.Cluster.Pools) == 0 {
 		return 1
 	}
 	n := 0
 	for _, p := range env.Cluster.Pools {
-		n += p.Max
+		if runsOn(p, spec) {
+			n += p.Max
+		}
 	}
-	return max(n, 1)
+	return n
+}
+
+// runsOn reports whether pods of spec may run on the nodes of pool p: its
+// nodeSelector matches their labels (the pool's, and kubernetes.io/arch),
+// and it tolerates each of their NoSchedule and NoExecute taints.
+func runsOn(p *model.NodePool, spec *corev1.PodSpec) bool {
+	labels := map[string]string{}
+	for _, l := range p.Labels {
+		labels[l.Key] = l.Value
+	}
+	for k, v := range spec.NodeSelector {
+		if k == "kubernetes.io/arch" {
+			if !slices.Contains(p.Arch, v) {
+				return false
+			}
+			continue
+		}
+		if labels[k] != v {
+			return false
+		}
+	}
+	for _, t := range p.Taints {
+		if t.Effect == string(corev1.TaintEffectPreferNoSchedule) {
+			continue
+		}
+		taint := corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)}
+		if !slices.ContainsFunc(spec.Tolerations, func(tol corev1.Toleration) bool { return tolerates(tol, taint) }) {
+			return false
+		}
+	}
+	return true
 }
 
 func replicas(p *int32) int {
@@ -127,4 +167,23 @@ func scaled(v *intstr.IntOrString, total int, up bool) int {
 		return 0
 	}
 	return n
+}
+
+// tolerates reports whether tol tolerates taint, as the scheduler
+// matches them: the effect (or any), the key (or any with Exists), and
+// for Equal the value.
+func tolerates(tol corev1.Toleration, taint corev1.Taint) bool {
+	if tol.Effect != "" && tol.Effect != taint.Effect {
+		return false
+	}
+	if tol.Key != "" && tol.Key != taint.Key {
+		return false
+	}
+	switch tol.Operator {
+	case corev1.TolerationOpExists:
+		return true
+	case "", corev1.TolerationOpEqual:
+		return tol.Key != "" && tol.Value == taint.Value
+	}
+	return false
 }

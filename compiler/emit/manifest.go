@@ -160,3 +160,12 @@ func parseManifest(b []byte) []string {
 	}
 	return out
 }
+
+// Paths are the paths of the tree's files.
+func (t *Tree) Paths() []string {
+	out := make([]string, len(t.Files))
+	for i, f := range t.Files {
+		out[i] = f.Path
+	}
+	return out
+}

@@ -383,17 +383,24 @@ func foreignKustomization(envDir string, wrote []string, t *Tree) error {
 }
 
 // Unlisted lists the manifests (.yaml, .yml, .json) in the layer folders
-// of envDir, those t writes a kustomization.yaml into, that t does not
-// write: the layer's kustomization.yaml does not list them, so Flux never
-// applies them. Paths are relative to envDir, sorted. The flux folder has
-// no kustomization.yaml (Flux builds it from every manifest in it), so
-// nothing there is unlisted.
+// of envDir that gitopsc neither writes now (t) nor wrote before (the
+// folder's manifest: a build removes those): no kustomization.yaml lists
+// them, so Flux never applies them. The layer folders are those t writes
+// a kustomization.yaml into, and those the last build did, whose layer
+// is gone and which nothing applies any more. Paths are relative to
+// envDir, sorted. The flux folder has no kustomization.yaml (Flux builds
+// it from every manifest in it), so nothing there is unlisted. Call it
+// before Write: Write replaces the manifest.
 func Unlisted(envDir string, t *Tree) ([]string, error) {
-	ours := make(map[string]bool, len(t.Files))
+	old, err := previousFiles(envDir)
+	if err != nil {
+		return nil, err
+	}
+	ours := make(map[string]bool, len(t.Files)+len(old))
 	layers := map[string]bool{}
-	for _, f := range t.Files {
-		ours[f.Path] = true
-		if dir, name, ok := strings.Cut(f.Path, "/"); ok && name == "kustomization.yaml" {
+	for _, p := range append(old, t.Paths()...) {
+		ours[p] = true
+		if dir, name, ok := strings.Cut(p, "/"); ok && name == "kustomization.yaml" {
 			layers[dir] = true
 		}
 	}
@@ -411,6 +418,14 @@ func Unlisted(envDir string, t *Tree) ([]string, error) {
 			rel = filepath.ToSlash(rel)
 			if e.IsDir() || ours[rel] {
 				return nil
+			}
+			if n := e.Name(); n == "kustomization.yml" || n == "Kustomization" {
+				return nil // refused, not warned of: see foreignKustomization
+			}
+			if e.Type()&fs.ModeSymlink != 0 {
+				if info, err := os.Stat(path); err == nil && info.IsDir() {
+					return nil // a link to a folder kustomize does not list either way
+				}
 			}
 			switch strings.ToLower(filepath.Ext(rel)) {
 			case ".yaml", ".yml", ".json":

@@ -1,10 +1,13 @@
 package load
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +29,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -48,6 +52,7 @@ var builtinScheme = sync.OnceValue(func() *runtime.Scheme {
 		eventsv1.AddToScheme, flowcontrolv1.AddToScheme, networkingv1.AddToScheme,
 		nodev1.AddToScheme, policyv1.AddToScheme, rbacv1.AddToScheme,
 		schedulingv1.AddToScheme, storagev1.AddToScheme, apiextensionsv1.AddToScheme,
+		resourcev1.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			panic(err) // the registrations are fixed at build time
@@ -67,6 +72,7 @@ var clusterScoped = map[string]bool{
 	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
 	"CustomResourceDefinition": true, "CertificateSigningRequest": true,
 	"FlowSchema": true, "PriorityLevelConfiguration": true,
+	"DeviceClass": true, "ResourceSlice": true,
 }
 
 // notObjects are kinds the built-in groups register that are not objects
@@ -97,6 +103,11 @@ func (d *decoder) objects(v cue.Value, path, block string) []*model.Object {
 
 func (d *decoder) object(f field, path, block string) *model.Object {
 	v := f.v
+	if f.label == "" || strings.Contains(f.label, "/") {
+		// A waiver names it object/KEY or object/NAMESPACE/KEY.
+		d.errs.Add(v.Pos(), "%s: an object's name under objects must not be empty or hold '/'", path)
+		return nil
+	}
 	o := &model.Object{Key: f.label, Block: block, Path: path, Pos: v.Pos()}
 	apiVersionPos, kindPos := v.LookupPath(cuePath("apiVersion")).Pos(), v.LookupPath(cuePath("kind")).Pos()
 	o.APIVersion, _ = str(v, "apiVersion")
@@ -196,14 +207,21 @@ func (d *decoder) object(f field, path, block string) *model.Object {
 		}
 		o.Typed = typed
 		o.Images = d.podImages(v, typed)
+		d.negativeResources(v, typed, path)
+		if len(*d.errs) > errs {
+			return nil
+		}
 	} else {
 		d.checkFields(v.LookupPath(cuePath("metadata")), reflect.TypeOf(metav1.ObjectMeta{}), path+".metadata")
 		if len(*d.errs) > errs {
 			return nil
 		}
+		// Numbers stay as written: a float64 would round large ones.
 		b, err := v.MarshalJSON()
 		if err == nil {
-			err = json.Unmarshal(b, &o.Fields)
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.UseNumber()
+			err = dec.Decode(&o.Fields)
 		}
 		if err != nil {
 			d.errs.Add(o.Pos, "%s: %s", path, jsonProblem(err))
@@ -250,10 +268,11 @@ func unknownKind(s *runtime.Scheme, gvk schema.GroupVersionKind) (msg string, at
 }
 
 // objectNameProblems checks a name as the API server does: RBAC names
-// are path segments, other built-in names DNS subdomains; a custom
-// resource's name is a path segment at least.
+// are path segments, other names (custom resources' too) DNS subdomains.
 func objectNameProblems(group string, builtin bool, name string) []string {
-	if builtin && group != rbacv1.GroupName {
+	if !builtin || group != rbacv1.GroupName {
+		// The API server checks custom resources' names as DNS
+		// subdomains too.
 		return validation.IsDNS1123Subdomain(name)
 	}
 	var msgs []string
@@ -481,4 +500,29 @@ func fieldValuePos(v cue.Value) model.Pos {
 		return f.Value.Pos()
 	}
 	return v.Pos()
+}
+
+// negativeResources refuses a negative request or limit in a workload's
+// containers, which the API server refuses and which would lower the
+// quota arithmetic's worst case.
+func (d *decoder) negativeResources(v cue.Value, typed any, path string) {
+	spec, at := model.PodSpec(typed)
+	if spec == nil {
+		return
+	}
+	for _, list := range []struct {
+		field string
+		cs    []corev1.Container
+	}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}} {
+		for i, c := range list.cs {
+			for kind, rl := range map[string]corev1.ResourceList{"requests": c.Resources.Requests, "limits": c.Resources.Limits} {
+				for _, name := range slices.Sorted(maps.Keys(rl)) {
+					if q := rl[name]; q.Sign() < 0 {
+						p := fmt.Sprintf("%s.%s[%d].resources.%s.%q", at, list.field, i, kind, string(name))
+						d.errs.Add(fieldValuePos(v.LookupPath(cue.ParsePath(p))), "%s.%s.%s.%d.resources.%s.%s: %s is negative; the API server refuses it", path, at, list.field, i, kind, name, q.String())
+					}
+				}
+			}
+		}
+	}
 }

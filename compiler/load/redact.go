@@ -47,6 +47,9 @@ const hidden = "(value hidden)"
 // a reference), a config value under a credential-like name, in the
 // system or an environment.
 func sensitive(path []string) bool {
+	if in := objectPath(path); in != nil {
+		return sensitiveInObject(in)
+	}
 	switch {
 	case len(path) >= 5 && path[0] == "system" && path[1] == "components" && path[3] == "secrets":
 		return len(path) == 5 || path[5] != "secret" && path[5] != "key"
@@ -60,9 +63,49 @@ func sensitive(path []string) bool {
 	return false
 }
 
+// objectPath is the part of path inside a raw object, after
+// objects.NAME: under system, a system namespace, an environment or an
+// environment's namespace; nil for a path elsewhere.
+func objectPath(path []string) []string {
+	for _, at := range []int{1, 3, 5} {
+		if len(path) > at+2 && path[at] == "objects" {
+			switch {
+			case at == 1 && path[0] == "system",
+				at == 3 && (path[0] == "system" && path[1] == "namespaces" || path[0] == "environments"),
+				at == 5 && path[0] == "environments" && path[2] == "namespaces":
+				return path[at+2:]
+			}
+		}
+	}
+	return nil
+}
+
+// sensitiveInObject reports whether a field of a raw object, at path
+// inside it, may hold a secret's value: a Secret's or ConfigMap's data
+// (which field is which the syntax does not say, so both), a container's
+// environment values, and labels or annotations under credential-like
+// names. CUE's messages then hide its value, as for a component's.
+func sensitiveInObject(path []string) bool {
+	if len(path) >= 2 && (path[0] == "data" || path[0] == "stringData" || path[0] == "binaryData") {
+		return true
+	}
+	if n := len(path); n >= 3 && path[n-1] == "value" && path[n-3] == "env" {
+		return true
+	}
+	if n := len(path); n >= 2 && (path[n-2] == "annotations" || path[n-2] == "labels") {
+		return model.MetadataKeySecretLike(path[n-1])
+	}
+	return false
+}
+
 // commandLine reports whether path is a component's or init container's
-// command or args, where a credential may be passed as a flag.
+// command or args, or a raw object's container's, where a credential may
+// be passed as a flag.
 func commandLine(path []string) bool {
+	if in := objectPath(path); in != nil {
+		last := in[len(in)-1]
+		return len(in) >= 2 && (last == "command" || last == "args")
+	}
 	if len(path) < 4 || path[0] != "system" || path[1] != "components" {
 		return false
 	}

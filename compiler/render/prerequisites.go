@@ -72,12 +72,28 @@ func (o *Output) Prerequisites() []string {
 	// objects holds it too.
 	crds := map[string]bool{}
 	custom := map[string]int{}
+	namespaces := map[string]bool{}
+	foreign := map[string]int{}
 	for _, obj := range o.Objects {
-		if crd, ok := obj.Obj.(*apiextensionsv1.CustomResourceDefinition); ok {
-			crds[crd.Spec.Names.Kind+"."+crd.Spec.Group] = true
+		switch t := obj.Obj.(type) {
+		case *apiextensionsv1.CustomResourceDefinition:
+			crds[t.Spec.Names.Kind+"."+t.Spec.Group] = true
+		case *corev1.Namespace:
+			namespaces[t.Name] = true
 		}
-		if obj.Source != nil && obj.Source.Typed == nil {
+		if obj.Source == nil {
+			continue
+		}
+		if obj.Source.Typed == nil && !builtinUntyped[obj.Source.Group] {
 			custom[obj.Source.Kind+"."+obj.Source.Group]++
+		}
+		if ns := obj.Namespace; ns != "" && o.Env.System.Namespace(ns) == nil && !clusterNamespaces[ns] {
+			foreign[ns]++
+		}
+	}
+	for _, ns := range slices.Sorted(maps.Keys(foreign)) {
+		if !namespaces[ns] {
+			add("Namespace %s, for %s written under objects (gitopsc renders the system's namespaces only)", ns, count(foreign[ns], "object"))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(custom)) {
@@ -151,6 +167,14 @@ func (o *Output) Prerequisites() []string {
 	}
 	return out
 }
+
+// clusterNamespaces are the namespaces every cluster, or Flux, has.
+var clusterNamespaces = map[string]bool{"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true, "flux-system": true}
+
+// builtinUntyped are built-in API groups whose objects pass as written
+// (the loader decodes no type of theirs), and which need no CRD.
+var builtinUntyped = map[string]bool{"apiregistration.k8s.io": true, "internal.apiserver.k8s.io": true,
+	"storagemigration.k8s.io": true, "authentication.k8s.io": true, "authorization.k8s.io": true}
 
 // enforcers name what cluster.networkPolicy says enforces policies.
 var enforcers = map[string]string{

@@ -38,3 +38,25 @@ func objects(in *model.Input, env *model.Environment, errs *diag.List) []*model.
 	}
 	return out
 }
+
+// workloadNames refuses a raw workload with the name of another workload
+// of its namespace, a component's or another raw object's of another
+// kind: the network analysis, and the rules that read it, tell workloads
+// apart by namespace and name.
+func workloadNames(sys *model.System, env *model.Environment, errs *diag.List) {
+	taken := map[string]string{}
+	for _, c := range sys.Components {
+		taken[c.Namespace+"/"+c.Name] = "component " + c.Name
+	}
+	for _, o := range sys.Objects {
+		if spec, _ := model.PodSpec(o.Typed); spec == nil {
+			continue
+		}
+		key := o.Namespace + "/" + o.Name
+		if by, ok := taken[key]; ok {
+			errs.Add(o.Pos, "%s: %s has the name of %s in namespace %s (environments.%s); gitopsc tells a namespace's workloads apart by name: rename one", o.Path, o.ID(), by, o.Namespace, env.Name)
+			continue
+		}
+		taken[key] = o.Path
+	}
+}

@@ -61,6 +61,7 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 		sys.Components = append(sys.Components, rc)
 	}
 	sys.Objects = objects(in, env, &errs)
+	workloadNames(sys, env, &errs)
 	apiServer(sys, env, &errs)
 	checkVersion(env, &errs)
 	if err := errs.Err(); err != nil {

@@ -124,11 +124,11 @@ func newBuild() *cobra.Command {
 					}
 					continue
 				}
-				d, err := emit.Write(outDir, r.Tree)
-				if err != nil {
+				if err := warnUnlisted(c, envDir, r); err != nil {
 					return err
 				}
-				if err := warnUnlisted(c, envDir, r); err != nil {
+				d, err := emit.Write(outDir, r.Tree)
+				if err != nil {
 					return err
 				}
 				status := "up to date"
@@ -193,11 +193,22 @@ func warnUnlisted(c *cobra.Command, envDir string, r *compiler.Result) error {
 	if err != nil {
 		return err
 	}
+	current := map[string]bool{}
+	for _, f := range r.Tree.Files {
+		if dir, name, ok := strings.Cut(f.Path, "/"); ok && name == "kustomization.yaml" {
+			current[dir] = true
+		}
+	}
 	for _, f := range files {
 		layer, _, _ := strings.Cut(f, "/")
 		where := "system: objects: NAME"
 		if layer != render.LayerPlatform {
 			where = "system: namespaces: " + layer + ": objects: NAME"
+		}
+		if !current[layer] {
+			fmt.Fprintf(c.ErrOrStderr(), "gitopsc: warning: %s is in %s, a layer the source no longer renders, so nothing applies it; move what it holds into the source under objects and delete the file\n",
+				filepath.ToSlash(filepath.Join(envDir, f)), filepath.ToSlash(filepath.Join(envDir, layer)))
+			continue
 		}
 		fmt.Fprintf(c.ErrOrStderr(), "gitopsc: warning: %s is not listed in %s/kustomization.yaml, which gitopsc writes, so Flux never applies it; write the object in the source under %s (or an environment's objects) and delete the file\n",
 			filepath.ToSlash(filepath.Join(envDir, f)), filepath.ToSlash(filepath.Join(envDir, layer)), where)
