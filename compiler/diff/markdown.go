@@ -4,6 +4,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gitopsc/gitopsc/policies"
+	"github.com/gitopsc/gitopsc/policies/reach"
 )
 
 // CommentLimit is the most characters GitHub accepts in a pull-request
@@ -106,6 +111,10 @@ func WriteMarkdown(w io.Writer, r *Report, limit int) error {
 				p("- **%s** newly blocked outside access: %s\n", e.Name, mdCode(f))
 			}
 		}
+	}
+
+	for _, e := range r.Environments {
+		p("%s", flowChart(e))
 	}
 
 	for _, fixed := range []bool{false, true} {
@@ -275,4 +284,36 @@ func objectBlock(o *Object, room int) (string, bool) {
 		return "", false
 	}
 	return head + kept.String() + fmt.Sprintf("... %d more lines not shown\n", len(o.lines)-n) + tail, false
+}
+
+// maxFlowChart bounds one environment's Mermaid block, so that the
+// comment keeps room under GitHub's limit for the rest.
+const maxFlowChart = 12000
+
+// flowChart draws the flows a change allows and blocks in one
+// environment as a Mermaid flowchart, which GitHub draws in a comment:
+// allowed ones solid with "+", blocked ones dotted with "-". Empty when
+// the change opens and closes none; a note instead of a chart too large
+// to keep.
+func flowChart(e *Environment) string {
+	if len(e.Flows.Allowed)+len(e.Flows.Blocked) == 0 {
+		return ""
+	}
+	conv := func(fs []Flow) []reach.Flow {
+		var out []reach.Flow
+		for _, f := range fs {
+			fromNS, from, _ := strings.Cut(f.From, "/")
+			toNS, to, _ := strings.Cut(f.To, "/")
+			out = append(out, reach.Flow{From: reach.WorkloadRef{Namespace: fromNS, Name: from}, To: reach.WorkloadRef{Namespace: toNS, Name: to},
+				Port: f.Port, Protocol: corev1.Protocol(f.Protocol), PortName: f.PortName})
+		}
+		return out
+	}
+	var chart strings.Builder
+	policies.DiffGraph("flows the change allows (+) and blocks (-) in "+e.Name, conv(e.Flows.Allowed), conv(e.Flows.Blocked)).Mermaid(&chart)
+	title := fmt.Sprintf("\n#### Flows in %s\n\n", mdText(e.Name))
+	if chart.Len() > maxFlowChart {
+		return title + fmt.Sprintf("%d flows change, too many to draw; they are listed under Risks.\n", len(e.Flows.Allowed)+len(e.Flows.Blocked))
+	}
+	return title + "```mermaid\n" + chart.String() + "```\n"
 }

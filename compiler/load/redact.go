@@ -67,12 +67,13 @@ func sensitive(path []string) bool {
 // objects.NAME: under system, a system namespace, an environment or an
 // environment's namespace; nil for a path elsewhere.
 func objectPath(path []string) []string {
-	for _, at := range []int{1, 3, 5} {
+	for _, at := range []int{1, 2, 3, 4} {
 		if len(path) > at+2 && path[at] == "objects" {
 			switch {
-			case at == 1 && path[0] == "system",
-				at == 3 && (path[0] == "system" && path[1] == "namespaces" || path[0] == "environments"),
-				at == 5 && path[0] == "environments" && path[2] == "namespaces":
+			case at == 1 && path[0] == "system", // system.objects.NAME
+				at == 2 && path[0] == "environments",                            // environments.ENV.objects.NAME
+				at == 3 && path[0] == "system" && path[1] == "namespaces",       // system.namespaces.NS.objects.NAME
+				at == 4 && path[0] == "environments" && path[2] == "namespaces": // environments.ENV.namespaces.NS.objects.NAME
 				return path[at+2:]
 			}
 		}

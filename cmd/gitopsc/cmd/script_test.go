@@ -3,6 +3,7 @@ package cmd
 import (
 	"flag"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,6 +36,13 @@ func scriptParams(dir string) testscript.Params {
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
 			env.Values[registryKey{}] = &registryState{}
+			// $SHIPPED is the shipped input, for scripts that read it as
+			// it is (they copy it before changing anything).
+			shipped, err := filepath.Abs(filepath.Join("..", "..", "..", "environments"))
+			if err != nil {
+				return err
+			}
+			env.Setenv("SHIPPED", shipped)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
