@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/model"
+	"github.com/gitopsc/gitopsc/compiler/render"
 )
 
 // Formats findings can be printed in.
@@ -46,10 +48,81 @@ func (s Summary) String() string {
 	return fmt.Sprintf("%s, %s, %d waived", plural(s.Errors, "error"), plural(s.Warnings, "warning"), s.Waived)
 }
 
+// SummarizeColor is Summarize's line, its error and warning counts in
+// their colours when color is set and they are not zero.
+func SummarizeColor(fs []Finding, color bool) string {
+	s := Summarize(fs)
+	if !color {
+		return s.String()
+	}
+	plain := Summary{Errors: s.Errors, Warnings: s.Warnings, Waived: s.Waived}.String()
+	errs, rest, _ := strings.Cut(plain, ", ")
+	warns, waived, _ := strings.Cut(rest, ", ")
+	if s.Errors > 0 {
+		errs = paint(errs, colorRed, true)
+	}
+	if s.Warnings > 0 {
+		warns = paint(warns, colorYellow, true)
+	}
+	return errs + ", " + warns + ", " + waived
+}
+
+// Coverage says what the rules checked in one environment: how many
+// rules, over how many workloads, declared flows and images.
+func Coverage(r *model.Resolved, out *render.Output) string {
+	rules := 0
+	for _, rule := range Rules() {
+		if rule.Check != nil {
+			rules++
+		}
+	}
+	flows := 0
+	for _, c := range r.System.Components {
+		for _, f := range c.TalksTo {
+			if !f.Implicit {
+				flows++
+			}
+		}
+	}
+	imgs := map[string]bool{}
+	for _, u := range imageUses(&Context{Env: r, Output: out}) {
+		imgs[u.img.Ref] = true
+	}
+	n := func(k int, what string) string {
+		if k == 1 {
+			return "1 " + what
+		}
+		return fmt.Sprintf("%d %ss", k, what)
+	}
+	return fmt.Sprintf("%s over %s, %s and %s", n(rules, "rule"),
+		n(len(workloads(&Context{Env: r, Output: out})), "workload"), n(flows, "declared flow"), n(len(imgs), "image"))
+}
+
 // WriteText prints one line per finding, "file:LINE:COL: severity RULE:
 // message (environments; object)", waived ones marked, then each distinct
 // hint of the unwaived ones once.
-func WriteText(w io.Writer, fs []Finding, cwd string) {
+func WriteText(w io.Writer, fs []Finding, cwd string) { WriteTextColor(w, fs, cwd, false) }
+
+// Terminal colours of the text format: errors red, warnings yellow, rule
+// IDs bold, waived findings and hints dim.
+const (
+	colorReset  = "\x1b[0m"
+	colorBold   = "\x1b[1m"
+	colorDim    = "\x1b[2m"
+	colorRed    = "\x1b[1;31m"
+	colorYellow = "\x1b[1;33m"
+)
+
+// paint wraps s in a colour when color is set.
+func paint(s, code string, color bool) string {
+	if !color || s == "" {
+		return s
+	}
+	return code + s + colorReset
+}
+
+// WriteTextColor is WriteText with terminal colours when color is set.
+func WriteTextColor(w io.Writer, fs []Finding, cwd string, color bool) {
 	var hints []string
 	for _, f := range fs {
 		if f.Hint != "" && f.Waiver == "" && !slices.Contains(hints, f.Hint) {
@@ -60,16 +133,21 @@ func WriteText(w io.Writer, fs []Finding, cwd string) {
 			loc += ": "
 		}
 		sev := string(f.Severity)
-		if f.Waiver != "" {
-			sev = "waived " + sev
+		switch {
+		case f.Waiver != "":
+			sev = paint("waived "+sev, colorDim, color)
+		case f.Severity == Error:
+			sev = paint(sev, colorRed, color)
+		default:
+			sev = paint(sev, colorYellow, color)
 		}
-		fmt.Fprintf(w, "%s%s %s: %s (%s)\n", loc, sev, f.Rule, f.Message, context(f))
+		fmt.Fprintf(w, "%s%s %s: %s (%s)\n", loc, sev, paint(f.Rule, colorBold, color), f.Message, context(f))
 		if f.Waiver != "" {
 			fmt.Fprintf(w, "\twaived: %s\n", f.Waiver)
 		}
 	}
 	for _, h := range hints {
-		fmt.Fprintf(w, "hint: %s\n", h)
+		fmt.Fprintf(w, "%s %s\n", paint("hint:", colorDim, color), h)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/gitopsc/gitopsc/compiler/diag"
 	"github.com/gitopsc/gitopsc/compiler/emit"
 	"github.com/gitopsc/gitopsc/compiler/render"
+	"github.com/gitopsc/gitopsc/policies"
 )
 
 const buildDoc = `Build renders every environment of DIR (default ./environments) into
@@ -135,7 +136,7 @@ func newBuild() *cobra.Command {
 				if !d.Empty() {
 					status = fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))
 				}
-				fmt.Fprintf(stdout, "%s: %d objects in %s (%s)\n", r.Tree.Env, len(r.Output.Objects), filepath.ToSlash(envDir), status)
+				fmt.Fprintf(stdout, "%s: %d objects in %s (%s); %s\n", r.Tree.Env, len(r.Output.Objects), filepath.ToSlash(envDir), status, policies.Coverage(r.Resolved, r.Output))
 				for _, p := range r.Output.Prerequisites() {
 					fmt.Fprintf(stdout, "  needs %s\n", p)
 				}

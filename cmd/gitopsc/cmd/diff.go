@@ -343,9 +343,17 @@ func baseErrors(err error, baseDir, headDir, arg, wd string) []string {
 }
 
 // colorOutput reports whether w is a terminal that takes colour: a
-// character device, with NO_COLOR unset and TERM not dumb.
+// character device, with NO_COLOR unset and TERM not dumb. CLICOLOR_FORCE
+// (set, and not "0") colours what is not a terminal too, as for a CI log
+// that shows colour; NO_COLOR still wins.
 func colorOutput(w io.Writer) bool {
-	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	if f := os.Getenv("CLICOLOR_FORCE"); f != "" && f != "0" {
+		return true
+	}
+	if os.Getenv("TERM") == "dumb" {
 		return false
 	}
 	f, ok := w.(*os.File)

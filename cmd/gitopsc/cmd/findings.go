@@ -41,9 +41,10 @@ func reportFindings(c *cobra.Command, fs []policies.Finding, p policyFlags) bool
 	wd, _ := os.Getwd()
 	if !p.writeMachine(c, fs, wd) {
 		stderr := c.ErrOrStderr()
-		policies.WriteText(stderr, fs, wd)
+		color := colorOutput(stderr)
+		policies.WriteTextColor(stderr, fs, wd, color)
 		if len(fs) > 0 {
-			fmt.Fprintf(stderr, "findings: %s\n", policies.Summarize(fs))
+			fmt.Fprintf(stderr, "findings: %s\n", policies.SummarizeColor(fs, color))
 		}
 	}
 	return policies.Failed(fs, p.strict)

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/policies"
 )
 
 const vetDoc = `Vet loads the CUE package in DIR (default ./environments), checks it
@@ -51,9 +52,9 @@ func newVet() *cobra.Command {
 			}
 			if pf.format == "text" {
 				for _, r := range results {
-					fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s in %s, %s)\n", r.Resolved.Env.Name,
+					fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s in %s, %s; %s)\n", r.Resolved.Env.Name,
 						count(len(r.Resolved.System.Components), "component"), count(len(r.Resolved.System.Namespaces), "namespace"),
-						count(len(r.Output.Objects), "object"))
+						count(len(r.Output.Objects), "object"), policies.Coverage(r.Resolved, r.Output))
 				}
 			}
 			return nil
