@@ -56,6 +56,17 @@ func installPrerequisites(t *testing.T, ctx context.Context, k *kube, env string
 	}
 	var installed, absent, made []ref
 	keep := func(r ref) { made = append(made, r) }
+	// create applies obj, removed at the end of the test unless it goes
+	// with something removed then (a store with its CRD).
+	create := func(obj map[string]any, remove bool) {
+		if _, err := k.apply(ctx, obj); err != nil {
+			t.Fatalf("%s: create %s: %v", env, refOf(obj), err)
+		}
+		if remove {
+			keep(refOf(obj))
+		}
+		installed = append(installed, refOf(obj))
+	}
 	t.Cleanup(func() {
 		removeAndWait(t, ctx, k, made, 2*time.Minute)
 	})
@@ -75,11 +86,7 @@ func installPrerequisites(t *testing.T, ctx context.Context, k *kube, env string
 				"metadata":   map[string]any{"name": name, "namespace": ns},
 				"stringData": map[string]any{"age.agekey": ageKey},
 			}
-			if _, err := k.apply(ctx, obj); err != nil {
-				t.Fatalf("%s: create %s: %v", env, refOf(obj), err)
-			}
-			keep(refOf(obj))
-			installed = append(installed, refOf(obj))
+			create(obj, true)
 		case strings.HasPrefix(n, "External Secrets Operator "):
 			m := esoStores.FindStringSubmatch(n)
 			if m == nil {
@@ -116,10 +123,7 @@ func installPrerequisites(t *testing.T, ctx context.Context, k *kube, env string
 						"service": "SecretsManager", "region": "eu-west-1",
 					}}},
 				}
-				if _, err := k.apply(ctx, obj); err != nil {
-					t.Fatalf("%s: create %s: %v", env, refOf(obj), err)
-				}
-				installed = append(installed, refOf(obj))
+				create(obj, false)
 			}
 		case strings.HasPrefix(n, "IngressClass "):
 			name := strings.TrimPrefix(first, "IngressClass ")
@@ -128,11 +132,7 @@ func installPrerequisites(t *testing.T, ctx context.Context, k *kube, env string
 				"metadata": map[string]any{"name": name},
 				"spec":     map[string]any{"controller": "gitopsc.dev/e2e-" + name},
 			}
-			if _, err := k.apply(ctx, obj); err != nil {
-				t.Fatalf("%s: create %s: %v", env, refOf(obj), err)
-			}
-			keep(refOf(obj))
-			installed = append(installed, refOf(obj))
+			create(obj, true)
 		case strings.HasPrefix(n, "StorageClass "):
 			name := strings.TrimPrefix(first, "StorageClass ")
 			obj := map[string]any{
@@ -142,11 +142,7 @@ func installPrerequisites(t *testing.T, ctx context.Context, k *kube, env string
 				"reclaimPolicy":     "Delete",
 				"volumeBindingMode": "Immediate",
 			}
-			if _, err := k.apply(ctx, obj); err != nil {
-				t.Fatalf("%s: create %s: %v", env, refOf(obj), err)
-			}
-			keep(refOf(obj))
-			installed = append(installed, refOf(obj))
+			create(obj, true)
 		case strings.HasPrefix(n, "metrics-server, "), strings.HasPrefix(n, "NetworkPolicy enforcement"):
 			absent = append(absent, ref{Kind: first})
 		default:

@@ -250,30 +250,15 @@ func graphID(s string) string {
 // blocked ones dotted with "-".
 func (g *Graph) Mermaid(w io.Writer) {
 	fmt.Fprintf(w, "flowchart LR\n  %%%% %s\n", g.Title)
-	group := ""
-	for _, n := range g.Nodes {
-		if n.Group != group {
-			if group != "" {
-				fmt.Fprintln(w, "  end")
+	g.groups(w, "  end",
+		func(group string) { fmt.Fprintf(w, "  subgraph ns_%s[%q]\n", graphID(group), group) },
+		func(n GraphNode, indent string) {
+			if n.Outside {
+				fmt.Fprintf(w, "%s%s([%s])\n", indent, n.ID, mermaidText(n.Label))
+			} else {
+				fmt.Fprintf(w, "%s%s[%s]\n", indent, n.ID, mermaidText(n.Label))
 			}
-			group = n.Group
-			if group != "" {
-				fmt.Fprintf(w, "  subgraph ns_%s[%q]\n", graphID(group), group)
-			}
-		}
-		indent := "  "
-		if group != "" {
-			indent = "    "
-		}
-		if n.Outside {
-			fmt.Fprintf(w, "%s%s([%s])\n", indent, n.ID, mermaidText(n.Label))
-		} else {
-			fmt.Fprintf(w, "%s%s[%s]\n", indent, n.ID, mermaidText(n.Label))
-		}
-	}
-	if group != "" {
-		fmt.Fprintln(w, "  end")
-	}
+		})
 	for _, e := range g.Edges {
 		label := strings.Join(e.Ports, ", ")
 		arrow := "-->"
@@ -287,6 +272,31 @@ func (g *Graph) Mermaid(w io.Writer) {
 	}
 }
 
+// groups writes the nodes, those of each namespace between open and the
+// end line, indented one step further than the others.
+func (g *Graph) groups(w io.Writer, end string, open func(group string), node func(n GraphNode, indent string)) {
+	group := ""
+	for _, n := range g.Nodes {
+		if n.Group != group {
+			if group != "" {
+				fmt.Fprintln(w, end)
+			}
+			group = n.Group
+			if group != "" {
+				open(group)
+			}
+		}
+		indent := "  "
+		if group != "" {
+			indent = "    "
+		}
+		node(n, indent)
+	}
+	if group != "" {
+		fmt.Fprintln(w, end)
+	}
+}
+
 // mermaidText quotes a label for Mermaid, whose quoted strings take any
 // character but '"', written as #quot;.
 func mermaidText(s string) string {
@@ -297,30 +307,17 @@ func mermaidText(s string) string {
 // outside peers as dashed boxes.
 func (g *Graph) DOT(w io.Writer) {
 	fmt.Fprintf(w, "digraph %s {\n  rankdir=LR;\n  node [shape=box];\n", dotText(g.Title))
-	group := ""
-	for _, n := range g.Nodes {
-		if n.Group != group {
-			if group != "" {
-				fmt.Fprintln(w, "  }")
+	g.groups(w, "  }",
+		func(group string) {
+			fmt.Fprintf(w, "  subgraph cluster_%s {\n    label=%s;\n", graphID(group), dotText(group))
+		},
+		func(n GraphNode, indent string) {
+			if n.Outside {
+				fmt.Fprintf(w, "%s%s [label=%s, style=dashed];\n", indent, n.ID, dotText(n.Label))
+			} else {
+				fmt.Fprintf(w, "%s%s [label=%s];\n", indent, n.ID, dotText(n.Label))
 			}
-			group = n.Group
-			if group != "" {
-				fmt.Fprintf(w, "  subgraph cluster_%s {\n    label=%s;\n", graphID(group), dotText(group))
-			}
-		}
-		indent := "  "
-		if group != "" {
-			indent = "    "
-		}
-		if n.Outside {
-			fmt.Fprintf(w, "%s%s [label=%s, style=dashed];\n", indent, n.ID, dotText(n.Label))
-		} else {
-			fmt.Fprintf(w, "%s%s [label=%s];\n", indent, n.ID, dotText(n.Label))
-		}
-	}
-	if group != "" {
-		fmt.Fprintln(w, "  }")
-	}
+		})
 	for _, e := range g.Edges {
 		label := strings.Join(e.Ports, ", ")
 		attrs := ""
