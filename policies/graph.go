@@ -59,43 +59,43 @@ func FlowGraph(out *render.Output) (*Graph, error) {
 		}
 		g.edge(g.workload(f.From), g.workload(f.To), port, "")
 	}
-	externals := out.Env.System.Externals
 	for _, x := range res.External {
 		w := g.workload(x.Workload)
 		var other, ports string
 		switch x.Kind {
 		case reach.IPBlock:
-			var named *model.External
-			for _, e := range externals {
-				if slices.ContainsFunc(render.ExternalBlocks(e, out.Env.Env.Cluster), func(b networkingv1.IPBlock) bool { return sameBlock(x, b) }) {
-					named = e
-					break
-				}
-			}
-			if named == nil {
-				other = g.outside("cidr "+x.CIDR+" "+strings.Join(x.Except, ","), describeBlockPeer(x))
-				break
-			}
-			other = g.outside("external "+named.Name, named.Name+" (external)")
-			if x.Ports != nil {
-				// The external's names for its ports.
-				var ps []string
+			// Externals without cidrs share one block (the internet):
+			// each port goes to the external of that block that has it.
+			rest := x.Ports
+			if x.Direction == networkingv1.PolicyTypeEgress && x.Ports != nil {
+				rest = nil
 				for _, m := range x.Ports {
-					ps = append(ps, externalPort(named, m))
+					if e := externalFor(out.Env.System, out.Env.Env.Cluster, x, m); e != nil {
+						g.edge(w, g.outside("external "+e.Name, e.Name+" (external)"), externalPort(e, m), "")
+					} else {
+						rest = append(rest, m)
+					}
 				}
-				ports = strings.Join(ps, ", ")
+				if len(rest) == 0 {
+					continue
+				}
 			}
+			x.Ports = rest
+			other = g.outside("cidr "+string(x.Direction)+" "+x.CIDR+" "+strings.Join(x.Except, ","), describeBlockPeer(x))
 		case reach.OtherNamespaces:
-			if x.Direction == networkingv1.PolicyTypeEgress && strings.Contains(x.PodSelector, "kube-dns") {
-				continue // DNS: every pod has it
+			if isDNS(x) {
+				continue // every pod has it
 			}
 			label := "pods " + x.PodSelector
 			if x.PodSelector == "" {
 				label = "every pod"
 			}
-			ns := x.NamespaceSelector
-			if len(x.Namespaces) > 0 {
+			ns := "namespaces " + x.NamespaceSelector
+			switch {
+			case len(x.Namespaces) > 0:
 				ns = strings.Join(x.Namespaces, ", ")
+			case x.NamespaceSelector == "":
+				ns = "every namespace"
 			}
 			other = g.outside("ns "+ns+" "+x.PodSelector, label+" in "+ns)
 		case reach.AnyPeer:
@@ -142,6 +142,51 @@ func DiffGraph(title string, allowed, blocked []reach.Flow) *Graph {
 	return g.graph()
 }
 
+// isDNS reports whether x is the DNS egress gitopsc renders for every
+// pod: to k8s-app=kube-dns in kube-system on port 53 only.
+func isDNS(x reach.ExternalAccess) bool {
+	if x.Direction != networkingv1.PolicyTypeEgress || x.PodSelector != "k8s-app=kube-dns" ||
+		len(x.Namespaces) != 1 || x.Namespaces[0] != "kube-system" || len(x.Ports) == 0 {
+		return false
+	}
+	for _, p := range x.Ports {
+		if p.Number != 53 || p.EndPort != 0 || p.Name != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// externalFor is the external whose rendered blocks hold x's and which
+// has port m, or nil; of several, one the workload's component talks to.
+func externalFor(sys *model.System, cl model.Cluster, x reach.ExternalAccess, m reach.PortMatch) *model.External {
+	var found []*model.External
+	for _, e := range sys.Externals {
+		if !slices.ContainsFunc(render.ExternalBlocks(e, cl), func(b networkingv1.IPBlock) bool { return sameBlock(x, b) }) {
+			continue
+		}
+		for _, p := range e.Ports {
+			if m.Name == "" && m.EndPort == 0 && int(m.Number) == p.Number && string(m.Protocol) == p.Protocol {
+				found = append(found, e)
+				break
+			}
+		}
+	}
+	if c := sys.Component(x.Workload.Name); c != nil && c.Namespace == x.Workload.Namespace {
+		for _, e := range found {
+			for _, f := range c.TalksTo {
+				if f.Target == e.Name && e.Port(f.Port) != nil && e.Port(f.Port).Number == int(m.Number) {
+					return e
+				}
+			}
+		}
+	}
+	if len(found) > 0 {
+		return found[0]
+	}
+	return nil
+}
+
 // externalPort names a port match by the external's port of that number.
 func externalPort(e *model.External, m reach.PortMatch) string {
 	for _, p := range e.Ports {
@@ -173,7 +218,7 @@ type graphBuilder struct {
 
 func (g *graphBuilder) workload(w reach.WorkloadRef) string {
 	key := "w " + w.String()
-	g.nodes[key] = GraphNode{ID: "w_" + graphID(w.Namespace) + "__" + graphID(w.Name), Label: w.Name, Group: w.Namespace}
+	g.nodes[key] = GraphNode{Label: w.Name, Group: w.Namespace}
 	return key
 }
 
@@ -202,15 +247,18 @@ func (g *graphBuilder) graph() *Graph {
 		x, y := g.nodes[a], g.nodes[b]
 		return cmp.Or(cmp.Compare(x.Group, y.Group), cmp.Compare(x.Label, y.Label))
 	})
+	// Nodes are numbered in the order they are drawn: names and
+	// address ranges make identifiers that may collide once escaped.
 	ids := map[string]string{}
-	outside := 0
+	inside, outside := 0, 0
 	for _, k := range keys {
 		n := g.nodes[k]
 		if n.Outside {
-			// Outside peers are numbered in label order: their keys
-			// (address ranges, selectors) make poor identifiers.
 			outside++
 			n.ID = fmt.Sprintf("x%d", outside)
+		} else {
+			inside++
+			n.ID = fmt.Sprintf("w%d", inside)
 		}
 		ids[k] = n.ID
 		out.Nodes = append(out.Nodes, n)
@@ -226,9 +274,10 @@ func (g *graphBuilder) graph() *Graph {
 	return out
 }
 
-// graphID makes a name a Mermaid and DOT identifier: letters, digits and
-// '_', with every other character written as _XX (its code in hex), so
-// that two names never share one.
+// graphID makes a namespace's name part of a subgraph's identifier:
+// letters, digits and '_', with every other character written as _XX_
+// (its code in hex). Namespaces are DNS labels, so '-' becomes '_'
+// alone; a subgraph's identifier is never an edge's end.
 func graphID(s string) string {
 	var b strings.Builder
 	for _, r := range s {

@@ -104,7 +104,7 @@ func checkEnforcement(ctx *Context) []Finding {
 		}
 		if c.Distribution == "minikube" {
 			msg = `nothing says what enforces the rendered NetworkPolicies on this minikube cluster, and minikube's default CNI enforces none; ` +
-				`start it with minikube start --cni=calico (or --cni=cilium) and set cluster: networkPolicy: "calico"`
+				`start it with minikube start --cni=calico and set cluster: networkPolicy: "calico"`
 		}
 		return []Finding{{Pos: pos, Target: "environment", Message: msg}}
 	}

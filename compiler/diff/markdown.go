@@ -113,9 +113,7 @@ func WriteMarkdown(w io.Writer, r *Report, limit int) error {
 		}
 	}
 
-	for _, e := range r.Environments {
-		p("%s", flowChart(e))
-	}
+	p("%s", flowCharts(r.Environments))
 
 	for _, fixed := range []bool{false, true} {
 		fs := mergeFindings(r, fixed)
@@ -286,34 +284,55 @@ func objectBlock(o *Object, room int) (string, bool) {
 	return head + kept.String() + fmt.Sprintf("... %d more lines not shown\n", len(o.lines)-n) + tail, false
 }
 
-// maxFlowChart bounds one environment's Mermaid block, so that the
-// comment keeps room under GitHub's limit for the rest.
-const maxFlowChart = 12000
+// maxFlowCharts bounds the Mermaid blocks of all environments together,
+// so that the comment keeps room under GitHub's limit for the rest.
+const maxFlowCharts = 12000
 
-// flowChart draws the flows a change allows and blocks in one
-// environment as a Mermaid flowchart, which GitHub draws in a comment:
-// allowed ones solid with "+", blocked ones dotted with "-". Empty when
-// the change opens and closes none; a note instead of a chart too large
-// to keep.
-func flowChart(e *Environment) string {
-	if len(e.Flows.Allowed)+len(e.Flows.Blocked) == 0 {
-		return ""
-	}
-	conv := func(fs []Flow) []reach.Flow {
-		var out []reach.Flow
-		for _, f := range fs {
-			fromNS, from, _ := strings.Cut(f.From, "/")
-			toNS, to, _ := strings.Cut(f.To, "/")
-			out = append(out, reach.Flow{From: reach.WorkloadRef{Namespace: fromNS, Name: from}, To: reach.WorkloadRef{Namespace: toNS, Name: to},
-				Port: f.Port, Protocol: corev1.Protocol(f.Protocol), PortName: f.PortName})
+// flowCharts draws the flows a change allows and blocks, per environment,
+// as Mermaid flowcharts, which GitHub draws in a comment: allowed ones
+// solid with "+", blocked ones dotted with "-". Environments whose charts
+// are the same share one. Charts that would take the blocks past
+// maxFlowCharts are left out with a note: the flows are listed under
+// Risks either way.
+func flowCharts(envs []*Environment) string {
+	var order []string
+	names := map[string][]string{}
+	for _, e := range envs {
+		if len(e.Flows.Allowed)+len(e.Flows.Blocked) == 0 {
+			continue
 		}
-		return out
+		var chart strings.Builder
+		policies.DiffGraph("flows the change allows (+) and blocks (-)", toReach(e.Flows.Allowed), toReach(e.Flows.Blocked)).Mermaid(&chart)
+		c := chart.String()
+		if _, ok := names[c]; !ok {
+			order = append(order, c)
+		}
+		names[c] = append(names[c], e.Name)
 	}
-	var chart strings.Builder
-	policies.DiffGraph("flows the change allows (+) and blocks (-) in "+e.Name, conv(e.Flows.Allowed), conv(e.Flows.Blocked)).Mermaid(&chart)
-	title := fmt.Sprintf("\n#### Flows in %s\n\n", mdText(e.Name))
-	if chart.Len() > maxFlowChart {
-		return title + fmt.Sprintf("%d flows change, too many to draw; they are listed under Risks.\n", len(e.Flows.Allowed)+len(e.Flows.Blocked))
+	var b strings.Builder
+	var left []string
+	for _, c := range order {
+		block := fmt.Sprintf("\n#### Flows in %s\n\n```mermaid\n%s```\n", mdText(strings.Join(names[c], ", ")), c)
+		if b.Len()+len(block) > maxFlowCharts {
+			left = append(left, names[c]...)
+			continue
+		}
+		b.WriteString(block)
 	}
-	return title + "```mermaid\n" + chart.String() + "```\n"
+	if len(left) > 0 {
+		fmt.Fprintf(&b, "\nThe flows of %s change too much to draw here; they are listed under Risks.\n", mdText(strings.Join(left, ", ")))
+	}
+	return b.String()
+}
+
+// toReach turns the report's flows back into the analysis's.
+func toReach(fs []Flow) []reach.Flow {
+	var out []reach.Flow
+	for _, f := range fs {
+		fromNS, from, _ := strings.Cut(f.From, "/")
+		toNS, to, _ := strings.Cut(f.To, "/")
+		out = append(out, reach.Flow{From: reach.WorkloadRef{Namespace: fromNS, Name: from}, To: reach.WorkloadRef{Namespace: toNS, Name: to},
+			Port: f.Port, Protocol: corev1.Protocol(f.Protocol), PortName: f.PortName})
+	}
+	return out
 }

@@ -161,7 +161,7 @@ func (o *Output) Prerequisites() []string {
 	case ok:
 		add("NetworkPolicy enforcement: %s", np)
 	case cl.NetworkPolicy == "" && cl.Distribution == "minikube":
-		add("NetworkPolicy enforcement, which minikube's default CNI does not do: minikube start --cni=calico (or cilium), named in cluster.networkPolicy")
+		add("NetworkPolicy enforcement, which minikube's default CNI does not do: minikube start --cni=calico, named in cluster.networkPolicy")
 	case cl.NetworkPolicy == "":
 		add("NetworkPolicy enforcement, which the environment does not name (cluster.networkPolicy): without it the policies isolate nothing")
 	}

@@ -136,9 +136,14 @@ func newBuild() *cobra.Command {
 				if !d.Empty() {
 					status = fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))
 				}
-				fmt.Fprintf(stdout, "%s: %d objects in %s (%s); %s\n", r.Tree.Env, len(r.Output.Objects), filepath.ToSlash(envDir), status, policies.Coverage(r.Resolved, r.Output))
+				// With a machine --format, stdout holds the findings alone.
+				summary := stdout
+				if pf.format != "text" {
+					summary = c.ErrOrStderr()
+				}
+				fmt.Fprintf(summary, "%s: %d objects in %s (%s); %s\n", r.Tree.Env, len(r.Output.Objects), filepath.ToSlash(envDir), status, policies.Coverage(r.Resolved, r.Output))
 				for _, p := range r.Output.Prerequisites() {
-					fmt.Fprintf(stdout, "  needs %s\n", p)
+					fmt.Fprintf(summary, "  needs %s\n", p)
 				}
 			}
 			// Environments removed from the input: their trees go too, but

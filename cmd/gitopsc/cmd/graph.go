@@ -29,7 +29,9 @@ picture shows what the cluster would allow.
 
 --format mermaid (default) writes a Mermaid flowchart, which GitHub and
 GitLab draw in Markdown; --format dot writes Graphviz's language
-(dot -Tsvg). One graph per environment, in name order.`,
+(dot -Tsvg). One graph per environment, in name order: dot renders each
+graph of its input as a document of its own, so for one SVG draw one
+environment (--env).`,
 		Example: `  gitopsc graph --env local
   gitopsc graph --env eks --format dot | dot -Tsvg > eks.svg`,
 		Args: cobra.MaximumNArgs(1),

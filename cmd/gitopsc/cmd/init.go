@@ -38,6 +38,9 @@ run gitopsc images lock DIR.`,
 			if len(args) > 0 {
 				dir = args[0]
 			}
+			if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+				return diag.Usagef("%s is a file; gitopsc init writes into a new or empty folder", filepath.ToSlash(dir))
+			}
 			switch entries, err := os.ReadDir(dir); {
 			case err == nil && len(entries) > 0:
 				return diag.Usagef("%s is not empty; gitopsc init writes into a new or empty folder", filepath.ToSlash(dir))
@@ -64,14 +67,11 @@ run gitopsc images lock DIR.`,
 				fmt.Fprintf(out, "wrote %s\n", filepath.ToSlash(p))
 			}
 			d := filepath.ToSlash(dir)
-			fmt.Fprintf(out, `
-Next:
-  gitopsc vet %[1]s              check it
-  gitopsc build %[1]s            render out/local
-  gitopsc schema                 every field the input may have
-The images are examples, and %[1]s/images.lock holds stand-in digests for
-them: write your own images, then run gitopsc images lock %[1]s.
-`, d)
+			fmt.Fprintf(out, "\nNext:\n")
+			for _, l := range [][2]string{{"gitopsc vet " + d, "check it"}, {"gitopsc build " + d, "render out/local"}, {"gitopsc schema", "every field the input may have"}} {
+				fmt.Fprintf(out, "  %-*s  %s\n", len("gitopsc build "+d), l[0], l[1])
+			}
+			fmt.Fprintf(out, "The images are examples, and %[1]s/images.lock holds stand-in digests for\nthem: write your own images, then run gitopsc images lock %[1]s.\n", d)
 			return nil
 		},
 	}

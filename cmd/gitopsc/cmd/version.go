@@ -43,32 +43,24 @@ func readBuildInfo() buildInfo {
 	return b
 }
 
-// short is the version in one word: the module version, or for a build
-// from a checkout devel-REVISION (12 digits), with -dirty when the
-// checkout had changes.
-func (b buildInfo) short() string {
-	if b.Version != "devel" || b.Revision == "" {
-		return b.Version
-	}
-	s := "devel-" + b.Revision[:min(12, len(b.Revision))]
-	if b.Modified {
-		s += "-dirty"
-	}
-	return s
-}
+// short is the version in one word: the module version Go recorded (for
+// a build from a checkout, a pseudo-version of its commit, +dirty with
+// uncommitted changes), or devel when Go recorded none.
+func (b buildInfo) short() string { return b.Version }
 
 func newVersion() *cobra.Command {
 	var short bool
 	c := &cobra.Command{
 		Use:   "version",
 		Short: "Print gitopsc's version and the revision it was built from",
-		Long: `Version prints the module version go install recorded (vX.Y.Z for a
-release, a pseudo-version for a commit), the VCS revision when the binary
-was built from a checkout, and the Go version. With --short, the version
-alone: devel-REVISION for a build from a checkout (-dirty when it had
-uncommitted changes).`,
+		Long: `Version prints the module version Go recorded (vX.Y.Z for a release;
+for a commit, or a build from a checkout, a pseudo-version of the
+commit, +dirty when the checkout had uncommitted changes; devel when the
+build recorded none, as with -buildvcs=false), the VCS revision of a
+build from a checkout, and the Go version. With --short, the version
+alone.`,
 		Example: `  gitopsc version
-  gitopsc version --short    # v0.1.0, or devel-1eba420c0e9a
+  gitopsc version --short    # v0.1.0, or v0.0.0-20261201204608-e0da18fb7df1
   go install github.com/gitopsc/gitopsc/cmd/gitopsc@v0.1.0`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
