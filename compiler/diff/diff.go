@@ -11,12 +11,14 @@ package diff
 import (
 	"bytes"
 	"cmp"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"cuelang.org/go/cue/token"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gitopsc/gitopsc/compiler"
 	"github.com/gitopsc/gitopsc/compiler/diag"
@@ -274,6 +276,9 @@ func compareEnv(name string, bside *Side, base *compiler.Result, hside *Side, he
 	if err != nil {
 		return nil, err
 	}
+	if err := hideConfigSecrets(bo, ho); err != nil {
+		return nil, err
+	}
 	for id, h := range ho {
 		b := bo[id]
 		switch {
@@ -511,4 +516,63 @@ func compareFindings(bside *Side, base *compiler.Result, hside *Side, head *comp
 		return out
 	}
 	return Findings{Introduced: only(hf, bf, hside), Fixed: only(bf, hf, bside)}
+}
+
+// hideConfigSecrets rewrites the manifests of ConfigMaps whose values
+// look like credentials (the rules' SEC001 and SEC003 fail such input, but
+// the diff of a pull request is shown all the same) with those values
+// hidden: "(value hidden)" on both sides, and "(value hidden, changed)" in
+// the head where the value differs from the base's, so that the change
+// still shows.
+func hideConfigSecrets(base, head map[string]*rendered) error {
+	cm := func(r *rendered) *corev1.ConfigMap {
+		if r == nil {
+			return nil
+		}
+		c, _ := r.obj.Obj.(*corev1.ConfigMap)
+		return c
+	}
+	hide := func(r *rendered, other *corev1.ConfigMap, marks bool) error {
+		c := cm(r)
+		if c == nil {
+			return nil
+		}
+		var hidden map[string]string
+		for k, v := range c.Data {
+			if policies.LooksSecret(k, v) == "" {
+				continue
+			}
+			if hidden == nil {
+				hidden = maps.Clone(c.Data)
+			}
+			hidden[k] = "(value hidden)"
+			if marks && (other == nil || other.Data[k] != v) {
+				hidden[k] = "(value hidden, changed)"
+			}
+		}
+		if hidden == nil {
+			return nil
+		}
+		copied := c.DeepCopy()
+		copied.Data = hidden
+		o := *r.obj
+		o.Obj = copied
+		b, err := emit.Marshal(&o)
+		if err != nil {
+			return err
+		}
+		r.yaml = b
+		return nil
+	}
+	for id, h := range head {
+		if err := hide(h, cm(base[id]), base[id] != nil); err != nil {
+			return err
+		}
+	}
+	for _, b := range base {
+		if err := hide(b, nil, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
