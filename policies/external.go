@@ -26,7 +26,7 @@ func checkExternalFlows(ctx *Context, res *reach.Result, policyPos map[reach.Pol
 		if x.Direction != networkingv1.PolicyTypeEgress || x.Kind != reach.IPBlock {
 			continue
 		}
-		c := sys.Component(x.Workload.Name)
+		c := sys.ComponentAt(x.Workload.Namespace, x.Workload.Name)
 		if c == nil || declaresBlock(ctx, c, x) {
 			continue
 		}
@@ -39,7 +39,7 @@ func checkExternalFlows(ctx *Context, res *reach.Result, policyPos map[reach.Pol
 	}
 	fs = append(fs, checkIntoCluster(ctx, res, policyPos)...)
 	for _, c := range sys.Components {
-		w := reach.WorkloadRef{Namespace: c.Namespace, Name: c.Name}
+		w := reach.WorkloadRef{Namespace: c.Namespace, Name: c.ObjectName}
 		access := res.ExternalOf(w)
 		for _, f := range c.TalksTo {
 			e := sys.External(f.Target)

@@ -172,7 +172,7 @@ func externalFor(sys *model.System, cl model.Cluster, x reach.ExternalAccess, m 
 			}
 		}
 	}
-	if c := sys.Component(x.Workload.Name); c != nil && c.Namespace == x.Workload.Namespace {
+	if c := sys.ComponentAt(x.Workload.Namespace, x.Workload.Name); c != nil {
 		for _, e := range found {
 			for _, f := range c.TalksTo {
 				if f.Target == e.Name && e.Port(f.Port) != nil && e.Port(f.Port).Number == int(m.Number) {

@@ -73,7 +73,7 @@ type imageUse struct {
 func imageUses(ctx *Context) []imageUse {
 	var out []imageUse
 	for _, c := range ctx.Env.System.Components {
-		out = append(out, imageUse{c: c, target: c.Name, what: "container " + c.Name, img: c.Image})
+		out = append(out, imageUse{c: c, target: c.Name, what: "container " + c.ObjectName, img: c.Image})
 		for _, sc := range c.Sidecars {
 			out = append(out, imageUse{c: c, target: c.Name, what: "sidecar " + sc.Name, img: sc.Image})
 		}

@@ -173,15 +173,19 @@ func checkNetwork(ctx *Context) []Finding {
 		}
 	}
 	declared := map[string]model.Pos{}
-	key := func(from, to, port string) string { return from + "\x00" + to + "\x00" + port }
+	key := func(from, to reach.WorkloadRef, port string) string {
+		return from.String() + "\x00" + to.String() + "\x00" + port
+	}
 	for _, c := range sys.Components {
 		for _, f := range c.TalksTo {
-			declared[key(c.Name, f.Target, f.Port)] = f.Pos
+			if t := sys.Component(f.Target); t != nil {
+				declared[key(workloadRef(c), workloadRef(t), f.Port)] = f.Pos
+			}
 		}
 	}
 	var fs []Finding
 	for _, fl := range res.Flows {
-		if _, ok := declared[key(fl.From.Name, fl.To.Name, fl.PortName)]; ok {
+		if _, ok := declared[key(fl.From, fl.To, fl.PortName)]; ok {
 			continue
 		}
 		v, _ := res.Explain(fl.From, fl.To, fl.Port, fl.Protocol)
@@ -208,8 +212,8 @@ func checkNetwork(ctx *Context) []Finding {
 		if fl.From.Namespace != fl.To.Namespace {
 			into = fmt.Sprintf(" (traffic from %s into %s)", fl.From.Namespace, fl.To.Namespace)
 		}
-		fs = append(fs, Finding{Rule: "NET001", Pos: pos, Target: fl.To.Name, Object: object,
-			Message: fmt.Sprintf("%s can reach %s, but no talksTo of %s declares %s:%s%s; %s", fl.From, flowDest(fl), fl.From.Name, fl.To.Name, portLabel(fl), into, how)})
+		fs = append(fs, Finding{Rule: "NET001", Pos: pos, Target: componentName(sys, fl.To), Object: object,
+			Message: fmt.Sprintf("%s can reach %s, but no talksTo of %s declares %s:%s%s; %s", fl.From, flowDest(fl), componentName(sys, fl.From), talksToRef(sys, fl.From, fl.To), portLabel(fl), into, how)})
 	}
 	fs = append(fs, checkExternalFlows(ctx, res, policyPos)...)
 	for _, c := range sys.Components {
@@ -218,8 +222,7 @@ func checkNetwork(ctx *Context) []Finding {
 			if t == nil || t.Port(f.Port) == nil {
 				continue
 			}
-			from := reach.WorkloadRef{Namespace: c.Namespace, Name: c.Name}
-			to := reach.WorkloadRef{Namespace: t.Namespace, Name: t.Name}
+			from, to := workloadRef(c), workloadRef(t)
 			port := int32(t.Port(f.Port).Number)
 			proto := corev1.Protocol(t.Port(f.Port).Protocol)
 			if res.Allowed(from, to, port, proto) {
@@ -254,6 +257,33 @@ func checkNetwork(ctx *Context) []Finding {
 		}
 	}
 	return fs
+}
+
+func workloadRef(c *model.Component) reach.WorkloadRef {
+	return reach.WorkloadRef{Namespace: c.Namespace, Name: c.ObjectName}
+}
+
+// componentName is the Name of the component whose workload w is, which
+// findings and waivers use; a workload no component renders keeps its
+// own name.
+func componentName(sys *model.System, w reach.WorkloadRef) string {
+	if c := sys.ComponentAt(w.Namespace, w.Name); c != nil {
+		return c.Name
+	}
+	return w.Name
+}
+
+// talksToRef is how a talksTo of from's component names to's: by its
+// name inside the system or a tenant, TENANT/NAME from elsewhere.
+func talksToRef(sys *model.System, from, to reach.WorkloadRef) string {
+	t := sys.ComponentAt(to.Namespace, to.Name)
+	if t == nil {
+		return to.Name
+	}
+	if f := sys.ComponentAt(from.Namespace, from.Name); t.Tenant != "" && f != nil && f.Tenant == t.Tenant {
+		return t.ObjectName
+	}
+	return t.Name
 }
 
 func flowDest(f reach.Flow) string {

@@ -132,7 +132,7 @@ func requestPos(w *workload, container string, res corev1.ResourceName) model.Po
 	}
 	r := &c.Resources
 	var pos model.Pos
-	if container == c.Name {
+	if container == c.ObjectName {
 		pos = requestField(r, res)
 	}
 	for _, ic := range c.Containers() {

@@ -38,10 +38,28 @@ func withAddresses(v cue.Value, files []*ast.File) cue.Value {
 		}
 		hosts[c.label] = map[string]any{"host": model.ServiceDNSName(c.label, ns)}
 	}
-	if len(hosts) == 0 {
+	fill := map[string]any{"components": hosts}
+	// A template's component is reached inside its tenant by its name,
+	// which resolves in the pod's own namespace.
+	templates := map[string]any{}
+	for _, t := range fields(v.LookupPath(cuePath(pathSystem + ".templates"))) {
+		th := map[string]any{}
+		for _, c := range fields(t.v.LookupPath(cuePath("components"))) {
+			if dnsLabel.MatchString(c.label) {
+				th[c.label] = map[string]any{"host": c.label}
+			}
+		}
+		if len(th) > 0 {
+			templates[t.label] = map[string]any{"components": th}
+		}
+	}
+	if len(templates) > 0 {
+		fill["templates"] = templates
+	}
+	if len(hosts) == 0 && len(templates) == 0 {
 		return v
 	}
-	return v.Unify(v.Context().Encode(map[string]any{pathSystem: map[string]any{"components": hosts}}))
+	return v.Unify(v.Context().Encode(map[string]any{pathSystem: fill}))
 }
 
 // namesHost reports whether the input selects a field called host

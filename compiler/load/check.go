@@ -30,25 +30,31 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		checkSource(in.Dir, "system.secrets."+sec.Name+".from", &sec.Source, errs)
 	}
 	for _, c := range s.Components {
-		path := "system.components." + c.Name
+		path := c.Path
 		if s.Namespace(c.Namespace) == nil {
 			errs.Add(c.NsPos, "%s.namespace: unknown namespace %q%s (declared: %s)", path, c.Namespace, didYouMean(c.Namespace, namespaceNames(s)), nsNames())
 		}
 		checkPorts(c.Ports, path+".ports", errs)
 		seenFlow := map[string]bool{}
 		for _, f := range c.TalksTo {
-			flow := f.Target + ":" + f.Port
+			flow := f.Ref + ":" + f.Port
+			tenant, _, across := strings.Cut(f.Ref, "/")
 			switch t := s.Target(f.Target); {
 			case seenFlow[flow]:
 				errs.Add(f.Pos, "%s.talksTo: %q is declared twice", path, flow)
 			case t.Component == nil && t.External == nil && f.Target == model.APIServerName:
 				errs.Add(f.Pos, "%s.talksTo: %q is the API server, which a component reaches by listing what it reads under serviceAccount.reads", path, flow)
+			case t.Component == nil && across && !slices.ContainsFunc(s.Tenants, func(t *model.Tenant) bool { return t.Name == tenant }):
+				errs.Add(f.Pos, "%s.talksTo: unknown tenant %q%s (tenants: %s); TENANT/NAME:PORT names a tenant's component", path, tenant, didYouMean(tenant, tenantNames(s)), nameList(tenantNames(s)))
+			case t.Component == nil && across:
+				errs.Add(f.Pos, "%s.talksTo: tenant %s has no component %q (components: %s)", path, tenant, f.Ref[len(tenant)+1:], nameList(tenantComponents(s, tenant)))
 			case t.Component == nil && t.External == nil:
-				errs.Add(f.Pos, "%s.talksTo: unknown component or external %q%s (%s)", path, f.Target, didYouMean(f.Target, append(componentNames(s), externalList(s)...)), targetNames(s))
+				names := visibleComponents(s, c)
+				errs.Add(f.Pos, "%s.talksTo: unknown component or external %q%s (%s)", path, f.Ref, didYouMean(f.Ref, append(names, externalList(s)...)), targetNames(s, names))
 			case t.Port(f.Port) == nil && t.Component != nil:
-				errs.Add(f.Pos, "%s.talksTo: component %q has no port %q (ports: %s)", path, f.Target, f.Port, portNames(t.Component.Ports))
+				errs.Add(f.Pos, "%s.talksTo: component %q has no port %q (ports: %s)", path, f.Ref, f.Port, portNames(t.Component.Ports))
 			case t.Port(f.Port) == nil:
-				errs.Add(f.Pos, "%s.talksTo: external %q has no port %q (ports: %s)", path, f.Target, f.Port, portNames(t.External.Ports))
+				errs.Add(f.Pos, "%s.talksTo: external %q has no port %q (ports: %s)", path, f.Ref, f.Port, portNames(t.External.Ports))
 			}
 			seenFlow[flow] = true
 		}
@@ -118,7 +124,7 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			}
 			mounts[w.Path] = true
 		}
-		names := map[string]bool{c.Name: true}
+		names := map[string]bool{c.ObjectName: true}
 		for _, sc := range c.Sidecars {
 			if names[sc.Name] {
 				errs.Add(sc.Pos, "%s.sidecars.%s: container name %q is used twice", path, sc.Name, sc.Name)
@@ -138,13 +144,24 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		path := "environments." + e.Name
 		checkExternalOverrides(s, e, path, errs)
 		for _, n := range e.Namespaces {
-			if s.Namespace(n.Name) == nil {
+			ns := s.Namespace(n.Name)
+			switch {
+			case n.Tenant && (ns == nil || !ns.Tenant):
+				errs.Add(n.Pos, "%s.tenants: unknown tenant %q%s (tenants: %s); an environment changes tenants of the system, it does not add them", path, n.Name, didYouMean(n.Name, tenantNames(s)), nameList(tenantNames(s)))
+			case !n.Tenant && ns != nil && ns.Tenant:
+				errs.Add(n.Pos, "%s.namespaces: %s is the namespace of tenant %s; change it under %s.tenants.%s", path, n.Name, n.Name, path, n.Name)
+			case !n.Tenant && ns == nil:
 				errs.Add(n.Pos, "%s.namespaces: unknown namespace %q (declared: %s)", path, n.Name, nsNames())
 			}
 		}
 		for _, o := range e.Components {
-			if s.Component(o.Name) == nil {
-				errs.Add(o.Pos, "%s.components: unknown component %q%s; an environment changes components of the system, it does not add them", path, o.Name, didYouMean(o.Name, componentNames(s)))
+			tenant, label, ok := strings.Cut(o.Name, "/")
+			switch {
+			case s.Component(o.Name) != nil:
+			case ok && s.Namespace(tenant) != nil && s.Namespace(tenant).Tenant:
+				errs.Add(o.Pos, "%s.tenants.%s.components: tenant %s has no component %q%s (components: %s); an environment changes components of the system, it does not add them", path, tenant, tenant, label, didYouMean(label, tenantComponents(s, tenant)), nameList(tenantComponents(s, tenant)))
+			case !ok:
+				errs.Add(o.Pos, "%s.components: unknown component %q%s; an environment changes components of the system, it does not add them", path, o.Name, didYouMean(o.Name, systemComponents(s)))
 			}
 		}
 		for _, o := range e.Secrets {

@@ -184,9 +184,10 @@ func (d *decoder) system(v cue.Value) *model.System {
 	d.duplicateObjects(s.Objects)
 	for _, f := range sortedFields(v.LookupPath(cuePath("components"))) {
 		if d.label(f, "component", "system.components."+f.label) {
-			s.Components = append(s.Components, d.component(f))
+			s.Components = append(s.Components, d.component(f, "system.components."+f.label))
 		}
 	}
+	d.tenants(v, s)
 	for _, f := range sortedFields(v.LookupPath(cuePath("externals"))) {
 		if !d.label(f, "external", "system.externals."+f.label) {
 			continue
@@ -273,10 +274,9 @@ func resources(v cue.Value) model.Resources {
 	return r
 }
 
-func (d *decoder) component(f field) *model.Component {
+func (d *decoder) component(f field, path string) *model.Component {
 	v := f.v
-	path := "system.components." + f.label
-	c := &model.Component{Name: f.label, Pos: d.positionOf(v), Kind: model.Stateless}
+	c := &model.Component{Name: f.label, ObjectName: f.label, Path: path, Pos: d.positionOf(v), Kind: model.Stateless}
 	c.Namespace, c.NsPos = str(v, "namespace")
 	if k, pos := str(v, "kind"); k != "" {
 		c.Kind, c.KindPos = k, pos
@@ -303,7 +303,7 @@ func (d *decoder) component(f field) *model.Component {
 		for l.Next() {
 			s, _ := l.Value().String()
 			target, port, _ := strings.Cut(s, ":")
-			c.TalksTo = append(c.TalksTo, model.Flow{Target: target, Port: port, Pos: l.Value().Pos()})
+			c.TalksTo = append(c.TalksTo, model.Flow{Target: target, Ref: target, Port: port, Pos: l.Value().Pos()})
 		}
 	}
 	c.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
@@ -665,6 +665,18 @@ func (d *decoder) environment(f field) *model.Environment {
 		e.Namespaces = append(e.Namespaces, no)
 		e.Objects = append(e.Objects, d.objects(n.v.LookupPath(cuePath("objects")), path+".namespaces."+n.label+".objects", n.label)...)
 	}
+	for _, t := range sortedFields(v.LookupPath(cuePath("tenants"))) {
+		tpath := path + ".tenants." + t.label
+		no := &model.NamespaceOverride{Name: t.label, Pos: t.v.Pos(), Tenant: true, Quota: quota(t.v.LookupPath(cuePath("quota")))}
+		no.PodSecurity, no.PodSecurityPos = str(t.v, "podSecurity")
+		e.Namespaces = append(e.Namespaces, no)
+		e.Objects = append(e.Objects, d.objects(t.v.LookupPath(cuePath("objects")), tpath+".objects", t.label)...)
+		for _, c := range sortedFields(t.v.LookupPath(cuePath("components"))) {
+			o := d.override(c, tpath+".components."+c.label)
+			o.Name = model.TenantName(t.label, c.label)
+			e.Components = append(e.Components, o)
+		}
+	}
 	e.Objects = append(e.Objects, d.objects(v.LookupPath(cuePath("objects")), path+".objects", "")...)
 	model.SortObjects(e.Objects)
 	d.duplicateObjects(e.Objects)
@@ -720,7 +732,7 @@ func notCalendarDate(s string) string {
 
 func (d *decoder) override(f field, path string) *model.Override {
 	v := f.v
-	o := &model.Override{Name: f.label, Pos: v.Pos()}
+	o := &model.Override{Name: f.label, Path: path, Pos: v.Pos()}
 	o.Pool, o.PoolPos = str(v, "pool")
 	if n, pos, ok := num(v, "replicas"); ok {
 		o.Replicas, o.ReplicasPos = &n, pos

@@ -197,8 +197,8 @@ func checkCIDRs(cidrs []string, pos []model.Pos, path string, errs *diag.List) {
 }
 
 // targetNames lists what talksTo may name, for an unknown target.
-func targetNames(s *model.System) string {
-	out := "components: " + nameList(componentNames(s))
+func targetNames(s *model.System, components []string) string {
+	out := "components: " + nameList(components)
 	if len(s.Externals) > 0 {
 		out += "; externals: " + nameList(externalList(s))
 	}
@@ -275,7 +275,7 @@ func checkExposure(s *model.System, c *model.Component, path string, errs *diag.
 		}
 		return
 	}
-	name := c.Name + "-external"
+	name := c.ObjectName + "-external"
 	switch {
 	case len(name) > 63:
 		errs.Add(e.Pos, "%s.expose.loadBalancer: its Service would be called %s, %d characters, and a Service name is at most 63; shorten the component's name to 54", path, name, len(name))
@@ -293,12 +293,12 @@ func checkHostNotWritten(s *model.System, e *model.External, env, host string, e
 	for _, c := range s.Components {
 		for _, f := range c.Files {
 			if strings.Contains(f.Content, old) {
-				errs.Add(f.Pos, "system.components.%s.files: %s holds %s, the host of external %s, which environment %s reaches at %s instead: file content does not follow an environment; read %s_HOST, which service discovery sets, from the environment instead", c.Name, f.Path, old, e.Name, env, host, strings.ToUpper(strings.ReplaceAll(e.Name, "-", "_")))
+				errs.Add(f.Pos, "%s.files: %s holds %s, the host of external %s, which environment %s reaches at %s instead: file content does not follow an environment; read %s_HOST, which service discovery sets, from the environment instead", c.Path, f.Path, old, e.Name, env, host, strings.ToUpper(strings.ReplaceAll(e.Name, "-", "_")))
 			}
 		}
 		for _, cfg := range c.Config {
 			if strings.Contains(cfg.Value, old) {
-				errs.Add(cfg.Pos, "system.components.%s.config.%s: holds %s, the host of external %s, which environment %s reaches at %s instead; service discovery gives it as %s_HOST", c.Name, cfg.Key, old, e.Name, env, host, strings.ToUpper(strings.ReplaceAll(e.Name, "-", "_")))
+				errs.Add(cfg.Pos, "%s.config.%s: holds %s, the host of external %s, which environment %s reaches at %s instead; service discovery gives it as %s_HOST", c.Path, cfg.Key, old, e.Name, env, host, strings.ToUpper(strings.ReplaceAll(e.Name, "-", "_")))
 			}
 		}
 	}

@@ -56,8 +56,8 @@ func (d *decoder) job(c *model.Component, v cue.Value, path string) {
 		d.errs.Add(c.KindPos, "%s.kind: a cronjob needs a schedule: schedule: cron: \"0 3 * * *\"", path)
 	case c.Kind == model.CronJob:
 		c.Schedule = d.schedule(sv, path+".schedule")
-		if len(c.Name) > cronJobNameMax {
-			d.errs.Add(c.Pos, "%s: a cronjob's name is at most %d characters (this one has %d): each run's Job is named after it with 11 more", path, cronJobNameMax, len(c.Name))
+		if len(c.ObjectName) > cronJobNameMax {
+			d.errs.Add(c.Pos, "%s: a cronjob's name is at most %d characters (this one has %d): each run's Job is named after it with 11 more", path, cronJobNameMax, len(c.ObjectName))
 		}
 	}
 

@@ -41,9 +41,16 @@ type System struct {
 	// Objects are the raw objects, the system's own and its
 	// namespaces', sorted by Block and Key.
 	Objects []*Object
+	// Tenants are the instances of templates, sorted by name. Their
+	// namespaces are in Namespaces and their components in Components,
+	// one copy of the template's each; TenantOverrides are what each
+	// tenant states for its components, applied before an environment's.
+	Tenants         []*Tenant
+	TenantOverrides []*Override
 
-	index  sync.Once
-	byName map[string]*Component
+	index    sync.Once
+	byName   map[string]*Component
+	byObject map[[2]string]*Component
 }
 
 // Namespace returns the namespace called name, or nil.
@@ -59,13 +66,19 @@ func (s *System) Namespace(name string) *Namespace {
 // Component returns the component called name, or nil. The first call
 // indexes the components: a System is not changed after it is built.
 func (s *System) Component(name string) *Component {
+	s.indexComponents()
+	return s.byName[name]
+}
+
+func (s *System) indexComponents() {
 	s.index.Do(func() {
 		s.byName = make(map[string]*Component, len(s.Components))
+		s.byObject = make(map[[2]string]*Component, len(s.Components))
 		for _, c := range s.Components {
 			s.byName[c.Name] = c
+			s.byObject[[2]string{c.Namespace, c.ObjectName}] = c
 		}
 	})
-	return s.byName[name]
 }
 
 // Secret returns the secret called name, or nil.
@@ -81,6 +94,7 @@ func (s *System) Secret(name string) *Secret {
 type Namespace struct {
 	Name           string
 	Pos            Pos
+	Tenant         bool   // the namespace of the tenant of its name
 	PodSecurity    string // restricted, baseline or privileged
 	PodSecurityPos Pos
 	Quota          *Quota // nil when none is set
@@ -108,7 +122,16 @@ const (
 )
 
 type Component struct {
-	Name      string
+	// Name is the component's identity in messages, findings, waivers
+	// and overrides: its label, or TENANT/LABEL for a tenant's. Its
+	// objects are called ObjectName, the label alone.
+	Name       string
+	ObjectName string
+	// Path is where it is written: system.components.NAME, or
+	// system.templates.TEMPLATE.components.NAME.
+	Path string
+	// Tenant is the tenant it belongs to, "" for the system's own.
+	Tenant    string
 	Pos       Pos // the component's label
 	Namespace string
 	NsPos     Pos
@@ -150,6 +173,14 @@ type Component struct {
 	// Pod is what the input adds to the pod template's metadata.
 	Pod            Metadata
 	ServiceAccount ServiceAccount
+}
+
+// OverridePath is where environment env overrides c.
+func (c *Component) OverridePath(env string) string {
+	if c.Tenant != "" {
+		return "environments." + env + ".tenants." + c.Tenant + ".components." + c.ObjectName
+	}
+	return "environments." + env + ".components." + c.Name
 }
 
 // Port returns the named port, or nil.
@@ -225,7 +256,11 @@ func (p *Port) ServicePort() int {
 // Flow is one declared talksTo entry: this component may open connections
 // to Target's named Port.
 type Flow struct {
+	// Target is the component's Name or the external's; Ref the name as
+	// talksTo writes it, which service discovery is named after (a
+	// tenant's "cache" is TENANT/cache).
 	Target string
+	Ref    string
 	Port   string
 	Pos    Pos
 	// Implicit marks a flow gitopsc adds: a reader of the Kubernetes API
@@ -469,6 +504,7 @@ type Flux struct {
 type NamespaceOverride struct {
 	Name           string
 	Pos            Pos
+	Tenant         bool // written under tenants
 	PodSecurity    string
 	PodSecurityPos Pos
 	Quota          *Quota
@@ -477,7 +513,8 @@ type NamespaceOverride struct {
 // Override is what an environment changes in one component. Nil or
 // empty fields keep the component's value.
 type Override struct {
-	Name        string
+	Name        string // the component's Name
+	Path        string // where it is written
 	Pos         Pos
 	Replicas    *int
 	ReplicasPos Pos
@@ -545,3 +582,21 @@ type Resolved struct {
 	Env    *Environment
 	System *System
 }
+
+// Tenant is one instance of a template.
+type Tenant struct {
+	Name        string
+	Pos         Pos
+	Template    string
+	TemplatePos Pos
+}
+
+// ComponentAt returns the component whose objects are called name in
+// namespace ns, or nil.
+func (s *System) ComponentAt(ns, name string) *Component {
+	s.indexComponents()
+	return s.byObject[[2]string{ns, name}]
+}
+
+// TenantName is the Name of tenant's component label.
+func TenantName(tenant, label string) string { return tenant + "/" + label }

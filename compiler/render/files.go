@@ -44,7 +44,7 @@ func filesByDir(c *model.Component) []filesDir {
 // FilesConfigMapName is the ConfigMap holding the content of c's files
 // in dir: "nginx-files-etc-nginx-conf-d".
 func FilesConfigMapName(c *model.Component, dir string) string {
-	return c.Name + "-files-" + model.PathSlug(dir)
+	return c.ObjectName + "-files-" + model.PathSlug(dir)
 }
 
 // fileConfigMaps renders the ConfigMap of each directory that holds

@@ -20,21 +20,21 @@ var readVerbs = []string{"get", "list", "watch"}
 // automounts one.
 func (rd *renderer) serviceAccount(c *model.Component, meta metaFunc, obj objFunc) {
 	no := false
-	m := meta(c.Name)
+	m := meta(c.ObjectName)
 	m.Annotations = annotate(nil, c.ServiceAccount.Annotations)
 	if role := c.ServiceAccount.IAMRole; role != "" {
 		m.Annotations = annotate(m.Annotations, []model.Setting{{Key: model.AnnotationIAMRole, Value: role}})
 	}
-	obj("v1", "ServiceAccount", c.Name, c.Pos, &corev1.ServiceAccount{
+	obj("v1", "ServiceAccount", c.ObjectName, c.Pos, &corev1.ServiceAccount{
 		TypeMeta:                     metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
 		ObjectMeta:                   m,
 		AutomountServiceAccountToken: &no,
 	})
 	for _, ns := range readNamespaces(c) {
 		rules, pos := readRules(c, ns)
-		om := metav1.ObjectMeta{Name: c.Name, Namespace: ns, Labels: rd.componentLabels(c)}
+		om := metav1.ObjectMeta{Name: c.ObjectName, Namespace: ns, Labels: rd.componentLabels(c)}
 		add := func(kind string, o any) {
-			rd.add(&Object{Layer: ns, APIVersion: "rbac.authorization.k8s.io/v1", Kind: kind, Namespace: ns, Name: c.Name, Obj: o, Component: c.Name, Pos: pos})
+			rd.add(&Object{Layer: ns, APIVersion: "rbac.authorization.k8s.io/v1", Kind: kind, Namespace: ns, Name: c.ObjectName, Obj: o, Component: c.Name, Pos: pos})
 		}
 		add("Role", &rbacv1.Role{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
@@ -44,8 +44,8 @@ func (rd *renderer) serviceAccount(c *model.Component, meta metaFunc, obj objFun
 		add("RoleBinding", &rbacv1.RoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
 			ObjectMeta: om,
-			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: c.Name},
-			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: c.Name, Namespace: c.Namespace}},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: c.ObjectName},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: c.ObjectName, Namespace: c.Namespace}},
 		})
 	}
 }

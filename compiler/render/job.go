@@ -24,7 +24,7 @@ const AnnotationForce = "kustomize.toolkit.fluxcd.io/force"
 // pod still counts until its grace period ends.
 func (rd *renderer) job(c *model.Component, meta metav1.ObjectMeta, pod corev1.PodTemplateSpec, obj objFunc) {
 	for i := range pod.Spec.Containers {
-		if pod.Spec.Containers[i].Name == c.Name {
+		if pod.Spec.Containers[i].Name == c.ObjectName {
 			ct := &pod.Spec.Containers[i]
 			ct.ReadinessProbe, ct.LivenessProbe, ct.StartupProbe = nil, nil, nil
 		}
@@ -43,7 +43,7 @@ func (rd *renderer) job(c *model.Component, meta metav1.ObjectMeta, pod corev1.P
 	}
 	if c.Kind == model.Job {
 		meta.Annotations = map[string]string{AnnotationForce: "enabled"}
-		obj("batch/v1", "Job", c.Name, c.Pos, &batchv1.Job{
+		obj("batch/v1", "Job", c.ObjectName, c.Pos, &batchv1.Job{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 			ObjectMeta: meta,
 			Spec:       spec,
@@ -72,7 +72,7 @@ func (rd *renderer) job(c *model.Component, meta metav1.ObjectMeta, pod corev1.P
 	if d := s.StartingDeadlineSeconds; d != nil {
 		cj.Spec.StartingDeadlineSeconds = ptr(int64(*d))
 	}
-	obj("batch/v1", "CronJob", c.Name, c.Pos, cj)
+	obj("batch/v1", "CronJob", c.ObjectName, c.Pos, cj)
 }
 
 // podReplacement is a Job's podReplacementPolicy, Failed: a replacement

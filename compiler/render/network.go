@@ -27,13 +27,25 @@ var ingressNginxPeer = networkingv1.NetworkPolicyPeer{
 		"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}},
 }
 
-// EgressPolicyName and IngressPolicyName name the two policies of a flow.
-func EgressPolicyName(client string, f model.Flow) string {
-	return "egress-" + client + "-to-" + f.Target + "-" + f.Port
+// egressPolicyName and ingressPolicyName name the two policies of a
+// flow: the egress one in the client's namespace, the ingress one in
+// the target's.
+func egressPolicyName(client, target, port string) string {
+	return "egress-" + client + "-to-" + target + "-" + port
 }
 
-func IngressPolicyName(client string, f model.Flow) string {
-	return "ingress-" + f.Target + "-" + f.Port + "-from-" + client
+func ingressPolicyName(client, target, port string) string {
+	return "ingress-" + target + "-" + port + "-from-" + client
+}
+
+// peerLabel is how a policy in from's namespace names component c: by
+// its name, prefixed with its tenant's when it is another namespace's
+// tenant component, whose name is unique only inside its tenant.
+func peerLabel(from string, c *model.Component) string {
+	if c.Tenant != "" && c.Namespace != from {
+		return c.Tenant + "-" + c.ObjectName
+	}
+	return c.ObjectName
 }
 
 // flowPolicies renders, for each declared flow of c, an egress policy at c
@@ -49,11 +61,11 @@ func (rd *renderer) flowPolicies(c *model.Component) {
 		// A NetworkPolicy sees the connection after the Service has
 		// translated it: it matches the container port.
 		ports := []networkingv1.NetworkPolicyPort{policyPort(t.Port(f.Port))}
-		rd.addPolicy(c, EgressPolicyName(c.Name, f), f.Pos, networkingv1.NetworkPolicySpec{
+		rd.addPolicy(c, egressPolicyName(c.ObjectName, peerLabel(c.Namespace, t), f.Port), f.Pos, networkingv1.NetworkPolicySpec{
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
 			Egress:      []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{rd.peer(t)}, Ports: ports}},
 		})
-		rd.addPolicy(t, IngressPolicyName(c.Name, f), f.Pos, networkingv1.NetworkPolicySpec{
+		rd.addPolicy(t, ingressPolicyName(peerLabel(t.Namespace, c), t.ObjectName, f.Port), f.Pos, networkingv1.NetworkPolicySpec{
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{rd.peer(c)}, Ports: ports}},
 		})
@@ -84,7 +96,7 @@ func (rd *renderer) externalPolicy(c *model.Component, f model.Flow, x *model.Ex
 	if f.Implicit && len(x.CIDRsPos) > 0 {
 		pos = x.CIDRsPos[0]
 	}
-	rd.addPolicy(c, EgressPolicyName(c.Name, f), pos, networkingv1.NetworkPolicySpec{
+	rd.addPolicy(c, egressPolicyName(c.ObjectName, f.Target, f.Port), pos, networkingv1.NetworkPolicySpec{
 		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
 		Egress:      []networkingv1.NetworkPolicyEgressRule{{To: to, Ports: []networkingv1.NetworkPolicyPort{policyPort(x.Port(f.Port))}}},
 	})
@@ -171,7 +183,7 @@ func (rd *renderer) exposurePolicy(c *model.Component, e *model.Expose) {
 		// reaches pods from addresses outside the cluster.
 		from = []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0"}}}
 	}
-	rd.addPolicy(c, "ingress-"+c.Name+"-from-outside", e.Pos, networkingv1.NetworkPolicySpec{
+	rd.addPolicy(c, "ingress-"+c.ObjectName+"-from-outside", e.Pos, networkingv1.NetworkPolicySpec{
 		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 		Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: from, Ports: []networkingv1.NetworkPolicyPort{policyPort(exposedPort(c, e))}}},
 	})
@@ -205,6 +217,6 @@ func (rd *renderer) flowMeta(name string, owner *model.Component) metav1.ObjectM
 	return metav1.ObjectMeta{
 		Name:      name,
 		Namespace: owner.Namespace,
-		Labels:    map[string]string{LabelPartOf: rd.sys.Name, LabelManagedBy: ManagedBy, LabelInstance: owner.Name},
+		Labels:    map[string]string{LabelPartOf: rd.sys.Name, LabelManagedBy: ManagedBy, LabelInstance: owner.ObjectName},
 	}
 }

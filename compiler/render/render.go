@@ -207,7 +207,7 @@ func (rd *renderer) pin(img model.Image, what string) string {
 // labels are the stable subset that selects its pods.
 func (rd *renderer) componentLabels(c *model.Component) map[string]string {
 	l := rd.selectorLabels(c)
-	l[LabelInstance] = c.Name
+	l[LabelInstance] = c.ObjectName
 	l[LabelManagedBy] = ManagedBy
 	if c.Image.Tag != "" {
 		l[LabelVersion] = versionLabel(c.Image.Tag)
@@ -216,7 +216,7 @@ func (rd *renderer) componentLabels(c *model.Component) map[string]string {
 }
 
 func (rd *renderer) selectorLabels(c *model.Component) map[string]string {
-	return map[string]string{LabelName: c.Name, LabelPartOf: rd.sys.Name}
+	return map[string]string{LabelName: c.ObjectName, LabelPartOf: rd.sys.Name}
 }
 
 // versionLabel makes an image tag a valid label value (at most 63
@@ -230,7 +230,7 @@ func versionLabel(tag string) string {
 
 // DNSName is the cluster DNS name of a component's Service.
 func DNSName(c *model.Component) string {
-	return model.ServiceDNSName(c.Name, c.Namespace)
+	return model.ServiceDNSName(c.ObjectName, c.Namespace)
 }
 
 // Host is the name a client dials for a flow's target: a component's

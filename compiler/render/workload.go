@@ -63,9 +63,10 @@ const (
 )
 
 // EnvKey turns a component name into an environment variable prefix:
-// "planner-agent" becomes "PLANNER_AGENT".
+// "planner-agent" becomes "PLANNER_AGENT", and another tenant's
+// "tenant-b/api" "TENANT_B_API".
 func EnvKey(name string) string {
-	return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	return strings.ToUpper(strings.NewReplacer("-", "_", "/", "_").Replace(name))
 }
 
 // configData is the component's config plus one service-discovery pair
@@ -80,12 +81,13 @@ func (rd *renderer) configData(c *model.Component, path string) map[string]strin
 		if f.Implicit {
 			continue
 		}
+		// Named as written: a tenant's "cache" is CACHE in every tenant.
 		t := rd.sys.Target(f.Target)
-		host := EnvKey(f.Target) + "_HOST"
-		port := EnvKey(f.Target) + "_" + EnvKey(f.Port) + "_PORT"
+		host := EnvKey(f.Ref) + "_HOST"
+		port := EnvKey(f.Ref) + "_" + EnvKey(f.Port) + "_PORT"
 		data[host] = Host(t)
 		data[port] = strconv.Itoa(t.Port(f.Port).ServicePort())
-		origin[host], origin[port] = f.Target, f.Target+":"+f.Port
+		origin[host], origin[port] = f.Ref, f.Ref+":"+f.Port
 	}
 	for _, s := range c.Config {
 		if flow, ok := origin[s.Key]; ok {
@@ -115,7 +117,7 @@ func checksum(data map[string]string) string {
 func volumeName(path string) string { return "w-" + model.PathSlug(path) }
 
 func (rd *renderer) component(c *model.Component) {
-	path := "system.components." + c.Name
+	path := c.Path
 	ns := c.Namespace
 	labels := rd.componentLabels(c)
 	meta := func(name string) metav1.ObjectMeta {
@@ -128,9 +130,9 @@ func (rd *renderer) component(c *model.Component) {
 	rd.serviceAccount(c, meta, obj)
 
 	data := rd.configData(c, path)
-	obj("v1", "ConfigMap", c.Name, c.Pos, &corev1.ConfigMap{
+	obj("v1", "ConfigMap", c.ObjectName, c.Pos, &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: meta(c.Name),
+		ObjectMeta: meta(c.ObjectName),
 		Data:       data,
 	})
 	rd.fileConfigMaps(c, meta, obj)
@@ -144,9 +146,9 @@ func (rd *renderer) component(c *model.Component) {
 	}
 	switch {
 	case c.RunsToCompletion():
-		rd.job(c, meta(c.Name), pod, obj)
+		rd.job(c, meta(c.ObjectName), pod, obj)
 	case c.Kind == model.Stateful:
-		m := meta(c.Name)
+		m := meta(c.ObjectName)
 		// Deleting a StatefulSet by pruning would orphan its data: never prune.
 		m.Annotations = map[string]string{AnnotationPrune: "disabled"}
 		ss := &appsv1.StatefulSet{
@@ -155,7 +157,7 @@ func (rd *renderer) component(c *model.Component) {
 			Spec: appsv1.StatefulSetSpec{
 				Replicas:            replicas,
 				Selector:            selector,
-				ServiceName:         c.Name + "-headless",
+				ServiceName:         c.ObjectName + "-headless",
 				PodManagementPolicy: appsv1.OrderedReadyPodManagement,
 				UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
 				Template:            pod,
@@ -182,7 +184,7 @@ func (rd *renderer) component(c *model.Component) {
 				},
 			})
 		}
-		obj("apps/v1", "StatefulSet", c.Name, c.Pos, ss)
+		obj("apps/v1", "StatefulSet", c.ObjectName, c.Pos, ss)
 	default:
 		surge, unavailable := intOrPercent(c.Rolling.MaxSurge), intOrPercent(c.Rolling.MaxUnavailable)
 		if c.Resources.GPUs > 0 && !c.Rolling.Pos.IsValid() {
@@ -191,9 +193,9 @@ func (rd *renderer) component(c *model.Component) {
 			// forever. Replace one pod at a time instead.
 			surge, unavailable = intstr.FromInt32(0), intstr.FromInt32(1)
 		}
-		obj("apps/v1", "Deployment", c.Name, c.Pos, &appsv1.Deployment{
+		obj("apps/v1", "Deployment", c.ObjectName, c.Pos, &appsv1.Deployment{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-			ObjectMeta: meta(c.Name),
+			ObjectMeta: meta(c.ObjectName),
 			Spec: appsv1.DeploymentSpec{
 				Replicas:             replicas,
 				Selector:             selector,
@@ -216,11 +218,11 @@ func (rd *renderer) component(c *model.Component) {
 		}
 		min := int32(a.Min)
 		util := int32(a.CPUUtilization)
-		obj("autoscaling/v2", "HorizontalPodAutoscaler", c.Name, a.Pos, &autoscalingv2.HorizontalPodAutoscaler{
+		obj("autoscaling/v2", "HorizontalPodAutoscaler", c.ObjectName, a.Pos, &autoscalingv2.HorizontalPodAutoscaler{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
-			ObjectMeta: meta(c.Name),
+			ObjectMeta: meta(c.ObjectName),
 			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: kind, Name: c.Name},
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: kind, Name: c.ObjectName},
 				MinReplicas:    &min,
 				MaxReplicas:    int32(a.Max),
 				Metrics: []autoscalingv2.MetricSpec{{
@@ -243,9 +245,9 @@ func (rd *renderer) component(c *model.Component) {
 		if !pos.IsValid() {
 			pos = c.Pos
 		}
-		obj("policy/v1", "PodDisruptionBudget", c.Name, pos, &policyv1.PodDisruptionBudget{
+		obj("policy/v1", "PodDisruptionBudget", c.ObjectName, pos, &policyv1.PodDisruptionBudget{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
-			ObjectMeta: meta(c.Name),
+			ObjectMeta: meta(c.ObjectName),
 			Spec: policyv1.PodDisruptionBudgetSpec{
 				MaxUnavailable:             &one,
 				Selector:                   &metav1.LabelSelector{MatchLabels: rd.selectorLabels(c)},
@@ -326,13 +328,13 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 	env := secretEnv(nil, c.Secrets)
 	readiness, liveness := readinessAndLiveness(c)
 	main := corev1.Container{
-		Name:                     c.Name,
+		Name:                     c.ObjectName,
 		Image:                    rd.pin(c.Image, path+".image"),
 		ImagePullPolicy:          corev1.PullIfNotPresent,
 		Command:                  c.Command,
 		Args:                     c.Args,
 		Ports:                    ports,
-		EnvFrom:                  []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: c.Name}}}},
+		EnvFrom:                  []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: c.ObjectName}}}},
 		Env:                      env,
 		Resources:                rd.resources(c.Resources, path+".resources"),
 		SecurityContext:          containerSec(),
@@ -378,7 +380,7 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 	}
 	token := c.ReadsAPI()
 	spec := corev1.PodSpec{
-		ServiceAccountName:            c.Name,
+		ServiceAccountName:            c.ObjectName,
 		AutomountServiceAccountToken:  &token,
 		EnableServiceLinks:            &no,
 		SecurityContext:               podSec,
@@ -593,21 +595,21 @@ func (rd *renderer) services(c *model.Component, meta metaFunc, obj objFunc) {
 	}
 	svc := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: meta(c.Name),
+		ObjectMeta: meta(c.ObjectName),
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: rd.selectorLabels(c),
 			Ports:    ports,
 		},
 	}
-	obj("v1", "Service", c.Name, c.Pos, svc)
+	obj("v1", "Service", c.ObjectName, c.Pos, svc)
 	if e := c.Expose; e != nil && e.LoadBalancer {
 		rd.loadBalancer(c, e, meta, obj)
 	}
 	if c.Kind == model.Stateful {
 		headless := &corev1.Service{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-			ObjectMeta: meta(c.Name + "-headless"),
+			ObjectMeta: meta(c.ObjectName + "-headless"),
 			Spec: corev1.ServiceSpec{
 				Type:                     corev1.ServiceTypeClusterIP,
 				ClusterIP:                corev1.ClusterIPNone,
@@ -616,7 +618,7 @@ func (rd *renderer) services(c *model.Component, meta metaFunc, obj objFunc) {
 				Ports:                    ports,
 			},
 		}
-		obj("v1", "Service", c.Name+"-headless", c.Pos, headless)
+		obj("v1", "Service", c.ObjectName+"-headless", c.Pos, headless)
 	}
 }
 
@@ -638,7 +640,7 @@ func servicePort(p model.Port) corev1.ServicePort {
 
 // LoadBalancerName is the name of the LoadBalancer Service that exposes
 // a component outside the cluster, beside its ClusterIP Service.
-func LoadBalancerName(c *model.Component) string { return c.Name + "-external" }
+func LoadBalancerName(c *model.Component) string { return c.ObjectName + "-external" }
 
 // loadBalancer renders the Service that exposes c through a load
 // balancer: the exposed port only, answering on servicePort when set.
@@ -684,7 +686,7 @@ func exposedPort(c *model.Component, e *model.Expose) *model.Port {
 func (rd *renderer) ingress(c *model.Component, e *model.Expose, meta metaFunc, obj objFunc) {
 	port := exposedPort(c, e)
 	prefix := networkingv1.PathTypePrefix
-	m := meta(c.Name)
+	m := meta(c.ObjectName)
 	ing := &networkingv1.Ingress{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
 		ObjectMeta: m,
@@ -697,7 +699,7 @@ func (rd *renderer) ingress(c *model.Component, e *model.Expose, meta metaFunc, 
 						Path:     e.Path,
 						PathType: &prefix,
 						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-							Name: c.Name,
+							Name: c.ObjectName,
 							Port: networkingv1.ServiceBackendPort{Name: port.Name},
 						}},
 					}},
@@ -729,7 +731,7 @@ func (rd *renderer) ingress(c *model.Component, e *model.Expose, meta metaFunc, 
 		}
 	}
 	ing.Annotations = annotate(ing.Annotations, e.Annotations)
-	obj("networking.k8s.io/v1", "Ingress", c.Name, e.Pos, ing)
+	obj("networking.k8s.io/v1", "Ingress", c.ObjectName, e.Pos, ing)
 }
 
 func intOrPercent(s string) intstr.IntOrString {

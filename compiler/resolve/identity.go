@@ -64,7 +64,7 @@ func checkMetricsAnnotations(as []model.Setting, path string, errs *diag.List) {
 // the role's credentials, and annotations that together, the system's
 // and the environment's, pass what an object holds.
 func checkIdentity(c *model.Component, env *model.Environment, errs *diag.List) {
-	path := "system.components." + c.Name
+	path := c.Path
 	sa := c.ServiceAccount.Annotations
 	if c.ServiceAccount.IAMRole != "" {
 		sa = append(slices.Clone(sa), model.Setting{Key: model.AnnotationIAMRole, Value: c.ServiceAccount.IAMRole, Pos: c.ServiceAccount.IAMRolePos})
@@ -85,10 +85,10 @@ func checkIdentity(c *model.Component, env *model.Environment, errs *diag.List) 
 		where := path
 		for _, o := range env.Components {
 			if o.Name == c.Name && o.IAMRole != "" {
-				where = "environments." + env.Name + ".components." + c.Name
+				where = o.Path
 			}
 		}
-		errs.Add(sa.IAMRolePos, "%s.serviceAccount.iamRole: environment %s runs on %s, which has no IAM roles for service accounts (IRSA is EKS's): the pods would get no AWS credentials; give the role in the EKS environment's override (environments.NAME.components.%s.serviceAccount.iamRole)", where, env.Name, env.Cluster.Distribution, c.Name)
+		errs.Add(sa.IAMRolePos, "%s.serviceAccount.iamRole: environment %s runs on %s, which has no IAM roles for service accounts (IRSA is EKS's): the pods would get no AWS credentials; give the role in the EKS environment's override (%s.serviceAccount.iamRole)", where, env.Name, env.Cluster.Distribution, c.OverridePath("NAME"))
 	}
 }
 
@@ -110,7 +110,7 @@ func apiServer(sys *model.System, env *model.Environment, errs *diag.List) {
 	ok := true
 	taken := sys.Target(model.APIServerName)
 	if c := taken.Component; c != nil {
-		errs.Add(c.Pos, "system.components.%s: %q is the name gitopsc gives the API server, which %s reaches to read the Kubernetes API; choose another name", c.Name, c.Name, readers[0].Name)
+		errs.Add(c.Pos, "%s: %q is the name gitopsc gives the API server, which %s reaches to read the Kubernetes API; choose another name", c.Path, c.ObjectName, readers[0].Name)
 		ok = false
 	}
 	if x := taken.External; x != nil {
@@ -137,6 +137,6 @@ func apiServer(sys *model.System, env *model.Environment, errs *diag.List) {
 	}})
 	slices.SortFunc(sys.Externals, func(x, y *model.External) int { return cmp.Compare(x.Name, y.Name) })
 	for _, c := range readers {
-		c.TalksTo = append(slices.Clone(c.TalksTo), model.Flow{Target: model.APIServerName, Port: "https", Pos: c.ServiceAccount.Reads[0].Pos, Implicit: true})
+		c.TalksTo = append(slices.Clone(c.TalksTo), model.Flow{Target: model.APIServerName, Ref: model.APIServerName, Port: "https", Pos: c.ServiceAccount.Reads[0].Pos, Implicit: true})
 	}
 }

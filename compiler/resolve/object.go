@@ -46,7 +46,7 @@ func objects(in *model.Input, env *model.Environment, errs *diag.List) []*model.
 func workloadNames(sys *model.System, env *model.Environment, errs *diag.List) {
 	taken := map[string]string{}
 	for _, c := range sys.Components {
-		taken[c.Namespace+"/"+c.Name] = "component " + c.Name
+		taken[c.Namespace+"/"+c.ObjectName] = "component " + c.Name
 	}
 	for _, o := range sys.Objects {
 		if spec, _ := model.PodSpec(o.Typed); spec == nil {

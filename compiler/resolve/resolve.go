@@ -14,7 +14,6 @@ import (
 // the environment carry the environment's positions.
 func Environment(in *model.Input, env *model.Environment) (*model.Resolved, error) {
 	var errs diag.List
-	path := "environments." + env.Name
 	sys := &model.System{Name: in.System.Name, NamePos: in.System.NamePos}
 	for _, ns := range in.System.Namespaces {
 		n := *ns
@@ -45,17 +44,20 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 	}
 	for _, c := range in.System.Components {
 		rc := clone(c)
-		where := "system.components." + c.Name + ".pool"
-		for _, o := range env.Components {
-			if o.Name == c.Name {
-				apply(rc, o, path+".components."+o.Name, &errs)
-				if o.Pool != "" {
-					rc.Pool, rc.PoolPos = o.Pool, o.PoolPos
-					where = path + ".components." + o.Name + ".pool"
+		where := c.Path + ".pool"
+		// A tenant's own overrides first, then the environment's.
+		for _, list := range [][]*model.Override{in.System.TenantOverrides, env.Components} {
+			for _, o := range list {
+				if o.Name == c.Name {
+					apply(rc, o, o.Path, &errs)
+					if o.Pool != "" {
+						rc.Pool, rc.PoolPos = o.Pool, o.PoolPos
+						where = o.Path + ".pool"
+					}
 				}
 			}
 		}
-		place(rc, env, "system.components."+c.Name, where, &errs)
+		place(rc, env, c.Path, where, &errs)
 		checkIdentity(rc, env, &errs)
 		checkComponentVersion(rc, env, &errs)
 		sys.Components = append(sys.Components, rc)

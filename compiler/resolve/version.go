@@ -35,6 +35,6 @@ func checkComponentVersion(c *model.Component, env *model.Environment, errs *dia
 		return
 	}
 	for _, sc := range c.Sidecars {
-		errs.Add(sc.Pos, "system.components.%s.sidecars.%s: needs Kubernetes 1.%d (SidecarContainers), and environment %s runs 1.%d: its API server drops an init container's restartPolicy, so the sidecar would run as an init container that never exits and the pod would never start", c.Name, sc.Name, sidecarsSince, env.Name, cl.KubernetesMinor)
+		errs.Add(sc.Pos, "%s.sidecars.%s: needs Kubernetes 1.%d (SidecarContainers), and environment %s runs 1.%d: its API server drops an init container's restartPolicy, so the sidecar would run as an init container that never exits and the pod would never start", c.Path, sc.Name, sidecarsSince, env.Name, cl.KubernetesMinor)
 	}
 }

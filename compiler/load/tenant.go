@@ -1,0 +1,176 @@
+package load
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// template is a decoded system.templates entry.
+type template struct {
+	name           string
+	podSecurity    string
+	podSecurityPos model.Pos
+	quota          *model.Quota
+	components     []*model.Component // sorted by label
+}
+
+// tenants decodes system.templates and system.tenants, and adds to s
+// each tenant's namespace and its copy of its template's components.
+// A template's component is decoded once, so a problem in it is
+// reported once, whatever the number of tenants.
+func (d *decoder) tenants(v cue.Value, s *model.System) {
+	templates := map[string]*template{}
+	var names []string
+	for _, f := range sortedFields(v.LookupPath(cuePath("templates"))) {
+		path := "system.templates." + f.label
+		if !d.label(f, "template", path) {
+			continue
+		}
+		t := &template{name: f.label, quota: quota(f.v.LookupPath(cuePath("quota")))}
+		t.podSecurity, t.podSecurityPos = str(f.v, "podSecurity")
+		for _, cf := range sortedFields(f.v.LookupPath(cuePath("components"))) {
+			cpath := path + ".components." + cf.label
+			if d.label(cf, "component", cpath) {
+				t.components = append(t.components, d.component(cf, cpath))
+			}
+		}
+		templates[f.label] = t
+		names = append(names, f.label)
+	}
+	for _, f := range sortedFields(v.LookupPath(cuePath("tenants"))) {
+		path := "system.tenants." + f.label
+		if !d.label(f, "tenant", path) {
+			continue
+		}
+		tn := &model.Tenant{Name: f.label, Pos: f.v.Pos()}
+		tn.Template, tn.TemplatePos = str(f.v, "template")
+		t := templates[tn.Template]
+		switch {
+		case f.label == layerFlux || f.label == layerPlatform:
+			d.errs.Add(f.v.Pos(), "%s: %q is the name of a folder gitopsc writes in each environment, and a tenant's objects go in a folder named as its namespace; choose another name", path, f.label)
+			continue
+		case f.label == "object" || f.label == "namespace" || f.label == "secret":
+			d.errs.Add(f.v.Pos(), "%s: %q is a kind of waiver target (%s/NAME), and a waiver names a tenant's component as TENANT/NAME; choose another name", path, f.label, f.label)
+			continue
+		case s.Namespace(f.label) != nil:
+			d.errs.Add(f.v.Pos(), "%s: %q is also a namespace of the system; a tenant runs in a namespace of its own, named as the tenant: choose another name", path, f.label)
+			continue
+		case t == nil:
+			d.errs.Add(tn.TemplatePos, "%s.template: unknown template %q%s (templates: %s)", path, tn.Template, didYouMean(tn.Template, names), nameList(names))
+			continue
+		}
+		ns := &model.Namespace{Name: f.label, Pos: f.v.Pos(), Tenant: true, PodSecurity: "restricted", Quota: t.quota}
+		if t.podSecurity != "" {
+			ns.PodSecurity, ns.PodSecurityPos = t.podSecurity, t.podSecurityPos
+		}
+		if p, pos := str(f.v, "podSecurity"); p != "" {
+			ns.PodSecurity, ns.PodSecurityPos = p, pos
+		}
+		if q := quota(f.v.LookupPath(cuePath("quota"))); q != nil {
+			ns.Quota = q
+		}
+		s.Namespaces = append(s.Namespaces, ns)
+		s.Objects = append(s.Objects, d.objects(f.v.LookupPath(cuePath("objects")), path+".objects", f.label)...)
+		for _, c := range t.components {
+			s.Components = append(s.Components, instantiate(c, t, f.label))
+		}
+		for _, o := range sortedFields(f.v.LookupPath(cuePath("components"))) {
+			ov := d.override(o, path+".components."+o.label)
+			if !slices.ContainsFunc(t.components, func(c *model.Component) bool { return c.ObjectName == o.label }) {
+				d.errs.Add(o.v.Pos(), "%s.components: template %s has no component %q%s (components: %s); a tenant changes its template's components, it does not add them",
+					path, t.name, o.label, didYouMean(o.label, templateComponents(t)), nameList(templateComponents(t)))
+				continue
+			}
+			ov.Name = model.TenantName(f.label, o.label)
+			s.TenantOverrides = append(s.TenantOverrides, ov)
+		}
+		s.Tenants = append(s.Tenants, tn)
+	}
+	if len(s.Tenants) == 0 {
+		return
+	}
+	sort.Slice(s.Namespaces, func(i, j int) bool { return s.Namespaces[i].Name < s.Namespaces[j].Name })
+	sort.Slice(s.Components, func(i, j int) bool { return s.Components[i].Name < s.Components[j].Name })
+	model.SortObjects(s.Objects)
+}
+
+func templateComponents(t *template) []string {
+	var n []string
+	for _, c := range t.components {
+		n = append(n, c.ObjectName)
+	}
+	return n
+}
+
+// instantiate is tenant's copy of a template's component c: in the
+// tenant's namespace, named TENANT/LABEL, with its flows to the
+// template's components pointed at the tenant's own, and what it reads
+// of the Kubernetes API read in the tenant's namespace unless it names
+// another. The rest is shared with the template's, which no stage
+// changes in place.
+func instantiate(c *model.Component, t *template, tenant string) *model.Component {
+	ic := *c
+	ic.Name = model.TenantName(tenant, c.ObjectName)
+	ic.Tenant = tenant
+	ic.Namespace = tenant
+	ic.TalksTo = make([]model.Flow, len(c.TalksTo))
+	for i, f := range c.TalksTo {
+		if !strings.Contains(f.Target, "/") && slices.ContainsFunc(t.components, func(o *model.Component) bool { return o.ObjectName == f.Target }) {
+			f.Target = model.TenantName(tenant, f.Target)
+		}
+		ic.TalksTo[i] = f
+	}
+	if len(c.ServiceAccount.Reads) > 0 {
+		ic.ServiceAccount.Reads = slices.Clone(c.ServiceAccount.Reads)
+		for i, r := range ic.ServiceAccount.Reads {
+			if len(r.Namespaces) == 1 && r.Namespaces[0] == "" {
+				ic.ServiceAccount.Reads[i].Namespaces = []string{tenant}
+			}
+		}
+	}
+	return &ic
+}
+
+func tenantNames(s *model.System) []string {
+	var n []string
+	for _, t := range s.Tenants {
+		n = append(n, t.Name)
+	}
+	return n
+}
+
+// tenantComponents are the labels of tenant's components.
+func tenantComponents(s *model.System, tenant string) []string {
+	var n []string
+	for _, c := range s.Components {
+		if c.Tenant == tenant {
+			n = append(n, c.ObjectName)
+		}
+	}
+	return n
+}
+
+// systemComponents are the names of the system's own components.
+func systemComponents(s *model.System) []string {
+	var n []string
+	for _, c := range s.Components {
+		if c.Tenant == "" {
+			n = append(n, c.Name)
+		}
+	}
+	return n
+}
+
+// visibleComponents are the names c's talksTo may write without a
+// tenant: its tenant's components, then the system's.
+func visibleComponents(s *model.System, c *model.Component) []string {
+	if c.Tenant == "" {
+		return systemComponents(s)
+	}
+	return append(tenantComponents(s, c.Tenant), systemComponents(s)...)
+}
