@@ -34,13 +34,14 @@ out-check:
 update-golden:
 	$(GO) test ./cmd/gitopsc/cmd -run TestScripts -update
 
-# Rewrite environments/images.lock, and that of the system gitopsc init
-# writes: push deterministic stand-ins for the example's images to a registry on loopback and lock against it with
+# Rewrite environments/images.lock, and those of the system gitopsc init
+# writes and of examples/tenants: push deterministic stand-ins for the example's images to a registry on loopback and lock against it with
 # --mirror registry.example.com=127.0.0.1:PORT. Same input, same bytes.
 .PHONY: example-images
 example-images:
 	$(GO) run ./internal/exampleimages environments
 	$(GO) run ./internal/exampleimages cmd/gitopsc/cmd/initsystem
+	$(GO) run ./internal/exampleimages examples/tenants
 
 # make e2e: both end-to-end runs below, one after the other, each on a
 # control plane of its own: e2e-apply, then e2e-flux. Knobs: see e2e/run.sh.

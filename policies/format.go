@@ -94,8 +94,12 @@ func Coverage(r *model.Resolved, out *render.Output) string {
 		}
 		return fmt.Sprintf("%d %ss", k, what)
 	}
-	return fmt.Sprintf("%s over %s, %s and %s", n(rules, "rule"),
+	line := fmt.Sprintf("%s over %s, %s and %s", n(rules, "rule"),
 		n(len(workloads(&Context{Env: r, Output: out})), "workload"), n(flows, "declared flow"), n(len(imgs), "image"))
+	if t := len(r.System.Tenants); t > 0 {
+		line += fmt.Sprintf("; %s, checked for isolation from each other (NET006)", n(t, "tenant"))
+	}
+	return line
 }
 
 // WriteText prints one line per finding, "file:LINE:COL: severity RULE:

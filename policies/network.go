@@ -43,6 +43,20 @@ ingress at the server; a flow to an external, egress to each of its
 ranges on its port.`,
 	},
 	{
+		ID: "NET006", Family: "network", Severity: Error,
+		Title: "no tenant's pods can reach another tenant's but through a declared flow",
+		Rationale: `Tenants share a cluster, not their data: a path from one tenant's pods to
+another's is a breach whatever opened it. The rule reads the same
+analysis of the rendered NetworkPolicies as NET001 and reports every
+allowed connection between two tenants' namespaces that no talksTo
+declares across ("TENANT/NAME:PORT"), with the policies that allow it: a
+NetworkPolicy written under objects that admits other namespaces, say.
+Such a connection is reported here rather than under NET001, so that
+waiving NET001 does not waive a tenant's isolation. When it passes, no
+pod of a tenant can open a connection to a pod of another but those
+declared.`,
+	},
+	{
 		ID: "NET005", Family: "network", Severity: Error,
 		Title: "egress ipBlocks reach neither the cluster's own ranges nor the cloud metadata address",
 		Rationale: `An ipBlock is meant for addresses outside the cluster, but many network
@@ -207,6 +221,11 @@ func checkNetwork(ctx *Context) []Finding {
 		how := "no policy isolates either end"
 		if len(via) > 0 {
 			how = "allowed by " + strings.Join(via, ", ")
+		}
+		if from, to := sys.Namespace(fl.From.Namespace), sys.Namespace(fl.To.Namespace); from != nil && to != nil && from.Tenant && to.Tenant && from != to {
+			fs = append(fs, Finding{Rule: "NET006", Pos: pos, Target: componentName(sys, fl.To), Object: object,
+				Message: fmt.Sprintf("%s can reach %s, from tenant %s into tenant %s, and no talksTo of %s declares %s:%s; %s", fl.From, flowDest(fl), from.Name, to.Name, componentName(sys, fl.From), talksToRef(sys, fl.From, fl.To), portLabel(fl), how)})
+			continue
 		}
 		into := ""
 		if fl.From.Namespace != fl.To.Namespace {

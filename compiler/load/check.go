@@ -160,6 +160,8 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			case s.Component(o.Name) != nil:
 			case ok && s.Namespace(tenant) != nil && s.Namespace(tenant).Tenant:
 				errs.Add(o.Pos, "%s.tenants.%s.components: tenant %s has no component %q%s (components: %s); an environment changes components of the system, it does not add them", path, tenant, tenant, label, didYouMean(label, tenantComponents(s, tenant)), nameList(tenantComponents(s, tenant)))
+			case !ok && slices.Contains(templateLabels(s), o.Name):
+				errs.Add(o.Pos, "%s.components: %q is a template's component, one per tenant: change a tenant's under %s.tenants.TENANT.components.%s", path, o.Name, path, o.Name)
 			case !ok:
 				errs.Add(o.Pos, "%s.components: unknown component %q%s; an environment changes components of the system, it does not add them", path, o.Name, didYouMean(o.Name, systemComponents(s)))
 			}
@@ -221,7 +223,7 @@ func checkWaiverTarget(s *model.System, e *model.Environment, path string, w mod
 		for _, c := range s.Components {
 			names = append(names, c.Name)
 		}
-		errs.Add(w.TargetPos, "%s: unknown component %q (components: %s); a waiver covers a component, \"namespace/NAME\", \"secret/NAME\", \"object/KEY\", \"environment\" or \"*\"", path, w.Target, nameList(names))
+		errs.Add(w.TargetPos, "%s: unknown component %q (components: %s); a waiver covers a component, a tenant's as \"TENANT/NAME\", \"namespace/NAME\", \"secret/NAME\", \"object/KEY\", \"environment\" or \"*\"", path, w.Target, nameList(names))
 	}
 }
 

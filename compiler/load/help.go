@@ -20,7 +20,7 @@ var patternHelp = []struct{ pattern, help string }{
 	{"#Memory", `a memory quantity such as "512Mi", "1Gi" or "1G"`},
 	{"#Image", `an image reference with a tag, such as "registry.example.com/team/app:1.4.0" (lower-case repository; no digest: the image lock pins it)`},
 	{"#PortName", "a port name: at most 15 lower-case letters, digits and '-', starting with a letter"},
-	{"#Flow", `"component:port", such as "mysql:mysql"`},
+	{"#Flow", `"component:port", such as "mysql:mysql", or "TENANT/component:port"`},
 	{"#EnvName", "an environment variable name: letters, digits and '_', not starting with a digit"},
 	{"#SecretKey", "a secret key: letters, digits, '-', '_' and '.'"},
 	{"#AbsPath", "an absolute path, starting with /"},

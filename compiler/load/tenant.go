@@ -174,3 +174,14 @@ func visibleComponents(s *model.System, c *model.Component) []string {
 	}
 	return append(tenantComponents(s, c.Tenant), systemComponents(s)...)
 }
+
+// templateLabels are the labels of the tenants' components.
+func templateLabels(s *model.System) []string {
+	var n []string
+	for _, c := range s.Components {
+		if c.Tenant != "" {
+			n = append(n, c.ObjectName)
+		}
+	}
+	return n
+}

@@ -33,21 +33,25 @@ func (rd *renderer) platform() {
 
 func (rd *renderer) namespace(ns *model.Namespace) {
 	level := ns.PodSecurity
+	labels := map[string]string{
+		LabelNamespace:                       ns.Name,
+		LabelPartOf:                          rd.sys.Name,
+		LabelManagedBy:                       ManagedBy,
+		"pod-security.kubernetes.io/enforce": level,
+		"pod-security.kubernetes.io/enforce-version": "latest",
+		"pod-security.kubernetes.io/audit":           level,
+		"pod-security.kubernetes.io/warn":            level,
+	}
+	if ns.Tenant {
+		labels[LabelTenant] = ns.Name
+	}
 	rd.add(&Object{
 		Layer: LayerPlatform, APIVersion: "v1", Kind: "Namespace", Name: ns.Name, Pos: ns.Pos,
 		Obj: &corev1.Namespace{
 			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 			ObjectMeta: metav1.ObjectMeta{
-				Name: ns.Name,
-				Labels: map[string]string{
-					LabelNamespace:                       ns.Name,
-					LabelPartOf:                          rd.sys.Name,
-					LabelManagedBy:                       ManagedBy,
-					"pod-security.kubernetes.io/enforce": level,
-					"pod-security.kubernetes.io/enforce-version": "latest",
-					"pod-security.kubernetes.io/audit":           level,
-					"pod-security.kubernetes.io/warn":            level,
-				},
+				Name:   ns.Name,
+				Labels: labels,
 				// Deleting a namespace deletes everything in it: never prune.
 				Annotations: map[string]string{AnnotationPrune: "disabled"},
 			},

@@ -30,8 +30,10 @@ const (
 	LabelPartOf    = "app.kubernetes.io/part-of"
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	LabelNamespace = "kubernetes.io/metadata.name"
-	LabelArch      = "kubernetes.io/arch"
-	ManagedBy      = "gitopsc"
+	// LabelTenant marks a tenant's namespace with the tenant's name.
+	LabelTenant = "gitopsc.dev/tenant"
+	LabelArch   = "kubernetes.io/arch"
+	ManagedBy   = "gitopsc"
 
 	AnnotationPrune    = "kustomize.toolkit.fluxcd.io/prune"
 	AnnotationChecksum = "gitopsc.dev/config-checksum"

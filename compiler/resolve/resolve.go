@@ -14,7 +14,7 @@ import (
 // the environment carry the environment's positions.
 func Environment(in *model.Input, env *model.Environment) (*model.Resolved, error) {
 	var errs diag.List
-	sys := &model.System{Name: in.System.Name, NamePos: in.System.NamePos}
+	sys := &model.System{Name: in.System.Name, NamePos: in.System.NamePos, Tenants: in.System.Tenants}
 	for _, ns := range in.System.Namespaces {
 		n := *ns
 		for _, o := range env.Namespaces {

@@ -43,6 +43,8 @@ func scriptParams(dir string) testscript.Params {
 				return err
 			}
 			env.Setenv("SHIPPED", shipped)
+			// $EXAMPLES is the examples folder, read as $SHIPPED is.
+			env.Setenv("EXAMPLES", filepath.Join(filepath.Dir(shipped), "examples"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
