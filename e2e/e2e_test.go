@@ -49,6 +49,9 @@ var variants = []variant{
 	{name: "over-budget", rule: "QUOTA003", refusal: "exceeded quota"},
 	{name: "pod-security", rule: "POD008", refusal: "violates PodSecurity", component: "coder-agent"},
 	{name: "workloads", check: checkWorkloads},
+	// examples/tenants: three tenants of one template, each namespace
+	// under its own quota, all admitted as rendered.
+	{name: "tenants"},
 }
 
 // podTimeout bounds each wait for the controllers to create (or fail to

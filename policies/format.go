@@ -97,7 +97,7 @@ func Coverage(r *model.Resolved, out *render.Output) string {
 	line := fmt.Sprintf("%s over %s, %s and %s", n(rules, "rule"),
 		n(len(workloads(&Context{Env: r, Output: out})), "workload"), n(flows, "declared flow"), n(len(imgs), "image"))
 	if t := len(r.System.Tenants); t > 0 {
-		line += fmt.Sprintf("; %s, checked for isolation from each other (NET006)", n(t, "tenant"))
+		line += fmt.Sprintf("; %s, checked for isolation from each other (NET007)", n(t, "tenant"))
 	}
 	return line
 }

@@ -43,7 +43,7 @@ ingress at the server; a flow to an external, egress to each of its
 ranges on its port.`,
 	},
 	{
-		ID: "NET006", Family: "network", Severity: Error,
+		ID: "NET007", Family: "network", Severity: Error,
 		Title: "no tenant's pods can reach another tenant's but through a declared flow",
 		Rationale: `Tenants share a cluster, not their data: a path from one tenant's pods to
 another's is a breach whatever opened it. The rule reads the same
@@ -223,7 +223,7 @@ func checkNetwork(ctx *Context) []Finding {
 			how = "allowed by " + strings.Join(via, ", ")
 		}
 		if from, to := sys.Namespace(fl.From.Namespace), sys.Namespace(fl.To.Namespace); from != nil && to != nil && from.Tenant && to.Tenant && from != to {
-			fs = append(fs, Finding{Rule: "NET006", Pos: pos, Target: componentName(sys, fl.To), Object: object,
+			fs = append(fs, Finding{Rule: "NET007", Pos: pos, Target: componentName(sys, fl.To), Object: object,
 				Message: fmt.Sprintf("%s can reach %s, from tenant %s into tenant %s, and no talksTo of %s declares %s:%s; %s", fl.From, flowDest(fl), from.Name, to.Name, componentName(sys, fl.From), talksToRef(sys, fl.From, fl.To), portLabel(fl), how)})
 			continue
 		}

@@ -139,3 +139,15 @@ func sameLines(t *testing.T, got, want []string) {
 		t.Errorf("findings:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
 }
+
+// Rule IDs are how waivers, --format sarif and gitopsc explain name a
+// rule: two rules may not share one.
+func TestRuleIDsAreUnique(t *testing.T) {
+	seen := map[string]string{}
+	for _, r := range policies.Rules() {
+		if other, ok := seen[r.ID]; ok {
+			t.Errorf("%s is the ID of %q and of %q", r.ID, other, r.Title)
+		}
+		seen[r.ID] = r.Title
+	}
+}

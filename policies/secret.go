@@ -321,7 +321,7 @@ func checkSOPSEncrypted(ctx *Context) []Finding {
 			continue
 		}
 		if why := SOPSProblem(s.Source.Content); why != "" {
-			fs = append(fs, Finding{Pos: s.Source.Pos, Target: "secret/" + s.Name, Object: "Secret " + s.Namespace + "/" + s.Name,
+			fs = append(fs, Finding{Pos: s.Source.Pos, Target: "secret/" + s.Name, Object: "Secret " + s.Namespace + "/" + s.ObjectName,
 				Message: fmt.Sprintf("secret %s: %s is referenced as SOPS-encrypted, but %s", s.Name, s.Source.SOPS, why)})
 		}
 	}

@@ -25,9 +25,9 @@ func checkReferences(in *model.Input, errs *diag.List) {
 	}
 	for _, sec := range s.Secrets {
 		if s.Namespace(sec.Namespace) == nil {
-			errs.Add(sec.NsPos, "system.secrets.%s.namespace: unknown namespace %q (declared: %s)", sec.Name, sec.Namespace, nsNames())
+			errs.Add(sec.NsPos, "%s.namespace: unknown namespace %q (declared: %s)", sec.Path, sec.Namespace, nsNames())
 		}
-		checkSource(in.Dir, "system.secrets."+sec.Name+".from", &sec.Source, errs)
+		checkSource(in.Dir, sec.Path+".from", &sec.Source, errs)
 	}
 	for _, c := range s.Components {
 		path := c.Path
@@ -167,11 +167,17 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			}
 		}
 		for _, o := range e.Secrets {
+			if tenant, label, ok := strings.Cut(o.Name, "/"); ok && s.Secret(o.Name) == nil {
+				if ns := s.Namespace(tenant); ns != nil && ns.Tenant {
+					errs.Add(o.Pos, "%s.tenants.%s.secrets: tenant %s's template has no secret %q", path, tenant, tenant, label)
+				}
+				continue
+			}
 			if s.Secret(o.Name) == nil {
 				errs.Add(o.Pos, "%s.secrets: unknown secret %q", path, o.Name)
 				continue
 			}
-			checkSource(in.Dir, path+".secrets."+o.Name+".from", &o.Source, errs)
+			checkSource(in.Dir, o.Path+".from", &o.Source, errs)
 		}
 		for i, w := range e.Policy.Waivers {
 			checkWaiverTarget(s, e, fmt.Sprintf("%s.policy.waivers.%d.target", path, i), w, errs)

@@ -167,6 +167,8 @@ func checkSecretRef(s *model.System, c *model.Component, pos model.Pos, where, s
 	switch {
 	case sec == nil:
 		errs.Add(pos, "%s: unknown secret %q%s", where, secret, didYouMean(secret, secretNames(s)))
+	case c.Tenant != "" && sec.Namespace != c.Namespace:
+		errs.Add(pos, "%s: secret %q is in namespace %q, and a pod reads secrets of its own namespace only: declare it under the template's secrets, and each tenant has its own", where, secret, sec.Namespace)
 	case sec.Namespace != c.Namespace:
 		errs.Add(pos, "%s: secret %q is in namespace %q, not %q; a pod reads secrets of its own namespace only", where, secret, sec.Namespace, c.Namespace)
 	case !sec.HasKey(key):

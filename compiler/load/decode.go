@@ -200,7 +200,7 @@ func (d *decoder) system(v cue.Value) *model.System {
 		if !d.label(f, "secret", "system.secrets."+f.label) {
 			continue
 		}
-		sec := &model.Secret{Name: f.label, Pos: f.v.Pos(), Keys: strs(f.v, "keys")}
+		sec := &model.Secret{Name: f.label, ObjectName: f.label, Path: "system.secrets." + f.label, Pos: f.v.Pos(), Keys: strs(f.v, "keys")}
 		sec.Namespace, sec.NsPos = str(f.v, "namespace")
 		sec.Source = d.secretSource(f.v.LookupPath(cuePath("from")))
 		s.Secrets = append(s.Secrets, sec)
@@ -676,6 +676,10 @@ func (d *decoder) environment(f field) *model.Environment {
 			o.Name = model.TenantName(t.label, c.label)
 			e.Components = append(e.Components, o)
 		}
+		for _, s := range sortedFields(t.v.LookupPath(cuePath("secrets"))) {
+			e.Secrets = append(e.Secrets, &model.SecretOverride{Name: model.TenantName(t.label, s.label), Path: tpath + ".secrets." + s.label, Pos: s.v.Pos(),
+				Source: d.secretSource(s.v.LookupPath(cuePath("from")))})
+		}
 	}
 	e.Objects = append(e.Objects, d.objects(v.LookupPath(cuePath("objects")), path+".objects", "")...)
 	model.SortObjects(e.Objects)
@@ -684,7 +688,7 @@ func (d *decoder) environment(f field) *model.Environment {
 		e.Components = append(e.Components, d.override(c, path+".components."+c.label))
 	}
 	for _, s := range sortedFields(v.LookupPath(cuePath("secrets"))) {
-		e.Secrets = append(e.Secrets, &model.SecretOverride{Name: s.label, Pos: s.v.Pos(),
+		e.Secrets = append(e.Secrets, &model.SecretOverride{Name: s.label, Path: path + ".secrets." + s.label, Pos: s.v.Pos(),
 			Source: d.secretSource(s.v.LookupPath(cuePath("from")))})
 	}
 	for _, x := range sortedFields(v.LookupPath(cuePath("externals"))) {

@@ -17,6 +17,11 @@ type template struct {
 	podSecurityPos model.Pos
 	quota          *model.Quota
 	components     []*model.Component // sorted by label
+	secrets        []*model.Secret    // sorted by label; no namespace or source
+}
+
+func (t *template) hasSecret(label string) bool {
+	return slices.ContainsFunc(t.secrets, func(s *model.Secret) bool { return s.ObjectName == label })
 }
 
 // tenants decodes system.templates and system.tenants, and adds to s
@@ -37,6 +42,12 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 			cpath := path + ".components." + cf.label
 			if d.label(cf, "component", cpath) {
 				t.components = append(t.components, d.component(cf, cpath))
+			}
+		}
+		for _, sf := range sortedFields(f.v.LookupPath(cuePath("secrets"))) {
+			spath := path + ".secrets." + sf.label
+			if d.label(sf, "secret", spath) {
+				t.secrets = append(t.secrets, &model.Secret{Name: sf.label, ObjectName: sf.label, Path: spath, Pos: sf.v.Pos(), Keys: strs(sf.v, "keys")})
 			}
 		}
 		templates[f.label] = t
@@ -89,6 +100,26 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 			ov.Name = model.TenantName(f.label, o.label)
 			s.TenantOverrides = append(s.TenantOverrides, ov)
 		}
+		sources := map[string]model.SecretSource{}
+		for _, sf := range sortedFields(f.v.LookupPath(cuePath("secrets"))) {
+			if !t.hasSecret(sf.label) {
+				d.errs.Add(sf.v.Pos(), "%s.secrets: template %s has no secret %q%s (secrets: %s); a tenant gives the sources of its template's secrets", path, t.name, sf.label, didYouMean(sf.label, secretLabels(t)), nameList(secretLabels(t)))
+				continue
+			}
+			sources[sf.label] = d.secretSource(sf.v.LookupPath(cuePath("from")))
+		}
+		for _, ts := range t.secrets {
+			src, ok := sources[ts.ObjectName]
+			if !ok {
+				d.errs.Add(f.v.Pos(), "%s: tenant %s gives no source for secret %q of template %s: write secrets: %q: from: {sops: FILE} or {external: {...}}", path, f.label, ts.ObjectName, t.name, ts.ObjectName)
+				continue
+			}
+			sec := *ts
+			sec.Name = model.TenantName(f.label, ts.ObjectName)
+			sec.Path = path + ".secrets." + ts.ObjectName
+			sec.Tenant, sec.Namespace, sec.Source = f.label, f.label, src
+			s.Secrets = append(s.Secrets, &sec)
+		}
 		s.Tenants = append(s.Tenants, tn)
 	}
 	if len(s.Tenants) == 0 {
@@ -96,6 +127,7 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 	}
 	sort.Slice(s.Namespaces, func(i, j int) bool { return s.Namespaces[i].Name < s.Namespaces[j].Name })
 	sort.Slice(s.Components, func(i, j int) bool { return s.Components[i].Name < s.Components[j].Name })
+	sort.Slice(s.Secrets, func(i, j int) bool { return s.Secrets[i].Name < s.Secrets[j].Name })
 	model.SortObjects(s.Objects)
 }
 
@@ -124,6 +156,35 @@ func instantiate(c *model.Component, t *template, tenant string) *model.Componen
 			f.Target = model.TenantName(tenant, f.Target)
 		}
 		ic.TalksTo[i] = f
+	}
+	// The secrets of the template are the tenant's.
+	own := func(name string) string {
+		if t.hasSecret(name) {
+			return model.TenantName(tenant, name)
+		}
+		return name
+	}
+	refs := func(rs []model.SecretRef) []model.SecretRef {
+		out := slices.Clone(rs)
+		for i := range out {
+			out[i].Secret = own(out[i].Secret)
+		}
+		return out
+	}
+	ic.Secrets = refs(c.Secrets)
+	ic.Files = slices.Clone(c.Files)
+	for i := range ic.Files {
+		if ic.Files[i].Secret != "" {
+			ic.Files[i].Secret = own(ic.Files[i].Secret)
+		}
+	}
+	ic.Init = slices.Clone(c.Init)
+	for i := range ic.Init {
+		ic.Init[i].Secrets = refs(c.Init[i].Secrets)
+	}
+	ic.Sidecars = slices.Clone(c.Sidecars)
+	for i := range ic.Sidecars {
+		ic.Sidecars[i].Secrets = refs(c.Sidecars[i].Secrets)
 	}
 	if len(c.ServiceAccount.Reads) > 0 {
 		ic.ServiceAccount.Reads = slices.Clone(c.ServiceAccount.Reads)
@@ -182,6 +243,14 @@ func templateLabels(s *model.System) []string {
 		if c.Tenant != "" {
 			n = append(n, c.ObjectName)
 		}
+	}
+	return n
+}
+
+func secretLabels(t *template) []string {
+	var n []string
+	for _, s := range t.secrets {
+		n = append(n, s.ObjectName)
 	}
 	return n
 }

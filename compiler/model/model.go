@@ -5,6 +5,7 @@
 package model
 
 import (
+	"strings"
 	"sync"
 
 	"cuelang.org/go/cue/token"
@@ -395,12 +396,17 @@ type SecurityException struct {
 }
 
 type Secret struct {
-	Name      string
-	Pos       Pos
-	Namespace string
-	NsPos     Pos
-	Keys      []string
-	Source    SecretSource
+	// Name is the secret's identity, TENANT/LABEL for a tenant's, whose
+	// Secret is called ObjectName; Path is where it is declared.
+	Name       string
+	ObjectName string
+	Path       string
+	Tenant     string
+	Pos        Pos
+	Namespace  string
+	NsPos      Pos
+	Keys       []string
+	Source     SecretSource
 }
 
 // HasKey reports whether key is one of the secret's keys.
@@ -553,6 +559,7 @@ type ResourcesOverride struct {
 
 type SecretOverride struct {
 	Name   string
+	Path   string // where it is written
 	Pos    Pos
 	Source SecretSource
 }
@@ -598,5 +605,14 @@ func (s *System) ComponentAt(ns, name string) *Component {
 	return s.byObject[[2]string{ns, name}]
 }
 
-// TenantName is the Name of tenant's component label.
+// TenantName is the Name of tenant's component or secret label.
 func TenantName(tenant, label string) string { return tenant + "/" + label }
+
+// ObjectPart is the name of the Kubernetes object of a component or
+// secret Name: the label, without a tenant.
+func ObjectPart(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}

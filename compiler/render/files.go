@@ -112,7 +112,7 @@ func fileVolumes(c *model.Component) ([]corev1.Volume, map[string][]corev1.Volum
 		}
 		for _, s := range secrets {
 			sources = append(sources, corev1.VolumeProjection{Secret: &corev1.SecretProjection{
-				LocalObjectReference: corev1.LocalObjectReference{Name: s},
+				LocalObjectReference: corev1.LocalObjectReference{Name: model.ObjectPart(s)},
 				Items:                items[s],
 			}})
 		}
@@ -124,7 +124,7 @@ func fileVolumes(c *model.Component) ([]corev1.Volume, map[string][]corev1.Volum
 		case content:
 			src.ConfigMap = &corev1.ConfigMapVolumeSource{LocalObjectReference: sources[0].ConfigMap.LocalObjectReference}
 		default:
-			src.Secret = &corev1.SecretVolumeSource{SecretName: secrets[0], Items: items[secrets[0]]}
+			src.Secret = &corev1.SecretVolumeSource{SecretName: model.ObjectPart(secrets[0]), Items: items[secrets[0]]}
 		}
 		volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: src})
 		mounted := map[string]bool{}

@@ -187,7 +187,7 @@ var enforcers = map[string]string{
 // externalStore names the store an ExternalSecret reads from.
 func externalStore(o *Output, name, namespace string) string {
 	for _, s := range o.Env.System.Secrets {
-		if s.Name == name && s.Namespace == namespace {
+		if s.ObjectName == name && s.Namespace == namespace {
 			if s.Source.StoreKind == "SecretStore" {
 				// Namespaced: one is needed in each namespace that reads it.
 				return "SecretStore " + namespace + "/" + s.Source.Store

@@ -16,7 +16,7 @@ func (rd *renderer) secrets() {
 		src := s.Source
 		if src.SOPS != "" {
 			rd.checkSOPSManifest(s)
-			rd.add(&Object{Layer: s.Namespace, APIVersion: "v1", Kind: "Secret", Namespace: s.Namespace, Name: s.Name, Raw: src.Content, Pos: src.Pos})
+			rd.add(&Object{Layer: s.Namespace, APIVersion: "v1", Kind: "Secret", Namespace: s.Namespace, Name: s.ObjectName, Raw: src.Content, Pos: src.Pos})
 			continue
 		}
 		var data []any
@@ -26,10 +26,10 @@ func (rd *renderer) secrets() {
 				"remoteRef": map[string]any{"key": src.Path, "property": k},
 			})
 		}
-		rd.addUnstructured(s.Namespace, ExternalSecretAPIVersion, "ExternalSecret", s.Namespace, s.Name, src.Pos, map[string]any{
+		rd.addUnstructured(s.Namespace, ExternalSecretAPIVersion, "ExternalSecret", s.Namespace, s.ObjectName, src.Pos, map[string]any{
 			"refreshInterval": src.RefreshInterval,
 			"secretStoreRef":  map[string]any{"name": src.Store, "kind": src.StoreKind},
-			"target":          map[string]any{"name": s.Name, "creationPolicy": "Owner"},
+			"target":          map[string]any{"name": s.ObjectName, "creationPolicy": "Owner"},
 			"data":            data,
 		})
 	}
@@ -65,15 +65,15 @@ func (rd *renderer) checkSOPSManifest(s *model.Secret) {
 	}
 	src := s.Source
 	if err := yaml.Unmarshal(src.Content, &m); err != nil {
-		rd.errs.Add(src.Pos, "system.secrets.%s: %s is not a YAML manifest: %v", s.Name, src.SOPS, err)
+		rd.errs.Add(src.Pos, "%s: %s is not a YAML manifest: %v", s.Path, src.SOPS, err)
 		return
 	}
 	switch {
 	case m.Kind != "Secret":
-		rd.errs.Add(src.Pos, "system.secrets.%s: %s holds a %q, not a Secret", s.Name, src.SOPS, m.Kind)
-	case m.Metadata.Name != s.Name:
-		rd.errs.Add(src.Pos, "system.secrets.%s: %s names the Secret %q; it must be %q, the name components reference", s.Name, src.SOPS, m.Metadata.Name, s.Name)
+		rd.errs.Add(src.Pos, "%s: %s holds a %q, not a Secret", s.Path, src.SOPS, m.Kind)
+	case m.Metadata.Name != s.ObjectName:
+		rd.errs.Add(src.Pos, "%s: %s names the Secret %q; it must be %q, the name components reference", s.Path, src.SOPS, m.Metadata.Name, s.ObjectName)
 	case m.Metadata.Namespace != "" && m.Metadata.Namespace != s.Namespace:
-		rd.errs.Add(src.Pos, "system.secrets.%s: %s is for namespace %q, but the secret is declared in %q", s.Name, src.SOPS, m.Metadata.Namespace, s.Namespace)
+		rd.errs.Add(src.Pos, "%s: %s is for namespace %q, but the secret is declared in %q", s.Path, src.SOPS, m.Metadata.Namespace, s.Namespace)
 	}
 }

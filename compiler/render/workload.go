@@ -439,7 +439,7 @@ func configEnv(config []model.Setting) []corev1.EnvVar {
 func secretEnv(env []corev1.EnvVar, secrets []model.SecretRef) []corev1.EnvVar {
 	for _, s := range secrets {
 		env = append(env, corev1.EnvVar{Name: s.Env, ValueFrom: &corev1.EnvVarSource{
-			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: s.Secret}, Key: s.Key},
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: model.ObjectPart(s.Secret)}, Key: s.Key},
 		}})
 	}
 	return env
