@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gitopsc/gitopsc/compiler/model"
+	"github.com/gitopsc/gitopsc/compiler/render"
 )
 
 var identityRules = []*Rule{
@@ -39,7 +40,7 @@ func checkReadsSecrets(ctx *Context) []Finding {
 		for _, r := range c.ServiceAccount.Reads {
 			for _, res := range r.Resources {
 				if res.Group == "" && res.Resource == "secrets" {
-					fs = append(fs, Finding{Pos: res.Pos, Target: c.Name, Object: "Role " + r.Namespaces[0] + "/" + c.ObjectName,
+					fs = append(fs, Finding{Pos: res.Pos, Target: c.Name, Object: "Role " + r.Namespaces[0] + "/" + render.PeerLabel(ctx.Env.System, r.Namespaces[0], c),
 						Message: fmt.Sprintf("%s reads secrets through the API: its Role lets it get, list and watch every Secret of %s", c.Name, strings.Join(r.Namespaces, ", "))})
 				}
 			}

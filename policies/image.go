@@ -116,7 +116,7 @@ func checkImagesPinned(ctx *Context) []Finding {
 		for _, c := range allContainers(w.Template) {
 			// An image the lock lacks has its own finding (IMG005).
 			if !strings.Contains(c.Image, "@sha256:") && !unlocked[c.Image] {
-				fs = append(fs, Finding{Pos: w.pos(), Target: w.Name, Object: w.object(),
+				fs = append(fs, Finding{Pos: w.pos(), Target: w.target(), Object: w.object(),
 					Message: fmt.Sprintf("container %s: image %s is not pinned by digest", c.Name, c.Image)})
 			}
 		}

@@ -75,7 +75,7 @@ func checkImageUser(ctx *Context) []Finding {
 					continue // IMG005 reports images missing from the lock
 				}
 				for _, why := range refusedUsers(e, want) {
-					fs = append(fs, Finding{Pos: securityPos(w), Target: w.Name, Object: w.object(),
+					fs = append(fs, Finding{Pos: securityPos(w), Target: w.target(), Object: w.object(),
 						Message: fmt.Sprintf("container %s: image %s %s", c.Name, ref, why)})
 				}
 			}

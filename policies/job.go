@@ -240,7 +240,7 @@ func checkCronJobBounded(ctx *Context) []Finding {
 		if c := w.Component; c != nil && c.Schedule != nil && c.Schedule.ConcurrencyPos.IsValid() {
 			pos = c.Schedule.ConcurrencyPos
 		}
-		fs = append(fs, Finding{Pos: pos, Target: w.Name, Object: w.object(),
+		fs = append(fs, Finding{Pos: pos, Target: w.target(), Object: w.object(),
 			Message: fmt.Sprintf("cronjob %s lets runs overlap (concurrency Allow) with no job.activeDeadlineSeconds: a run that hangs never ends and one more starts at each scheduled time, without bound; set job.activeDeadlineSeconds, or concurrency Forbid or Replace", w.Name)})
 	}
 	return fs

@@ -49,7 +49,7 @@ func checkPodFitsNode(ctx *Context) []Finding {
 			if !np.Shorthand {
 				pool = "pool " + np.Name
 			}
-			fs = append(fs, Finding{Pos: pos, Target: w.Name, Object: w.object(),
+			fs = append(fs, Finding{Pos: pos, Target: w.target(), Object: w.object(),
 				Message: fmt.Sprintf("%s: a pod requests %s %s (%s), more than one node of %s allocates (%s): the scheduler never places it",
 					w.Name, res, format(res, pod), why, pool, shape)})
 		}

@@ -50,7 +50,7 @@ func checkProbesDiffer(ctx *Context) []Finding {
 			if c.ReadinessProbe.TCPSocket != nil {
 				advice = "let readiness check more than a connection (http, grpc or exec), or leave liveness out"
 			}
-			fs = append(fs, Finding{Pos: pos, Target: w.Name, Object: w.object(),
+			fs = append(fs, Finding{Pos: pos, Target: w.target(), Object: w.object(),
 				Message: fmt.Sprintf("container %s has the same readiness and liveness probe (%s): a failure that should take the pod out of rotation restarts it; %s", c.Name, check, advice)})
 		}
 	}

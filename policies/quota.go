@@ -105,7 +105,7 @@ func checkContainerResources(ctx *Context) []Finding {
 				}
 			}
 			if len(missing) > 0 {
-				fs = append(fs, Finding{Pos: w.pos(), Target: w.Name, Object: w.object(),
+				fs = append(fs, Finding{Pos: w.pos(), Target: w.target(), Object: w.object(),
 					Message: fmt.Sprintf("container %s sets no %s", c.Name, strings.Join(missing, ", "))})
 			}
 		}
@@ -142,7 +142,7 @@ func checkLimitsAboveRequests(ctx *Context) []Finding {
 				}
 			}
 		}
-		check(c.Name, c.Resources)
+		check(c.ObjectName, c.Resources)
 		for _, ic := range c.Containers() {
 			check(ic.Name, ic.Resources)
 		}

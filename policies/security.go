@@ -184,7 +184,7 @@ func podCheck(judge func(*corev1.PodSpec, *corev1.Container) string) func(*Conte
 			for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
 				for i := range list {
 					if why := judge(spec, &list[i]); why != "" {
-						fs = append(fs, Finding{Pos: securityPos(w), Target: w.Name, Object: w.object(),
+						fs = append(fs, Finding{Pos: securityPos(w), Target: w.target(), Object: w.object(),
 							Message: fmt.Sprintf("container %s %s", list[i].Name, why)})
 					}
 				}
@@ -223,7 +223,7 @@ func checkProbes(ctx *Context) []Finding {
 				continue
 			}
 			if len(missing) > 0 {
-				fs = append(fs, Finding{Pos: w.pos(), Target: w.Name, Object: w.object(),
+				fs = append(fs, Finding{Pos: w.pos(), Target: w.target(), Object: w.object(),
 					Message: fmt.Sprintf("container %s has no %s probe; declare probes or a port to probe", c.Name, strings.Join(missing, " or "))})
 			}
 		}
@@ -261,7 +261,7 @@ func checkPDB(ctx *Context) []Finding {
 			}
 		}
 		if !covered {
-			fs = append(fs, Finding{Pos: w.pos(), Target: w.Name, Object: w.object(),
+			fs = append(fs, Finding{Pos: w.pos(), Target: w.target(), Object: w.object(),
 				Message: fmt.Sprintf("%s runs up to %d replicas but no PodDisruptionBudget selects its pods", w.Name, w.Replicas)})
 		}
 	}
@@ -291,7 +291,7 @@ func checkPodSecurityLevel(ctx *Context) []Finding {
 		}
 		res := psa.AggregateCheckResults(evaluator.EvaluatePod(psaapi.LevelVersion{Level: level, Version: psaapi.LatestVersion()}, &w.Template.ObjectMeta, &w.Template.Spec))
 		if !res.Allowed {
-			fs = append(fs, Finding{Pos: securityPos(w), Target: w.Name, Object: w.object(),
+			fs = append(fs, Finding{Pos: securityPos(w), Target: w.target(), Object: w.object(),
 				Message: fmt.Sprintf("namespace %s enforces Pod Security %q, which forbids the pods of %s: %s", w.Namespace, level, w.Name, res.ForbiddenDetail())})
 		}
 	}

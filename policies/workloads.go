@@ -34,6 +34,15 @@ type workload struct {
 
 func (w *workload) object() string { return w.Kind + " " + w.Namespace + "/" + w.Name }
 
+// target is what a waiver of a finding on w names: its component's Name
+// (TENANT/NAME for a tenant's), else the object's name.
+func (w *workload) target() string {
+	if w.Component != nil {
+		return w.Component.Name
+	}
+	return w.Name
+}
+
 // pos is the component's position, or the object's.
 func (w *workload) pos() model.Pos {
 	if w.Component != nil {

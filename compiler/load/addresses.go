@@ -104,14 +104,15 @@ func writesHost(decls []ast.Decl, path []string) bool {
 				name = "*"
 			}
 			p = append(append([]string(nil), path...), name)
-			if len(p) == 4 && p[0] == "system" && p[1] == "components" && p[3] == "host" {
+			if len(p) == 4 && p[0] == "system" && p[1] == "components" && p[3] == "host" ||
+				len(p) == 6 && p[0] == "system" && p[1] == "templates" && p[3] == "components" && p[5] == "host" {
 				return true
 			}
 			x = d.Value
 		case *ast.EmbedDecl:
 			x = d.Expr
 		}
-		if s, ok := x.(*ast.StructLit); ok && len(p) < 4 && writesHost(s.Elts, p) {
+		if s, ok := x.(*ast.StructLit); ok && len(p) < 6 && writesHost(s.Elts, p) {
 			return true
 		}
 	}
@@ -148,17 +149,18 @@ func explainInterpolations(v cue.Value, errs diag.List) {
 // wrote a component's host itself.
 func explainHost(errs diag.List) {
 	for i, d := range errs {
-		if name, ok := hostConflict(d.Msg); ok {
-			errs[i].Msg = fmt.Sprintf("system.components.%s.host: the component's host is its cluster DNS name, which gitopsc fills in for content to read; do not write it", name)
+		if path, ok := hostConflict(d.Msg); ok {
+			errs[i].Msg = fmt.Sprintf("%s.host: the component's host is its cluster DNS name, which gitopsc fills in for content to read; do not write it", path)
 		}
 	}
 }
 
+// hostConflict returns the component's path of a conflict at its host:
+// system.components.NAME or system.templates.T.components.NAME.
 func hostConflict(msg string) (string, bool) {
-	rest, ok := strings.CutPrefix(msg, "system.components.")
-	if !ok {
+	if !strings.HasPrefix(msg, "system.components.") && !strings.HasPrefix(msg, "system.templates.") {
 		return "", false
 	}
-	name, tail, ok := strings.Cut(rest, ".host: conflicting values ")
-	return name, ok && tail != ""
+	path, tail, ok := strings.Cut(msg, ".host: conflicting values ")
+	return path, ok && tail != ""
 }

@@ -185,11 +185,28 @@ func decode(dir string, plain, addressed cue.Value) (*model.Input, diag.List) {
 // value, is not printed.
 func checkSecretLiterals(v cue.Value, errs *diag.List) []string {
 	var seen []string
-	comps := v.LookupPath(cuePath(pathSystem + ".components"))
+	type block struct {
+		path string
+		v    cue.Value
+	}
+	blocks := []block{{"system.components", v.LookupPath(cuePath(pathSystem + ".components"))}}
+	for _, t := range fields(v.LookupPath(cuePath(pathSystem + ".templates"))) {
+		blocks = append(blocks, block{"system.templates." + t.label + ".components", t.v.LookupPath(cuePath("components"))})
+	}
+	for _, b := range blocks {
+		seen = append(seen, secretLiterals(b.path, b.v, errs)...)
+	}
+	return seen
+}
+
+// secretLiterals reports the secret entries written as plain values in
+// the components of comps, at path.
+func secretLiterals(path string, comps cue.Value, errs *diag.List) []string {
+	var seen []string
 	for _, c := range fields(comps) {
 		for _, s := range fields(c.v.LookupPath(cuePath("secrets"))) {
 			if k := s.v.IncompleteKind(); k&cue.StructKind == 0 {
-				p := "system.components." + c.label + ".secrets." + s.label
+				p := path + "." + c.label + ".secrets." + s.label
 				*errs = append(*errs, diag.Diagnostic{Pos: s.v.Pos(), Class: diag.ClassSchema,
 					Msg: p + ": a secret is a reference, not a value: write {secret: NAME, key: KEY} and keep the value in a SOPS file or an external store"})
 				seen = append(seen, p)

@@ -176,10 +176,12 @@ type Component struct {
 	ServiceAccount ServiceAccount
 }
 
-// OverridePath is where environment env overrides c.
+// OverridePath is where environment env overrides c, for a hint: a
+// tenant's component is written as every tenant's, with TENANT, as the
+// template it comes from.
 func (c *Component) OverridePath(env string) string {
 	if c.Tenant != "" {
-		return "environments." + env + ".tenants." + c.Tenant + ".components." + c.ObjectName
+		return "environments." + env + ".tenants.TENANT.components." + c.ObjectName
 	}
 	return "environments." + env + ".components." + c.Name
 }

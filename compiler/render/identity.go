@@ -32,9 +32,10 @@ func (rd *renderer) serviceAccount(c *model.Component, meta metaFunc, obj objFun
 	})
 	for _, ns := range readNamespaces(c) {
 		rules, pos := readRules(c, ns)
-		om := metav1.ObjectMeta{Name: c.ObjectName, Namespace: ns, Labels: rd.componentLabels(c)}
+		name := PeerLabel(rd.sys, ns, c)
+		om := metav1.ObjectMeta{Name: name, Namespace: ns, Labels: rd.componentLabels(c)}
 		add := func(kind string, o any) {
-			rd.add(&Object{Layer: ns, APIVersion: "rbac.authorization.k8s.io/v1", Kind: kind, Namespace: ns, Name: c.ObjectName, Obj: o, Component: c.Name, Pos: pos})
+			rd.add(&Object{Layer: ns, APIVersion: "rbac.authorization.k8s.io/v1", Kind: kind, Namespace: ns, Name: name, Obj: o, Component: c.Name, Pos: pos})
 		}
 		add("Role", &rbacv1.Role{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
@@ -44,7 +45,7 @@ func (rd *renderer) serviceAccount(c *model.Component, meta metaFunc, obj objFun
 		add("RoleBinding", &rbacv1.RoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
 			ObjectMeta: om,
-			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: c.ObjectName},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
 			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: c.ObjectName, Namespace: c.Namespace}},
 		})
 	}

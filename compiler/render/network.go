@@ -38,12 +38,21 @@ func ingressPolicyName(client, target, port string) string {
 	return "ingress-" + target + "-" + port + "-from-" + client
 }
 
-// peerLabel is how a policy in from's namespace names component c: by
-// its name, prefixed with its tenant's when it is another namespace's
-// tenant component, whose name is unique only inside its tenant.
-func peerLabel(from string, c *model.Component) string {
-	if c.Tenant != "" && c.Namespace != from {
-		return c.Tenant + "-" + c.ObjectName
+// PeerLabel is how an object in namespace ns that gitopsc renders for
+// component c (a flow's policy at its other end, a Role in a namespace
+// it reads) names c: by its name in c's own namespace. Elsewhere a
+// tenant's component is TENANT.NAME, since its name is unique only in
+// its tenant, and in a tenant's namespace a system component is
+// NAMESPACE.NAME, since the tenant's own are named as the system's may
+// be. No component's name has a dot, so no two of these collide.
+func PeerLabel(sys *model.System, ns string, c *model.Component) string {
+	switch {
+	case c.Namespace == ns:
+		return c.ObjectName
+	case c.Tenant != "":
+		return c.Tenant + "." + c.ObjectName
+	case sys.Namespace(ns) != nil && sys.Namespace(ns).Tenant:
+		return c.Namespace + "." + c.ObjectName
 	}
 	return c.ObjectName
 }
@@ -61,11 +70,11 @@ func (rd *renderer) flowPolicies(c *model.Component) {
 		// A NetworkPolicy sees the connection after the Service has
 		// translated it: it matches the container port.
 		ports := []networkingv1.NetworkPolicyPort{policyPort(t.Port(f.Port))}
-		rd.addPolicy(c, egressPolicyName(c.ObjectName, peerLabel(c.Namespace, t), f.Port), f.Pos, networkingv1.NetworkPolicySpec{
+		rd.addPolicy(c, egressPolicyName(c.ObjectName, PeerLabel(rd.sys, c.Namespace, t), f.Port), f.Pos, networkingv1.NetworkPolicySpec{
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
 			Egress:      []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{rd.peer(t)}, Ports: ports}},
 		})
-		rd.addPolicy(t, ingressPolicyName(peerLabel(t.Namespace, c), t.ObjectName, f.Port), f.Pos, networkingv1.NetworkPolicySpec{
+		rd.addPolicy(t, ingressPolicyName(PeerLabel(rd.sys, t.Namespace, c), t.ObjectName, f.Port), f.Pos, networkingv1.NetworkPolicySpec{
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{rd.peer(c)}, Ports: ports}},
 		})

@@ -85,6 +85,10 @@ func (rd *renderer) configData(c *model.Component, path string) map[string]strin
 		t := rd.sys.Target(f.Target)
 		host := EnvKey(f.Ref) + "_HOST"
 		port := EnvKey(f.Ref) + "_" + EnvKey(f.Port) + "_PORT"
+		if other, ok := origin[host]; ok && other != f.Ref {
+			rd.errs.Add(f.Pos, "%s.talksTo: service discovery would name %q and %q alike (%s); a component reaches only one of them by these names: rename one", path, other, f.Ref, host)
+			continue
+		}
 		data[host] = Host(t)
 		data[port] = strconv.Itoa(t.Port(f.Port).ServicePort())
 		origin[host], origin[port] = f.Ref, f.Ref+":"+f.Port

@@ -3,6 +3,7 @@
 package resolve
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
@@ -62,6 +63,7 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 		checkComponentVersion(rc, env, &errs)
 		sys.Components = append(sys.Components, rc)
 	}
+	sameIngress(sys, &errs)
 	sys.Objects = objects(in, env, &errs)
 	workloadNames(sys, env, &errs)
 	apiServer(sys, env, &errs)
@@ -214,5 +216,29 @@ func apply(c *model.Component, o *model.Override, path string, errs *diag.List) 
 			errs.Add(o.Expose.Pos, "%s.expose: component %q has no port %q", path, c.Name, o.Expose.Port)
 		}
 		c.Expose = o.Expose
+	}
+}
+
+// sameIngress refuses two components exposed at one host and path: the
+// ingress controller would send the traffic to one of them, and which is
+// its own choice. Tenants of one template expose the template's host
+// unless each states its own.
+func sameIngress(sys *model.System, errs *diag.List) {
+	seen := map[string]*model.Component{}
+	for _, c := range sys.Components {
+		e := c.Expose
+		if e == nil || !e.Ingress || e.Host == "" {
+			continue
+		}
+		key := e.Host + e.Path
+		if other, ok := seen[key]; ok {
+			hint := ""
+			if c.Tenant != "" {
+				hint = fmt.Sprintf(" (a tenant's under system.tenants.%s.components.%s.expose)", c.Tenant, c.ObjectName)
+			}
+			errs.Add(e.Pos, "%s.expose: %s and %s are both exposed at %s%s, and the ingress controller routes it to one of them: give each its own host or path%s", c.Path, other.Name, c.Name, e.Host, e.Path, hint)
+			continue
+		}
+		seen[key] = c
 	}
 }
