@@ -37,7 +37,9 @@ func checkReferences(in *model.Input, errs *diag.List) {
 		checkPorts(c.Ports, path+".ports", errs)
 		seenFlow := map[string]bool{}
 		for _, f := range c.TalksTo {
-			flow := f.Ref + ":" + f.Port
+			// The same component twice, whichever way it is named (a
+			// tenant's cache as cache and as TENANT/cache).
+			flow := f.Target + ":" + f.Port
 			tenant, _, across := strings.Cut(f.Ref, "/")
 			switch t := s.Target(f.Target); {
 			case seenFlow[flow]:

@@ -166,12 +166,22 @@ func checkSecretRef(s *model.System, c *model.Component, pos model.Pos, where, s
 	sec := s.Secret(secret)
 	switch {
 	case sec == nil:
-		errs.Add(pos, "%s: unknown secret %q%s", where, secret, didYouMean(secret, secretNames(s)))
+		names := secretNames(s)
+		if c.Tenant != "" {
+			// What the template may name: its own secrets, by label.
+			names = nil
+			for _, sec := range s.Secrets {
+				if sec.Tenant == c.Tenant {
+					names = append(names, sec.ObjectName)
+				}
+			}
+		}
+		errs.Add(pos, "%s: unknown secret %q%s", where, secret, didYouMean(secret, names))
 	case c.Tenant != "" && sec.Namespace != c.Namespace:
 		errs.Add(pos, "%s: secret %q is in namespace %q, and a pod reads secrets of its own namespace only: declare it under the template's secrets, and each tenant has its own", where, secret, sec.Namespace)
 	case sec.Namespace != c.Namespace:
 		errs.Add(pos, "%s: secret %q is in namespace %q, not %q; a pod reads secrets of its own namespace only", where, secret, sec.Namespace, c.Namespace)
 	case !sec.HasKey(key):
-		errs.Add(pos, "%s: secret %q has no key %q (keys: %s)", where, secret, key, strings.Join(sec.Keys, ", "))
+		errs.Add(pos, "%s: secret %q has no key %q (keys: %s)", where, sec.ObjectName, key, strings.Join(sec.Keys, ", "))
 	}
 }

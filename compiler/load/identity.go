@@ -207,12 +207,16 @@ func (d *decoder) apiResource(s string, pos model.Pos, path string) (model.APIRe
 	return r, true
 }
 
-// checkReads points reads at the system's namespaces.
+// checkReads points reads at the system's namespaces and its tenants',
+// and keeps a tenant's component out of the other tenants'.
 func checkReads(s *model.System, c *model.Component, path string, errs *diag.List) {
 	for i, r := range c.ServiceAccount.Reads {
 		for j, ns := range r.Namespaces {
-			if s.Namespace(ns) == nil {
-				errs.Add(r.NamespacesPos[j], "%s.serviceAccount.reads[%d].namespaces: unknown namespace %q%s; a Role is rendered only in the system's namespaces", path, i, ns, didYouMean(ns, namespaceNames(s)))
+			switch n := s.Namespace(ns); {
+			case n == nil:
+				errs.Add(r.NamespacesPos[j], "%s.serviceAccount.reads[%d].namespaces: unknown namespace %q%s; a Role is rendered only in the namespaces of the system and its tenants", path, i, ns, didYouMean(ns, namespaceNames(s)))
+			case c.Tenant != "" && n.Tenant && ns != c.Namespace:
+				errs.Add(r.NamespacesPos[j], "%s.serviceAccount.reads[%d].namespaces: %s is another tenant's namespace, and a tenant's pods may not read another tenant's objects through the API; read the tenant's own by leaving namespaces out", path, i, ns)
 			}
 		}
 	}

@@ -47,6 +47,7 @@ const hidden = "(value hidden)"
 // a reference), a config value under a credential-like name, in the
 // system or an environment.
 func sensitive(path []string) bool {
+	path = canonical(path)
 	if in := objectPath(path); in != nil {
 		return sensitiveInObject(in)
 	}
@@ -61,6 +62,33 @@ func sensitive(path []string) bool {
 		return model.MetadataKeySecretLike(path[len(path)-1])
 	}
 	return false
+}
+
+// isSecretRef reports whether path is a component's secrets entry.
+func isSecretRef(path []string) bool {
+	p := canonical(path)
+	return len(p) == 5 && p[3] == "secrets"
+}
+
+// canonical writes a path under a template or a tenant as the path of
+// the same field under the system or an environment, whose fields hold
+// values alike: a template's component as a system component, a
+// tenant's component overrides and objects as an environment's and its
+// namespace's. Other paths are returned as they are.
+func canonical(path []string) []string {
+	switch {
+	case len(path) >= 5 && path[0] == "system" && path[1] == "templates" && path[3] == "components":
+		return append([]string{"system", "components"}, path[4:]...)
+	case len(path) >= 5 && path[0] == "system" && path[1] == "tenants" && path[3] == "components":
+		return append([]string{"environments", path[2], "components"}, path[4:]...)
+	case len(path) >= 5 && path[0] == "system" && path[1] == "tenants" && path[3] == "objects":
+		return append([]string{"system", "namespaces", path[2]}, path[3:]...)
+	case len(path) >= 6 && path[0] == "environments" && path[2] == "tenants" && path[4] == "components":
+		return append([]string{"environments", path[1], "components"}, path[5:]...)
+	case len(path) >= 6 && path[0] == "environments" && path[2] == "tenants" && path[4] == "objects":
+		return append([]string{"environments", path[1], "namespaces"}, path[3:]...)
+	}
+	return path
 }
 
 // objectPath is the part of path inside a raw object, after
@@ -103,6 +131,7 @@ func sensitiveInObject(path []string) bool {
 // command or args, or a raw object's container's, where a credential may
 // be passed as a flag.
 func commandLine(path []string) bool {
+	path = canonical(path)
 	if in := objectPath(path); in != nil {
 		last := in[len(in)-1]
 		return len(in) >= 2 && (last == "command" || last == "args")
@@ -167,7 +196,7 @@ func (r *redactor) walkDecls(decls []ast.Decl, path []string) {
 func (r *redactor) walkExpr(x ast.Expr, path []string) {
 	if sensitive(path) {
 		ast.Walk(x, func(n ast.Node) bool {
-			if s, ok := n.(*ast.StructLit); ok && len(path) == 5 && path[3] == "secrets" {
+			if s, ok := n.(*ast.StructLit); ok && isSecretRef(path) {
 				// A reference's secret and key are names; anything else
 				// written there is a value under another name.
 				r.walkDecls(s.Elts, path)
@@ -284,7 +313,11 @@ func (r *redactor) collectValues(v cue.Value) {
 			}
 		}
 	}
-	for _, c := range fields(v.LookupPath(cuePath(pathSystem + ".components"))) {
+	comps := fields(v.LookupPath(cuePath(pathSystem + ".components")))
+	for _, t := range fields(v.LookupPath(cuePath(pathSystem + ".templates"))) {
+		comps = append(comps, fields(t.v.LookupPath(cuePath("components")))...)
+	}
+	for _, c := range comps {
 		for _, s := range fields(c.v.LookupPath(cuePath("secrets"))) {
 			add(s.v)
 		}
@@ -295,8 +328,20 @@ func (r *redactor) collectValues(v cue.Value) {
 		}
 		metadata(c.v)
 	}
+	// Overrides: an environment's, a tenant's and an environment's of a
+	// tenant.
+	var overrides []field
+	for _, t := range fields(v.LookupPath(cuePath(pathSystem + ".tenants"))) {
+		overrides = append(overrides, fields(t.v.LookupPath(cuePath("components")))...)
+	}
 	for _, e := range fields(v.LookupPath(cuePath(pathEnvironments))) {
-		for _, c := range fields(e.v.LookupPath(cuePath("components"))) {
+		overrides = append(overrides, fields(e.v.LookupPath(cuePath("components")))...)
+		for _, t := range fields(e.v.LookupPath(cuePath("tenants"))) {
+			overrides = append(overrides, fields(t.v.LookupPath(cuePath("components")))...)
+		}
+	}
+	{
+		for _, c := range overrides {
 			for _, s := range fields(c.v.LookupPath(cuePath("config"))) {
 				if model.SecretLikeName(s.label) {
 					add(s.v)

@@ -35,7 +35,7 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 		s := *sec
 		for _, o := range env.Secrets {
 			if o.Name == sec.Name {
-				s.Source = o.Source
+				s.Source, s.Path = o.Source, o.Path
 			}
 		}
 		sys.Secrets = append(sys.Secrets, &s)
