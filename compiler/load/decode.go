@@ -180,14 +180,11 @@ func (d *decoder) system(v cue.Value) *model.System {
 		s.Objects = append(s.Objects, d.objects(f.v.LookupPath(cuePath("objects")), "system.namespaces."+f.label+".objects", f.label)...)
 	}
 	s.Objects = append(s.Objects, d.objects(v.LookupPath(cuePath("objects")), "system.objects", "")...)
-	model.SortObjects(s.Objects)
-	d.duplicateObjects(s.Objects)
 	for _, f := range sortedFields(v.LookupPath(cuePath("components"))) {
 		if d.label(f, "component", "system.components."+f.label) {
 			s.Components = append(s.Components, d.component(f, "system.components."+f.label))
 		}
 	}
-	d.tenants(v, s)
 	for _, f := range sortedFields(v.LookupPath(cuePath("externals"))) {
 		if !d.label(f, "external", "system.externals."+f.label) {
 			continue
@@ -205,6 +202,11 @@ func (d *decoder) system(v cue.Value) *model.System {
 		sec.Source = d.secretSource(f.v.LookupPath(cuePath("from")))
 		s.Secrets = append(s.Secrets, sec)
 	}
+	// Tenants last: their namespaces, components, secrets and objects
+	// join the system's, sorted in with them.
+	d.tenants(v, s)
+	model.SortObjects(s.Objects)
+	d.duplicateObjects(s.Objects)
 	return s
 }
 

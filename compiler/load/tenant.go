@@ -128,7 +128,6 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 	sort.Slice(s.Namespaces, func(i, j int) bool { return s.Namespaces[i].Name < s.Namespaces[j].Name })
 	sort.Slice(s.Components, func(i, j int) bool { return s.Components[i].Name < s.Components[j].Name })
 	sort.Slice(s.Secrets, func(i, j int) bool { return s.Secrets[i].Name < s.Secrets[j].Name })
-	model.SortObjects(s.Objects)
 }
 
 func templateComponents(t *template) []string {
