@@ -87,8 +87,11 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 		}
 		s.Namespaces = append(s.Namespaces, ns)
 		s.Objects = append(s.Objects, d.objects(f.v.LookupPath(cuePath("objects")), path+".objects", f.label)...)
+		copies := map[string]*model.Component{}
 		for _, c := range t.components {
-			s.Components = append(s.Components, instantiate(c, t, f.label))
+			ic := instantiate(c, t, f.label)
+			copies[c.ObjectName] = ic
+			s.Components = append(s.Components, ic)
 		}
 		for _, o := range sortedFields(f.v.LookupPath(cuePath("components"))) {
 			ov := d.override(o, path+".components."+o.label)
@@ -99,6 +102,16 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 			}
 			ov.Name = model.TenantName(f.label, o.label)
 			s.TenantOverrides = append(s.TenantOverrides, ov)
+			// Flows of this tenant's copy alone, named as in the
+			// template, after the template's.
+			ic := copies[o.label]
+			if l, err := o.v.LookupPath(cuePath("talksTo")).List(); err == nil {
+				for l.Next() {
+					ref, _ := l.Value().String()
+					target, port, _ := strings.Cut(ref, ":")
+					ic.TalksTo = append(ic.TalksTo, tenantFlow(model.Flow{Target: target, Ref: target, Port: port, Pos: l.Value().Pos()}, t, f.label))
+				}
+			}
 		}
 		sources := map[string]model.SecretSource{}
 		for _, sf := range sortedFields(f.v.LookupPath(cuePath("secrets"))) {
@@ -130,6 +143,15 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 	sort.Slice(s.Secrets, func(i, j int) bool { return s.Secrets[i].Name < s.Secrets[j].Name })
 }
 
+// tenantFlow is flow f of tenant's copy of a component of t: to the
+// tenant's own when f names one of t's components.
+func tenantFlow(f model.Flow, t *template, tenant string) model.Flow {
+	if !strings.Contains(f.Target, "/") && slices.ContainsFunc(t.components, func(o *model.Component) bool { return o.ObjectName == f.Target }) {
+		f.Target = model.TenantName(tenant, f.Target)
+	}
+	return f
+}
+
 func templateComponents(t *template) []string {
 	var n []string
 	for _, c := range t.components {
@@ -151,10 +173,7 @@ func instantiate(c *model.Component, t *template, tenant string) *model.Componen
 	ic.Namespace = tenant
 	ic.TalksTo = make([]model.Flow, len(c.TalksTo))
 	for i, f := range c.TalksTo {
-		if !strings.Contains(f.Target, "/") && slices.ContainsFunc(t.components, func(o *model.Component) bool { return o.ObjectName == f.Target }) {
-			f.Target = model.TenantName(tenant, f.Target)
-		}
-		ic.TalksTo[i] = f
+		ic.TalksTo[i] = tenantFlow(f, t, tenant)
 	}
 	// The secrets of the template are the tenant's.
 	own := func(name string) string {
