@@ -1,0 +1,636 @@
+// Package compose reads Docker Compose files with the Compose
+// specification's own Go loader (compose-go) and turns them into a
+// starting gitopsc system.
+package compose
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue/format"
+	"cuelang.org/go/cue/token"
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/sirupsen/logrus"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/model"
+	"github.com/gitopsc/gitopsc/compiler/render"
+	"github.com/gitopsc/gitopsc/policies"
+)
+
+// Options shape an import.
+type Options struct {
+	// Namespace is the namespace of every service not in Namespaces;
+	// the project's name when empty.
+	Namespace string
+	// Namespaces maps a service to its namespace.
+	Namespaces map[string]string
+}
+
+// Note is something of the Compose file the import did not map, at
+// its line.
+type Note struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+func (n Note) String() string {
+	if n.Line > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", n.File, n.Line, n.Col, n.Msg)
+	}
+	return n.File + ": " + n.Msg
+}
+
+// Result is the system an import writes: file name to content.
+type Result struct {
+	Files map[string][]byte
+	Notes []Note
+	// ToAdd is what the input needs that Compose does not say.
+	ToAdd    []string
+	services map[string]bool
+}
+
+// HasService reports whether the Compose file has service name.
+func (r *Result) HasService(name string) bool { return r.services[name] }
+
+// Import reads the Compose file at path and returns the CUE system it
+// becomes. A file Compose refuses is a diag.List at the line it names
+// when it names one.
+func Import(path string, opts Options) (*Result, error) {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, diag.Usagef("%s does not exist", path)
+		}
+		return nil, diag.OutsideErr(err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, diag.OutsideErr(err)
+	}
+	name := label(strings.TrimSuffix(filepath.Base(filepath.Dir(abs)), "/"))
+	// compose-go logs what it warns of; the notes say what matters.
+	logrus.SetOutput(io.Discard)
+	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  filepath.Dir(abs),
+		ConfigFiles: []types.ConfigFile{{Filename: abs, Content: content}},
+		Environment: types.Mapping{},
+	}, func(o *loader.Options) {
+		// The file's name: wins; else its folder's.
+		o.SetProjectName(name, false)
+		// ${VAR} is the shell's at run time: kept as written, so that
+		// the import says so rather than writing an empty value.
+		o.SkipInterpolation = true
+		o.SkipResolveEnvironment = false
+	})
+	if err != nil {
+		lines, _ := keyLines(content)
+		return nil, composeError(path, abs, content, lines, err)
+	}
+	lines, err := keyLines(content)
+	if err != nil {
+		return nil, composeError(path, abs, content, nil, err)
+	}
+	im := &importer{file: filepath.ToSlash(path), lines: lines, project: project, opts: opts, dir: filepath.Dir(abs)}
+	if im.opts.Namespace == "" {
+		im.opts.Namespace = label(project.Name)
+	}
+	return im.run(), nil
+}
+
+// composeError positions what compose-go or the YAML parser refused, at
+// the line it names, else at the file.
+// A field the specification does not have is compose-go's "false
+// schema" at its path; it is put at the field's line.
+func composeError(path, abs string, content []byte, lines map[string]at, err error) error {
+	msg := err.Error()
+	for _, p := range []string{"validating " + abs + ": ", "failed to parse " + abs + ": "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	d := diag.Diagnostic{File: path, Msg: "compose: " + msg, Class: diag.ClassSchema}
+	f := token.NewFile(path, -1, len(content))
+	f.SetLinesForContent(content)
+	place := func(line, col int) {
+		if ls := f.Lines(); line >= 1 && line <= len(ls) {
+			d.Pos = f.Pos(ls[line-1]+col-1, token.NoRelPos)
+		}
+	}
+	if key, ok := strings.CutSuffix(msg, " false schema"); ok {
+		d.Msg = key + ": not a field of the Compose specification"
+		if p, ok := lines[key]; ok {
+			place(p.line, p.col)
+		}
+	} else if ms := regexp.MustCompile(`line (\d+)(, column (\d+))?`).FindAllStringSubmatch(msg, -1); ms != nil {
+		// The last place a YAML error names is where it went wrong.
+		m := ms[len(ms)-1]
+		line, _ := strconv.Atoi(m[1])
+		col, err := strconv.Atoi(m[3])
+		if err != nil {
+			col = 1
+		}
+		place(line, col)
+	}
+	return diag.List{d}
+}
+
+// at is a place in the Compose file.
+type at struct{ line, col int }
+
+// keyLines maps each key path of the file ("services.web.ports") to its
+// place.
+func keyLines(content []byte) (map[string]at, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(content, &doc); err != nil {
+		return nil, err
+	}
+	out := map[string]at{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		if n.Kind == yaml.DocumentNode {
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			out[p] = at{k.Line, k.Column}
+			walk(n.Content[i+1], p)
+		}
+	}
+	walk(&doc, "")
+	return out, nil
+}
+
+type importer struct {
+	file    string
+	lines   map[string]at
+	dir     string // the Compose file's folder
+	todo    []string
+	project *types.Project
+	opts    Options
+	notes   []Note
+	secrets []secretDecl
+}
+
+type secretDecl struct {
+	name, namespace string
+	keys            []string
+}
+
+// note records what the import did not map, at the first of paths the
+// file has (a variable's own line, else its block's).
+func (im *importer) note(path string, format string, args ...any) {
+	im.noteAt([]string{path}, format, args...)
+}
+
+func (im *importer) noteAt(paths []string, format string, args ...any) {
+	var p at
+	for _, path := range paths {
+		if q, ok := im.lines[path]; ok {
+			p = q
+			break
+		}
+	}
+	im.notes = append(im.notes, Note{File: im.file, Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// handled are the service keys the import maps, or knowingly leaves
+// out; every other key is listed as not mapped.
+var handled = map[string]string{
+	"image": "", "ports": "", "environment": "", "env_file": "", "volumes": "", "depends_on": "",
+	"deploy": "", "healthcheck": "", "command": "", "entrypoint": "", "build": "", "expose": "",
+	"tmpfs":          "",
+	"restart":        "", // the kubelet restarts containers
+	"container_name": "", // a component's name is its Service's
+	"networks":       "namespaces, and the flows talksTo declares, stand for Compose networks",
+}
+
+func (im *importer) run() *Result {
+	names := map[string]string{} // compose service name -> component name
+	var services []string
+	for n := range im.project.Services {
+		services = append(services, n)
+	}
+	sort.Strings(services)
+	for _, n := range services {
+		names[n] = label(n)
+	}
+	var comps []string
+	namespaces := map[string]bool{}
+	for _, n := range services {
+		s := im.project.Services[n]
+		ns := im.opts.Namespace
+		if m, ok := im.opts.Namespaces[n]; ok {
+			ns = m
+		}
+		namespaces[ns] = true
+		comps = append(comps, im.component(n, names[n], ns, s, names))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "// Imported by gitopsc import compose from %s. Review it: gitopsc vet\n", filepath.Base(im.file))
+	b.WriteString("// lists what is left to add (resources, probes, volume sizes), and the\n")
+	b.WriteString("// notes of the import what Compose said that gitopsc does not.\n")
+	b.WriteString("package system\n\n")
+	fmt.Fprintf(&b, "system: {\n\tname: %q\n", label(im.project.Name))
+	var nss []string
+	for ns := range namespaces {
+		nss = append(nss, ns)
+	}
+	sort.Strings(nss)
+	for _, ns := range nss {
+		fmt.Fprintf(&b, "\tnamespaces: %q: {}\n", ns)
+	}
+	b.WriteString("\tcomponents: {\n")
+	for _, c := range comps {
+		b.WriteString(c)
+	}
+	b.WriteString("\t}\n")
+	if len(im.secrets) > 0 {
+		b.WriteString("\t// The values stay out of the source: put each in a SOPS-encrypted\n")
+		b.WriteString("\t// Secret manifest at the path given (sops --encrypt --in-place FILE).\n")
+		b.WriteString("\tsecrets: {\n")
+		for _, s := range im.secrets {
+			fmt.Fprintf(&b, "\t\t%q: {namespace: %q, keys: %s, from: sops: %q}\n", s.name, s.namespace, list(s.keys), "secrets/"+s.name+".sops.yaml")
+		}
+		b.WriteString("\t}\n")
+	}
+	b.WriteString("}\n")
+	system, err := format.Source([]byte(b.String()))
+	if err != nil {
+		// The importer writes what the formatter reads; a failure here
+		// is the importer's.
+		panic(fmt.Sprintf("compose import wrote CUE the formatter refuses: %v\n%s", err, b.String()))
+	}
+	local := []byte(`package system
+
+// local: k3s on a developer's machine, as the Compose file ran there.
+environments: local: cluster: {
+	distribution: "k3s"
+	arch: ["amd64", "arm64"]
+}
+`)
+	svcs := map[string]bool{}
+	for _, n := range services {
+		svcs[n] = true
+	}
+	for _, ns := range nss {
+		im.todo = append(im.todo, fmt.Sprintf("namespace %s: a quota (system.namespaces.%q.quota), which the quota rules check each component against", ns, ns))
+	}
+	sort.SliceStable(im.notes, func(i, j int) bool {
+		a, b := im.notes[i], im.notes[j]
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
+	return &Result{Files: map[string][]byte{"system.cue": system, "local.cue": local}, Notes: im.notes, ToAdd: im.todo, services: svcs}
+}
+
+// component writes service s as the CUE of component name.
+func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names map[string]string) string {
+	at := "services." + svc
+	var keys []string
+	for k := range im.lines {
+		if rest, ok := strings.CutPrefix(k, at+"."); ok && !strings.Contains(rest, ".") {
+			keys = append(keys, rest)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if why, ok := handled[k]; !ok {
+			im.note(at+"."+k, "%s: %s is not mapped; write what it does in the component if it matters", svc, k)
+		} else if why != "" {
+			im.note(at+"."+k, "%s: %s is not mapped: %s", svc, k, why)
+		}
+	}
+	var f []string
+	add := func(format string, args ...any) { f = append(f, fmt.Sprintf(format, args...)) }
+	add("namespace: %q", ns)
+	if s.Image != "" {
+		add("image: %q", s.Image)
+	} else {
+		im.note(at, "%s: builds its image (build:); gitopsc deploys images by reference: push it and write image", svc)
+	}
+	if s.Deploy != nil && s.Deploy.Replicas != nil {
+		add("replicas: %d", *s.Deploy.Replicas)
+	}
+	if s.Deploy != nil && s.Deploy.UpdateConfig != nil {
+		im.noteAt([]string{at + ".deploy.update_config", at + ".deploy"}, "%s: deploy.update_config is Swarm's rolling update; a Deployment's is rollingUpdate (maxSurge, maxUnavailable): set it if the default 25%% does not do", svc)
+	}
+	if r := resources(s.Deploy); r != "" {
+		add("resources: %s", r)
+	} else {
+		im.todo = append(im.todo, fmt.Sprintf("%s: resources, the cpu and memory its container requests and is limited to (Compose's deploy.resources gives none)", name))
+	}
+	ports := im.ports(svc, s)
+	if len(ports) > 0 {
+		var ps []string
+		for _, p := range ports {
+			ps = append(ps, fmt.Sprintf("%s: %d", p.name, p.number))
+		}
+		add("ports: {%s}", strings.Join(ps, ", "))
+	}
+	for _, p := range s.Ports {
+		if p.Published != "" {
+			im.note(at+".ports", "%s: publishes port %s on the host; in a cluster that is an exposure: write expose (an ingress or a load balancer) if it is reached from outside", svc, p.Published)
+		}
+	}
+	// Flows: depends_on, and other services' names in the environment.
+	var flows []string
+	addFlow := func(target, port string) {
+		if fl := target + ":" + port; !slices.Contains(flows, fl) {
+			flows = append(flows, fl)
+		}
+	}
+	var deps []string
+	for d := range s.DependsOn {
+		deps = append(deps, d)
+	}
+	sort.Strings(deps)
+	config := map[string]string{}
+	secretKeys := []string{}
+	var envKeys []string
+	for k := range s.Environment {
+		envKeys = append(envKeys, k)
+	}
+	sort.Strings(envKeys)
+	for _, k := range envKeys {
+		v := s.Environment[k]
+		if v == nil {
+			im.noteAt([]string{at + ".environment." + k, at + ".environment"}, "%s: %s has no value in the file (Compose takes it from the shell); give it under config, or under secrets if it is a credential", svc, k)
+			continue
+		}
+		fromShell := strings.Contains(*v, "${") || strings.HasPrefix(*v, "$")
+		if fromShell && !model.SecretLikeName(k) {
+			im.noteAt([]string{at + ".environment." + k, at + ".environment"}, "%s: %s is %s, the shell's at run time; give its value under config, or under secrets if it is a credential", svc, k, *v)
+			continue
+		}
+		if why := policies.LooksSecret(k, *v); why != "" || fromShell {
+			if why == "" {
+				why = "the name suggests a credential, and Compose takes it from the shell"
+			}
+			secretKeys = append(secretKeys, k)
+			im.noteAt([]string{at + ".environment." + k, at + ".environment"}, "%s: %s is read from secret %s-env, not written in the CUE: %s", svc, k, name, why)
+			continue
+		}
+		config[k] = cueString(*v)
+		for _, other := range sortedKeys(names) {
+			if other == svc {
+				continue
+			}
+			if port, ok := mentions(*v, other); ok {
+				if pn := im.portName(other, port); pn != "" {
+					addFlow(names[other], pn)
+					if k == render.EnvKey(names[other])+"_HOST" || k == render.EnvKey(names[other])+"_"+render.EnvKey(pn)+"_PORT" {
+						// Service discovery sets it, to the same host.
+						delete(config, k)
+						im.noteAt([]string{at + ".environment." + k, at + ".environment"}, "%s: %s is left to service discovery, which sets it for talksTo %s:%s", svc, k, names[other], pn)
+						break
+					}
+					// The host as the cluster names it, which the
+					// compiler fills in: the bare name resolves only in
+					// the client's own namespace.
+					config[k] = hostRef(config[k], other, names[other])
+				}
+			}
+		}
+	}
+	for _, d := range deps {
+		if pn := im.portName(d, 0); pn != "" {
+			addFlow(names[d], pn)
+		} else {
+			im.note(at+".depends_on", "%s: depends on %s, which declares no port: a start order is not a flow, and pods do not wait for each other; use an init container or a readiness probe", svc, d)
+		}
+	}
+	sort.Strings(flows)
+	if len(flows) > 0 {
+		add("talksTo: %s", list(flows))
+	}
+	if len(config) > 0 {
+		var cs []string
+		for _, k := range sortedKeys(config) {
+			cs = append(cs, fmt.Sprintf("%q: %s", k, config[k]))
+		}
+		add("config: {%s}", strings.Join(cs, ", "))
+	}
+	if len(secretKeys) > 0 {
+		secret := name + "-env"
+		im.secrets = append(im.secrets, secretDecl{name: secret, namespace: ns, keys: secretKeys})
+		var ss []string
+		for _, k := range secretKeys {
+			ss = append(ss, fmt.Sprintf("%q: {secret: %q, key: %q}", k, secret, k))
+		}
+		add("secrets: {%s}", strings.Join(ss, ", "))
+		im.todo = append(im.todo, fmt.Sprintf("%s: secrets/%s.sops.yaml, a SOPS-encrypted Secret %s of namespace %s with the keys %s", name, secret, secret, ns, strings.Join(secretKeys, ", ")))
+	}
+	var storage, writable []string
+	for _, v := range s.Volumes {
+		switch v.Type {
+		case types.VolumeTypeVolume:
+			storage = append(storage, fmt.Sprintf("%q: {mountPath: %q}", label(v.Source), v.Target))
+		case types.VolumeTypeTmpfs:
+			writable = append(writable, strconv.Quote(v.Target))
+		default:
+			src := v.Source
+			if r, err := filepath.Rel(im.dir, src); err == nil && !strings.HasPrefix(r, "..") {
+				src = "./" + filepath.ToSlash(r)
+			}
+			im.note(at+".volumes", "%s: %s mount %s:%s is not mapped: write the files it holds under files, or make it a named volume", svc, v.Type, src, v.Target)
+		}
+	}
+	for _, t := range s.Tmpfs {
+		writable = append(writable, strconv.Quote(strings.SplitN(t, ":", 2)[0]))
+	}
+	if len(storage) > 0 {
+		im.todo = append(im.todo, fmt.Sprintf("%s: the size of each volume under storage (a Compose volume has none)", name))
+		add("kind: \"stateful\"")
+		// A Compose volume has no size: vet asks for one.
+		add("storage: {%s}", strings.Join(storage, ", "))
+	}
+	if len(writable) > 0 {
+		add("writable: [%s]", strings.Join(writable, ", "))
+	}
+	if len(s.Entrypoint) > 0 {
+		add("command: %s", list(s.Entrypoint))
+	}
+	if len(s.Command) > 0 {
+		add("args: %s", list(s.Command))
+	}
+	probed := len(ports) > 0 // gitopsc probes the first port by default
+	if h := s.HealthCheck; h != nil && !h.Disable && len(h.Test) > 0 {
+		switch h.Test[0] {
+		case "CMD":
+			add("probes: readiness: exec: %s", list(h.Test[1:]))
+			probed = true
+		case "CMD-SHELL":
+			add("probes: readiness: exec: %s", list([]string{"sh", "-c", strings.Join(h.Test[1:], " ")}))
+			probed = true
+		}
+	}
+	if !probed {
+		im.todo = append(im.todo, fmt.Sprintf("%s: probes, or a port to probe (it has neither a healthcheck nor a port)", name))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\t\t%q: {\n", name)
+	for _, l := range f {
+		b.WriteString("\t\t\t" + l + "\n")
+	}
+	b.WriteString("\t\t}\n")
+	return b.String()
+}
+
+type port struct {
+	name   string
+	number uint32
+}
+
+// ports names each container port of s: its Compose name, the usual
+// name of a well-known port, or p and the number.
+func (im *importer) ports(svc string, s types.ServiceConfig) []port {
+	var out []port
+	seen := map[uint32]bool{}
+	used := map[string]bool{}
+	targets := []types.ServicePortConfig{}
+	targets = append(targets, s.Ports...)
+	for _, e := range s.Expose {
+		if n, err := strconv.Atoi(strings.Split(e, "/")[0]); err == nil {
+			targets = append(targets, types.ServicePortConfig{Target: uint32(n)})
+		}
+	}
+	for _, p := range targets {
+		if p.Target == 0 || seen[p.Target] {
+			continue
+		}
+		seen[p.Target] = true
+		name := label(p.Name)
+		if name == "" || !portName.MatchString(name) {
+			name = wellKnown[p.Target]
+		}
+		if name == "" || used[name] {
+			name = fmt.Sprintf("p%d", p.Target)
+		}
+		used[name] = true
+		out = append(out, port{name, p.Target})
+	}
+	return out
+}
+
+// portName is the name of service svc's port number (its first port
+// when number is 0), or "".
+func (im *importer) portName(svc string, number uint32) string {
+	ps := im.ports(svc, im.project.Services[svc])
+	for _, p := range ps {
+		if number == 0 || p.number == number {
+			return p.name
+		}
+	}
+	return ""
+}
+
+var (
+	portName  = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,13}[a-z0-9])?$`)
+	wellKnown = map[uint32]string{80: "http", 443: "https", 8080: "http", 3306: "mysql", 5432: "postgres",
+		6379: "redis", 27017: "mongodb", 9000: "fpm", 9090: "metrics", 11211: "memcached", 5672: "amqp"}
+)
+
+// cueString is s as a CUE string literal.
+func cueString(s string) string {
+	// CUE's escapes are Go's, but for \( which starts an interpolation.
+	return strings.ReplaceAll(strconv.Quote(s), `\(`, `\\(`)
+}
+
+// hostRef rewrites the CUE string literal lit so that where it names
+// service svc as a host, it reads the host gitopsc fills in for
+// component name.
+func hostRef(lit, svc, name string) string {
+	// A URL's scheme ("redis://") is no host.
+	scheme := urlScheme.FindString(lit[1:])
+	head, rest := lit[:1+len(scheme)], lit[1+len(scheme):]
+	re := regexp.MustCompile(`(^|[/@])` + regexp.QuoteMeta(svc) + `((:[0-9]{1,5})?($|[/:?"]))`)
+	return head + re.ReplaceAllString(rest, `${1}\(system.components["`+name+`"].host)${2}`)
+}
+
+var urlScheme = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://`)
+
+// mentions reports whether value names host svc ("mysql",
+// "mysql:3306", "redis://redis:6379/0", "http://api:8080/"), and the
+// port it gives (0 for none).
+func mentions(value, svc string) (uint32, bool) {
+	value = value[len(urlScheme.FindString(value)):]
+	re := regexp.MustCompile(`(^|[/@])` + regexp.QuoteMeta(svc) + `(:([0-9]{1,5}))?($|[/:?])`)
+	m := re.FindStringSubmatch(value)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[3])
+	return uint32(n), true
+}
+
+// resources is the CUE of a service's limits and reservations: its
+// reservations are requests; either alone stands for both.
+func resources(d *types.DeployConfig) string {
+	if d == nil || d.Resources.Limits == nil && d.Resources.Reservations == nil {
+		return ""
+	}
+	lim, req := d.Resources.Limits, d.Resources.Reservations
+	if lim == nil {
+		lim = req
+	}
+	if req == nil {
+		req = lim
+	}
+	part := func(r *types.Resource) string {
+		var fs []string
+		if r.NanoCPUs > 0 {
+			fs = append(fs, fmt.Sprintf("cpu: %q", fmt.Sprintf("%dm", int64(float64(r.NanoCPUs)*1000+0.5))))
+		}
+		if r.MemoryBytes > 0 {
+			fs = append(fs, fmt.Sprintf("memory: %q", fmt.Sprintf("%dMi", (int64(r.MemoryBytes)+(1<<20)-1)>>20)))
+		}
+		return "{" + strings.Join(fs, ", ") + "}"
+	}
+	return fmt.Sprintf("{requests: %s, limits: %s}", part(req), part(lim))
+}
+
+func list(xs []string) string {
+	var q []string
+	for _, x := range xs {
+		q = append(q, strconv.Quote(x))
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func sortedKeys(m map[string]string) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// label makes a Compose name a DNS label: lower case, '_' and '.' as '-'.
+func label(s string) string {
+	s = strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(s))
+	s = strings.Trim(s, "-")
+	if len(s) > 63 {
+		s = strings.TrimRight(s[:63], "-")
+	}
+	return s
+}
