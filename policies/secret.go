@@ -416,3 +416,8 @@ func metadataSecrets(c *model.Component) []Finding {
 	}
 	return fs
 }
+
+// ArgvSecrets reports, as argvSecrets does, each argument of a command
+// line that is or passes a credential: its index, what to call it (never
+// the argument) and why.
+func ArgvSecrets(list []string, report func(i int, what, why string)) { argvSecrets(list, report) }

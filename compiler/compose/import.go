@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"cuelang.org/go/cue/format"
 	"cuelang.org/go/cue/token"
@@ -68,6 +70,9 @@ func (r *Result) HasService(name string) bool { return r.services[name] }
 // becomes. A file Compose refuses is a diag.List at the line it names
 // when it names one.
 func Import(path string, opts Options) (*Result, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, diag.Usagef("%s is a folder; give the Compose file", path)
+	}
 	content, err := os.ReadFile(path)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -92,6 +97,8 @@ func Import(path string, opts Options) (*Result, error) {
 		// ${VAR} is the shell's at run time: kept as written, so that
 		// the import says so rather than writing an empty value.
 		o.SkipInterpolation = true
+		// Every service, whatever profile it is in.
+		o.Profiles = []string{"*"}
 		o.SkipResolveEnvironment = false
 	})
 	if err != nil {
@@ -102,11 +109,11 @@ func Import(path string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, composeError(path, abs, content, nil, err)
 	}
-	im := &importer{file: filepath.ToSlash(path), lines: lines, project: project, opts: opts, dir: filepath.Dir(abs)}
+	im := &importer{file: filepath.ToSlash(path), lines: lines, project: project, opts: opts, dir: filepath.Dir(abs), content: content}
 	if im.opts.Namespace == "" {
 		im.opts.Namespace = label(project.Name)
 	}
-	return im.run(), nil
+	return im.run()
 }
 
 // composeError positions what compose-go or the YAML parser refused, at
@@ -126,10 +133,35 @@ func composeError(path, abs string, content []byte, lines map[string]at, err err
 			d.Pos = f.Pos(ls[line-1]+col-1, token.NoRelPos)
 		}
 	}
+	// One line; a value it quotes may be a credential, but the field
+	// path it quotes is kept.
+	var parts []string
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	msg = strings.Join(parts, " ")
+	msg = quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		if fieldPath.MatchString(q) {
+			return q
+		}
+		return "(value hidden)"
+	})
+	d.Msg = "compose: " + msg
 	if key, ok := strings.CutSuffix(msg, " false schema"); ok {
 		d.Msg = key + ": not a field of the Compose specification"
 		if p, ok := lines[key]; ok {
 			place(p.line, p.col)
+		}
+	} else if m := fieldPath.FindString(msg); m != "" {
+		// The deepest key of the path the file has.
+		parts := strings.Split(strings.NewReplacer("[", ".", "]", "").Replace(m), ".")
+		for n := len(parts); n > 0; n-- {
+			if p, ok := lines[strings.Join(parts[:n], ".")]; ok {
+				place(p.line, p.col)
+				break
+			}
 		}
 	} else if ms := regexp.MustCompile(`line (\d+)(, column (\d+))?`).FindAllStringSubmatch(msg, -1); ms != nil {
 		// The last place a YAML error names is where it went wrong.
@@ -184,6 +216,7 @@ type importer struct {
 	file    string
 	lines   map[string]at
 	dir     string // the Compose file's folder
+	content []byte
 	todo    []string
 	project *types.Project
 	opts    Options
@@ -219,20 +252,48 @@ var handled = map[string]string{
 	"image": "", "ports": "", "environment": "", "env_file": "", "volumes": "", "depends_on": "",
 	"deploy": "", "healthcheck": "", "command": "", "entrypoint": "", "build": "", "expose": "",
 	"tmpfs":          "",
+	"extends":        "", // compose-go has applied it
+	"profiles":       "",
 	"restart":        "", // the kubelet restarts containers
 	"container_name": "", // a component's name is its Service's
 	"networks":       "namespaces, and the flows talksTo declares, stand for Compose networks",
 }
 
-func (im *importer) run() *Result {
+// diag is a problem of the Compose file at p.
+func (im *importer) diag(p at, msg string) diag.Diagnostic {
+	d := diag.Diagnostic{File: im.file, Msg: msg, Class: diag.ClassSchema}
+	if p.line > 0 {
+		f := token.NewFile(im.file, -1, len(im.content))
+		f.SetLinesForContent(im.content)
+		if ls := f.Lines(); p.line <= len(ls) {
+			d.Pos = f.Pos(ls[p.line-1]+p.col-1, token.NoRelPos)
+		}
+	}
+	return d
+}
+
+func (im *importer) run() (*Result, error) {
 	names := map[string]string{} // compose service name -> component name
 	var services []string
 	for n := range im.project.Services {
 		services = append(services, n)
 	}
 	sort.Strings(services)
+	var clash diag.List
+	seen := map[string]string{}
 	for _, n := range services {
 		names[n] = label(n)
+		p := im.lines["services."+n]
+		switch other, dup := seen[names[n]]; {
+		case names[n] == "":
+			clash = append(clash, im.diag(p, fmt.Sprintf("services.%s: the name has no letter or digit, and a component's name is a DNS label: rename the service", n)))
+		case dup:
+			clash = append(clash, im.diag(p, fmt.Sprintf("services.%s: becomes component %q, as services.%s does (a component's name is a DNS label: lower case, '-' for '_' and '.'): rename one", n, names[n], other)))
+		}
+		seen[names[n]] = n
+	}
+	if len(clash) > 0 {
+		return nil, clash
 	}
 	var comps []string
 	namespaces := map[string]bool{}
@@ -278,7 +339,7 @@ func (im *importer) run() *Result {
 	if err != nil {
 		// The importer writes what the formatter reads; a failure here
 		// is the importer's.
-		panic(fmt.Sprintf("compose import wrote CUE the formatter refuses: %v\n%s", err, b.String()))
+		return nil, fmt.Errorf("compose import wrote CUE the formatter refuses: %v", err)
 	}
 	local := []byte(`package system
 
@@ -299,7 +360,8 @@ environments: local: cluster: {
 		a, b := im.notes[i], im.notes[j]
 		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 	})
-	return &Result{Files: map[string][]byte{"system.cue": system, "local.cue": local}, Notes: im.notes, ToAdd: im.todo, services: svcs}
+	im.notes = slices.Compact(im.notes)
+	return &Result{Files: map[string][]byte{"system.cue": system, "local.cue": local}, Notes: im.notes, ToAdd: im.todo, services: svcs}, nil
 }
 
 // component writes service s as the CUE of component name.
@@ -323,7 +385,13 @@ func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names
 	add := func(format string, args ...any) { f = append(f, fmt.Sprintf(format, args...)) }
 	add("namespace: %q", ns)
 	if s.Image != "" {
-		add("image: %q", s.Image)
+		img := s.Image
+		if repo, digest, ok := strings.Cut(img, "@"); ok {
+			// The image lock pins digests; the input names a tag.
+			img = repo
+			im.note(at+".image", "%s: the image is pinned to %s; gitopsc pins the tag's digest in images.lock (gitopsc images lock), so the input names the tag", svc, digest)
+		}
+		add("image: %s", cueString(img))
 	} else {
 		im.note(at, "%s: builds its image (build:); gitopsc deploys images by reference: push it and write image", svc)
 	}
@@ -342,7 +410,7 @@ func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names
 	if len(ports) > 0 {
 		var ps []string
 		for _, p := range ports {
-			ps = append(ps, fmt.Sprintf("%s: %d", p.name, p.number))
+			ps = append(ps, p.cue())
 		}
 		add("ports: {%s}", strings.Join(ps, ", "))
 	}
@@ -373,12 +441,17 @@ func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names
 	for _, k := range envKeys {
 		v := s.Environment[k]
 		if v == nil {
-			im.noteAt([]string{at + ".environment." + k, at + ".environment"}, "%s: %s has no value in the file (Compose takes it from the shell); give it under config, or under secrets if it is a credential", svc, k)
+			im.noteAt([]string{at + ".environment." + k, at + ".environment", at + ".env_file"}, "%s: %s has no value in the file (Compose takes it from the shell); give it under config, or under secrets if it is a credential", svc, k)
 			continue
 		}
-		fromShell := strings.Contains(*v, "${") || strings.HasPrefix(*v, "$")
+		// "$$" is a literal "$"; any other "$" is the shell's.
+		unescaped := strings.ReplaceAll(*v, "$$", "$")
+		fromShell := strings.Contains(strings.ReplaceAll(*v, "$$", ""), "$")
+		value := unescaped
+		v = &value
+		where := []string{at + ".environment." + k, at + ".environment", at + ".env_file"}
 		if fromShell && !model.SecretLikeName(k) {
-			im.noteAt([]string{at + ".environment." + k, at + ".environment"}, "%s: %s is %s, the shell's at run time; give its value under config, or under secrets if it is a credential", svc, k, *v)
+			im.noteAt(where, "%s: %s takes a value from the shell at run time; give its value under config, or under secrets if it is a credential", svc, k)
 			continue
 		}
 		if why := policies.LooksSecret(k, *v); why != "" || fromShell {
@@ -386,7 +459,7 @@ func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names
 				why = "the name suggests a credential, and Compose takes it from the shell"
 			}
 			secretKeys = append(secretKeys, k)
-			im.noteAt([]string{at + ".environment." + k, at + ".environment"}, "%s: %s is read from secret %s-env, not written in the CUE: %s", svc, k, name, why)
+			im.noteAt(where, "%s: %s is read from secret %s-env, not written in the CUE: %s", svc, k, name, why)
 			continue
 		}
 		config[k] = cueString(*v)
@@ -466,11 +539,20 @@ func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names
 	if len(writable) > 0 {
 		add("writable: [%s]", strings.Join(writable, ", "))
 	}
-	if len(s.Entrypoint) > 0 {
-		add("command: %s", list(s.Entrypoint))
-	}
-	if len(s.Command) > 0 {
-		add("args: %s", list(s.Command))
+	for _, cl := range []struct {
+		key, field string
+		argv       []string
+	}{{"entrypoint", "command", s.Entrypoint}, {"command", "args", s.Command}} {
+		if len(cl.argv) == 0 {
+			continue
+		}
+		var bad []string
+		policies.ArgvSecrets(cl.argv, func(i int, what, why string) { bad = append(bad, what+" ("+why+")") })
+		if len(bad) > 0 {
+			im.note(at+"."+cl.key, "%s: %s is not written: %s holds a credential, %s; pass it from a secret instead (secrets, and $(VAR) in %s)", svc, cl.key, cl.key, strings.Join(bad, ", "), cl.field)
+			continue
+		}
+		add("%s: %s", cl.field, list(cl.argv))
 	}
 	probed := len(ports) > 0 // gitopsc probes the first port by default
 	if h := s.HealthCheck; h != nil && !h.Disable && len(h.Test) > 0 {
@@ -496,15 +578,23 @@ func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names
 }
 
 type port struct {
-	name   string
-	number uint32
+	name     string
+	number   uint32
+	protocol string // "UDP", or "" for TCP
+}
+
+func (p port) cue() string {
+	if p.protocol == "UDP" {
+		return fmt.Sprintf("%q: {port: %d, protocol: \"UDP\"}", p.name, p.number)
+	}
+	return fmt.Sprintf("%q: %d", p.name, p.number)
 }
 
 // ports names each container port of s: its Compose name, the usual
 // name of a well-known port, or p and the number.
 func (im *importer) ports(svc string, s types.ServiceConfig) []port {
 	var out []port
-	seen := map[uint32]bool{}
+	seen := map[string]bool{}
 	used := map[string]bool{}
 	targets := []types.ServicePortConfig{}
 	targets = append(targets, s.Ports...)
@@ -514,19 +604,27 @@ func (im *importer) ports(svc string, s types.ServiceConfig) []port {
 		}
 	}
 	for _, p := range targets {
-		if p.Target == 0 || seen[p.Target] {
-			continue
+		proto := ""
+		if strings.EqualFold(p.Protocol, "udp") {
+			proto = "UDP"
 		}
-		seen[p.Target] = true
+		if key := fmt.Sprint(p.Target, proto); p.Target == 0 || seen[key] {
+			continue
+		} else {
+			seen[key] = true
+		}
 		name := label(p.Name)
 		if name == "" || !portName.MatchString(name) {
 			name = wellKnown[p.Target]
+		}
+		if proto == "UDP" {
+			name = fmt.Sprintf("p%d-udp", p.Target)
 		}
 		if name == "" || used[name] {
 			name = fmt.Sprintf("p%d", p.Target)
 		}
 		used[name] = true
-		out = append(out, port{name, p.Target})
+		out = append(out, port{name, p.Target, proto})
 	}
 	return out
 }
@@ -549,10 +647,33 @@ var (
 		6379: "redis", 27017: "mongodb", 9000: "fpm", 9090: "metrics", 11211: "memcached", 5672: "amqp"}
 )
 
-// cueString is s as a CUE string literal.
+// cueString is s as a CUE string literal: '"' and '\' escaped (so that
+// no "\(" starts an interpolation), and every character that is not
+// printable as \uXXXX (CUE has no \x escape in strings).
 func cueString(s string) string {
-	// CUE's escapes are Go's, but for \( which starts an interpolation.
-	return strings.ReplaceAll(strconv.Quote(s), `\(`, `\\(`)
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == utf8.RuneError || !unicode.IsPrint(r):
+			if r > 0xffff {
+				fmt.Fprintf(&b, `\U%08x`, r)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // hostRef rewrites the CUE string literal lit so that where it names
@@ -562,9 +683,14 @@ func hostRef(lit, svc, name string) string {
 	// A URL's scheme ("redis://") is no host.
 	scheme := urlScheme.FindString(lit[1:])
 	head, rest := lit[:1+len(scheme)], lit[1+len(scheme):]
-	re := regexp.MustCompile(`(^|[/@])` + regexp.QuoteMeta(svc) + `((:[0-9]{1,5})?($|[/:?"]))`)
+	re := regexp.MustCompile(`(^|//|@)` + regexp.QuoteMeta(svc) + `((:[0-9]{1,5})?($|[/:?"]))`)
 	return head + re.ReplaceAllString(rest, `${1}\(system.components["`+name+`"].host)${2}`)
 }
+
+var (
+	quoted    = regexp.MustCompile(`'[^']*'|"[^"]*"`)
+	fieldPath = regexp.MustCompile(`services(\.[-\w.]+|\[[^\]]+\])(\.[-\w]+|\[[^\]]+\])*`)
+)
 
 var urlScheme = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://`)
 
@@ -573,7 +699,7 @@ var urlScheme = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://`)
 // port it gives (0 for none).
 func mentions(value, svc string) (uint32, bool) {
 	value = value[len(urlScheme.FindString(value)):]
-	re := regexp.MustCompile(`(^|[/@])` + regexp.QuoteMeta(svc) + `(:([0-9]{1,5}))?($|[/:?])`)
+	re := regexp.MustCompile(`(^|//|@)` + regexp.QuoteMeta(svc) + `(:([0-9]{1,5}))?($|[/:?])`)
 	m := re.FindStringSubmatch(value)
 	if m == nil {
 		return 0, false
@@ -588,12 +714,26 @@ func resources(d *types.DeployConfig) string {
 	if d == nil || d.Resources.Limits == nil && d.Resources.Reservations == nil {
 		return ""
 	}
-	lim, req := d.Resources.Limits, d.Resources.Reservations
-	if lim == nil {
-		lim = req
+	// Each of cpu and memory: the reservation is the request and the
+	// limit the limit, either alone standing for both.
+	lim, req := &types.Resource{}, &types.Resource{}
+	if l := d.Resources.Limits; l != nil {
+		lim.NanoCPUs, lim.MemoryBytes = l.NanoCPUs, l.MemoryBytes
 	}
-	if req == nil {
-		req = lim
+	if r := d.Resources.Reservations; r != nil {
+		req.NanoCPUs, req.MemoryBytes = r.NanoCPUs, r.MemoryBytes
+	}
+	if lim.NanoCPUs == 0 {
+		lim.NanoCPUs = req.NanoCPUs
+	}
+	if req.NanoCPUs == 0 {
+		req.NanoCPUs = lim.NanoCPUs
+	}
+	if lim.MemoryBytes == 0 {
+		lim.MemoryBytes = req.MemoryBytes
+	}
+	if req.MemoryBytes == 0 {
+		req.MemoryBytes = lim.MemoryBytes
 	}
 	part := func(r *types.Resource) string {
 		var fs []string
@@ -611,7 +751,7 @@ func resources(d *types.DeployConfig) string {
 func list(xs []string) string {
 	var q []string
 	for _, x := range xs {
-		q = append(q, strconv.Quote(x))
+		q = append(q, cueString(x))
 	}
 	return "[" + strings.Join(q, ", ") + "]"
 }
