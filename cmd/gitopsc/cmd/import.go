@@ -2,9 +2,7 @@ package cmd
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -68,14 +66,8 @@ probes, the SOPS files).`,
 			if namespace != "" && !dnsLabelRE.MatchString(namespace) {
 				return diag.Usagef("--namespace %s: a namespace is a DNS label", namespace)
 			}
-			if info, err := os.Stat(dir); err == nil && !info.IsDir() {
-				return diag.Usagef("%s is a file; gitopsc import writes into a new or empty folder", filepath.ToSlash(dir))
-			}
-			switch entries, err := os.ReadDir(dir); {
-			case err == nil && len(entries) > 0:
-				return diag.Usagef("%s is not empty; gitopsc import writes into a new or empty folder", filepath.ToSlash(dir))
-			case err != nil && !errors.Is(err, fs.ErrNotExist):
-				return diag.OutsideErr(err)
+			if err := newOrEmpty(dir, "import"); err != nil {
+				return err
 			}
 			res, err := compose.Import(args[0], opts)
 			if err != nil {

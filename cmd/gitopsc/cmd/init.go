@@ -38,14 +38,8 @@ run gitopsc images lock DIR.`,
 			if len(args) > 0 {
 				dir = args[0]
 			}
-			if info, err := os.Stat(dir); err == nil && !info.IsDir() {
-				return diag.Usagef("%s is a file; gitopsc init writes into a new or empty folder", filepath.ToSlash(dir))
-			}
-			switch entries, err := os.ReadDir(dir); {
-			case err == nil && len(entries) > 0:
-				return diag.Usagef("%s is not empty; gitopsc init writes into a new or empty folder", filepath.ToSlash(dir))
-			case err != nil && !errors.Is(err, fs.ErrNotExist):
-				return diag.OutsideErr(err)
+			if err := newOrEmpty(dir, "init"); err != nil {
+				return err
 			}
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return diag.OutsideErr(err)
@@ -75,4 +69,19 @@ run gitopsc images lock DIR.`,
 			return nil
 		},
 	}
+}
+
+// newOrEmpty refuses a dir that is a file or holds anything: command
+// writes a new system there.
+func newOrEmpty(dir, command string) error {
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		return diag.Usagef("%s is a file; gitopsc %s writes into a new or empty folder", filepath.ToSlash(dir), command)
+	}
+	switch entries, err := os.ReadDir(dir); {
+	case err == nil && len(entries) > 0:
+		return diag.Usagef("%s is not empty; gitopsc %s writes into a new or empty folder", filepath.ToSlash(dir), command)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return diag.OutsideErr(err)
+	}
+	return nil
 }
