@@ -460,6 +460,15 @@ func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names
 			}
 			secretKeys = append(secretKeys, k)
 			im.noteAt(where, "%s: %s is read from secret %s-env, not written in the CUE: %s", svc, k, name, why)
+			// A connection string with a password names its host too:
+			// the flow is declared, the value stays the secret's.
+			for _, other := range sortedKeys(names) {
+				if port, ok := mentions(*v, other); ok && other != svc {
+					if pn := im.portName(other, port); pn != "" {
+						addFlow(names[other], pn)
+					}
+				}
+			}
 			continue
 		}
 		config[k] = cueString(*v)
