@@ -99,7 +99,6 @@ func Import(path string, opts Options) (*Result, error) {
 		o.SkipInterpolation = true
 		// Every service, whatever profile it is in.
 		o.Profiles = []string{"*"}
-		o.SkipResolveEnvironment = false
 	})
 	if err != nil {
 		lines, _ := keyLines(content)
