@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/gitopsc/gitopsc/compiler/composefile"
 	"github.com/gitopsc/gitopsc/compiler/diag"
 	"github.com/gitopsc/gitopsc/compiler/emit"
 	"github.com/gitopsc/gitopsc/compiler/images"
@@ -68,7 +69,11 @@ func Run(in *model.Input, selected []*model.Environment, facts images.Facts, opt
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			r := byName[env.Name]
-			out, err := render.Render(r, facts)
+			renderEnv, build := render.Render, emit.Build
+			if env.IsCompose() {
+				renderEnv, build = composefile.Render, emit.BuildCompose
+			}
+			out, err := renderEnv(r, facts)
 			if err != nil {
 				errs[i] = err
 				return
@@ -82,7 +87,7 @@ func Run(in *model.Input, selected []*model.Environment, facts images.Facts, opt
 				checked.Go(func() { opts.Check(i, res) })
 			}
 			if opts.Trees {
-				res.Tree, errs[i] = emit.Build(out, source)
+				res.Tree, errs[i] = build(out, source)
 			}
 			checked.Wait()
 			if errs[i] == nil {

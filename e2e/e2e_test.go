@@ -27,6 +27,7 @@ import (
 
 	cli "github.com/gitopsc/gitopsc/cmd/gitopsc/cmd"
 	"github.com/gitopsc/gitopsc/compiler"
+	"github.com/gitopsc/gitopsc/compiler/composefile"
 	"github.com/gitopsc/gitopsc/compiler/emit"
 	"github.com/gitopsc/gitopsc/compiler/images"
 	"github.com/gitopsc/gitopsc/compiler/load"
@@ -371,7 +372,7 @@ func shippedOutput(t *testing.T, root string) []string {
 	return envDirs(t, tmp)
 }
 
-// envDirs lists the environment folders of an output folder: those a
+// envDirs lists the cluster environment folders of an output folder: those a
 // build wrote, which hold the manifest of its files.
 func envDirs(t *testing.T, outDir string) []string {
 	entries, err := os.ReadDir(outDir)
@@ -381,6 +382,9 @@ func envDirs(t *testing.T, outDir string) []string {
 	var dirs []string
 	for _, e := range entries {
 		d := filepath.Join(outDir, e.Name())
+		if _, err := os.Stat(filepath.Join(d, composefile.FileName)); err == nil {
+			continue // Docker Compose's, not a cluster's
+		}
 		if _, err := os.Stat(filepath.Join(d, emit.ManifestFile)); e.IsDir() && err == nil {
 			dirs = append(dirs, d)
 		}

@@ -72,7 +72,7 @@ func SummarizeColor(fs []Finding, color bool) string {
 func Coverage(r *model.Resolved, out *render.Output) string {
 	rules := 0
 	for _, rule := range Rules() {
-		if rule.Check != nil {
+		if rule.Check != nil && rule.checks(r.Env) {
 			rules++
 		}
 	}
@@ -94,8 +94,11 @@ func Coverage(r *model.Resolved, out *render.Output) string {
 		}
 		return fmt.Sprintf("%d %ss", k, what)
 	}
-	line := fmt.Sprintf("%s over %s, %s and %s", n(rules, "rule"),
-		n(len(workloads(&Context{Env: r, Output: out})), "workload"), n(flows, "declared flow"), n(len(imgs), "image"))
+	ran := n(len(workloads(&Context{Env: r, Output: out})), "workload")
+	if r.Env.IsCompose() {
+		ran = n(len(composeServices(&Context{Env: r, Output: out})), "service")
+	}
+	line := fmt.Sprintf("%s over %s, %s and %s", n(rules, "rule"), ran, n(flows, "declared flow"), n(len(imgs), "image"))
 	if t := len(r.System.Tenants); t > 0 {
 		line += fmt.Sprintf("; %s, checked for isolation from each other (NET007)", n(t, "tenant"))
 	}

@@ -10,6 +10,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/gitopsc/gitopsc/compiler/composefile"
 	"github.com/gitopsc/gitopsc/compiler/model"
 	"github.com/gitopsc/gitopsc/compiler/render"
 	"github.com/gitopsc/gitopsc/policies/reach"
@@ -43,6 +44,9 @@ type GraphEdge struct {
 // FlowGraph builds the graph of an environment's rendered output. DNS to
 // kube-system, which every pod has, is left out.
 func FlowGraph(out *render.Output) (*Graph, error) {
+	if out.Env.Env.IsCompose() {
+		return composeGraph(out), nil
+	}
 	res, err := Analysis(out)
 	if err != nil {
 		return nil, err
@@ -121,6 +125,30 @@ func FlowGraph(out *render.Output) (*Graph, error) {
 		}
 	}
 	return g.graph(), nil
+}
+
+// composeGraph is what a Compose environment lets talk to what: each
+// service, by namespace, and the networks it is on. Services on one
+// network reach each other on every port: Compose narrows no further.
+func composeGraph(out *render.Output) *Graph {
+	g := &graphBuilder{nodes: map[string]GraphNode{}, edges: map[[2]string]*GraphEdge{}}
+	g.title = out.Env.System.Name + " in " + out.Env.Env.Name + " (Compose networks: services on one reach each other on every port)"
+	all := composeServices(&Context{Output: out, Env: out.Env})
+	for _, s := range all {
+		ns := ""
+		if s.c != nil {
+			ns = s.c.Namespace
+		}
+		w := g.workload(reach.WorkloadRef{Namespace: ns, Name: s.name})
+		for _, n := range networksOf(all, s.svc) {
+			label := "network " + n
+			if _, outside := composefile.NetworkNamespace(n); outside {
+				label += " (out of the host)"
+			}
+			g.edge(w, g.outside("network "+n, label), "on", "")
+		}
+	}
+	return g.graph()
 }
 
 // DiffGraph is the graph of the flows a change allows (+) or blocks (-),

@@ -19,6 +19,7 @@ var imageRules = []*Rule{
 runs is not what was reviewed. Name a version tag; the lock pins it to a
 digest.`,
 		Check: checkImageTags,
+		On:    OnBoth,
 	},
 	{
 		ID: "IMG002", Family: "image", Severity: Error,
@@ -26,6 +27,7 @@ digest.`,
 		Rationale: `A tag can be pushed again; a digest cannot. Every image in the output is
 written as repository:tag@sha256:..., the digest taken from the image lock.`,
 		Check: checkImagesPinned,
+		On:    OnBoth,
 	},
 	{
 		ID: "IMG003", Family: "image", Severity: Error,
@@ -37,6 +39,7 @@ nodes its pod may land on (its node pool's; the cluster's for the nodes
 shorthand or a cluster without pools) and each in policy.requireArch, as
 recorded in the image lock.`,
 		Check: checkImageArch,
+		On:    OnBoth,
 	},
 	{
 		ID: "IMG004", Family: "image", Severity: Error,
@@ -45,6 +48,7 @@ recorded in the image lock.`,
 registry) with policy.registries; an image from elsewhere may be
 unreachable from the cluster or unvetted.`,
 		Check: checkRegistries,
+		On:    OnBoth,
 	},
 	{
 		ID: "IMG005", Family: "image", Severity: Error,
@@ -57,6 +61,7 @@ architectures (IMG003); it is rendered by its tag alone, and build writes
 nothing while the finding stands. Run gitopsc images lock DIR to resolve
 the tag and record it, then review the change to the lock like go.sum.`,
 		Check: checkImagesLocked,
+		On:    OnBoth,
 	},
 }
 
@@ -110,6 +115,9 @@ func checkImagesPinned(ctx *Context) []Finding {
 	unlocked := map[string]bool{}
 	for _, u := range unlockedImages(ctx) {
 		unlocked[u.img.Ref] = true
+	}
+	if ctx.Env.Env.IsCompose() {
+		return composePinned(ctx, unlocked)
 	}
 	var fs []Finding
 	for _, w := range workloads(ctx) {

@@ -32,6 +32,30 @@ type Rule struct {
 	Title     string // one line, for "gitopsc rules"
 	Rationale string // why the rule exists, for "gitopsc explain"
 	Check     func(*Context) []Finding
+	// On is the environments the rule checks: Kubernetes ones unless it
+	// says otherwise.
+	On Targets
+}
+
+// Targets are the kinds of environment a rule checks.
+type Targets uint8
+
+const (
+	OnKubernetes Targets = 1 << iota
+	OnCompose
+	OnBoth = OnKubernetes | OnCompose
+)
+
+// checks reports whether the rule checks env.
+func (r *Rule) checks(env *model.Environment) bool {
+	on := r.On
+	if on == 0 {
+		on = OnKubernetes
+	}
+	if env.IsCompose() {
+		return on&OnCompose != 0
+	}
+	return on&OnKubernetes != 0
 }
 
 // Finding is one rule violation.
@@ -73,6 +97,7 @@ func Rules() []*Rule {
 	all = append(all, securityRules...)
 	all = append(all, jobRules...)
 	all = append(all, identityRules...)
+	all = append(all, composeRules...)
 	all = append(all, waiverRule)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	return all
@@ -117,7 +142,7 @@ func Check(r *model.Resolved, out *render.Output, facts images.Facts, opts Optio
 	ctx := &Context{Env: r, Output: out, Facts: facts, Today: opts.Today}
 	var fs []Finding
 	for _, rule := range Rules() {
-		if rule.Check == nil {
+		if rule.Check == nil || !rule.checks(r.Env) {
 			continue
 		}
 		// A check may report findings of related rules it computes

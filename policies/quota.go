@@ -29,6 +29,7 @@ must state cpu and memory requests and limits.`,
 		Rationale: `The API server refuses a container whose request exceeds its limit. The
 mistake is cheap to catch before merge and confusing to debug after it.`,
 		Check: checkLimitsAboveRequests,
+		On:    OnBoth,
 	},
 	{
 		ID: "QUOTA003", Family: "quota", Severity: Error,

@@ -31,6 +31,7 @@ Authorization or Cookie header, or one named like a credential, cannot be
 read from a secret and would be written into the pod spec. The finding
 never repeats the value.`,
 		Check: checkSourcePlaintext,
+		On:    OnBoth,
 	},
 	{
 		ID: "SEC002", Family: "secret", Severity: Error,
@@ -41,6 +42,7 @@ committed, would publish its values to everyone with read access to the
 repository. Every value under data and stringData must be an ENC[...]
 string and the file must carry SOPS metadata (mac, version, a key group).`,
 		Check: checkSOPSEncrypted,
+		On:    OnBoth,
 	},
 	{
 		ID: "SEC003", Family: "secret", Severity: Error,
@@ -49,6 +51,7 @@ string and the file must carry SOPS metadata (mac, version, a key group).`,
 ExternalSecrets, never a Secret with plain data, nor a ConfigMap value
 that looks like a credential.`,
 		Check: checkOutputPlaintext,
+		On:    OnBoth,
 	},
 }
 
@@ -329,6 +332,9 @@ func checkSOPSEncrypted(ctx *Context) []Finding {
 }
 
 func checkOutputPlaintext(ctx *Context) []Finding {
+	if ctx.Env.Env.IsCompose() {
+		return composePlaintext(ctx)
+	}
 	var fs []Finding
 	for _, o := range ctx.Output.Objects {
 		switch t := o.Obj.(type) {

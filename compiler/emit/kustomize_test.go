@@ -20,6 +20,7 @@ import (
 	"github.com/gitopsc/gitopsc/compiler/emit"
 	"github.com/gitopsc/gitopsc/compiler/images"
 	"github.com/gitopsc/gitopsc/compiler/load"
+	"github.com/gitopsc/gitopsc/compiler/model"
 	"github.com/gitopsc/gitopsc/compiler/render"
 )
 
@@ -50,7 +51,13 @@ func buildShipped(t *testing.T, root string) []*compiler.Result {
 	if len(in.Environments) == 0 {
 		t.Fatalf("%s has no environments", shipped)
 	}
-	results, err := compiler.Compile(in, in.Environments, pinnedFacts{})
+	var clusters []*model.Environment // Compose environments have no layers
+	for _, e := range in.Environments {
+		if !e.IsCompose() {
+			clusters = append(clusters, e)
+		}
+	}
+	results, err := compiler.Compile(in, clusters, pinnedFacts{})
 	if err != nil {
 		t.Fatalf("compile %s: %v", shipped, err)
 	}

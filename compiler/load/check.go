@@ -162,6 +162,11 @@ func checkReferences(in *model.Input, errs *diag.List) {
 			case ok && strings.HasPrefix(o.Path, path+".components."):
 				errs.Add(o.Pos, "%s.components: %q is a tenant's component: change it under %s.tenants.%s.components.%s", path, o.Name, path, tenant, label)
 			case s.Component(o.Name) != nil:
+				if len(o.Files) > 0 {
+					c := *s.Component(o.Name)
+					c.Files = model.MergeFiles(c.Files, o.Files)
+					checkFiles(s, &c, o.Path, errs)
+				}
 			case ok && s.Namespace(tenant) != nil && s.Namespace(tenant).Tenant:
 				errs.Add(o.Pos, "%s.tenants.%s.components: tenant %s has no component %q%s (components: %s); an environment changes components of the system, it does not add them", path, tenant, tenant, label, didYouMean(label, tenantComponents(s, tenant)), nameList(tenantComponents(s, tenant)))
 			case !ok && slices.Contains(templateLabels(s), o.Name):

@@ -608,37 +608,44 @@ func (d *decoder) environment(f field) *model.Environment {
 	path := "environments." + f.label
 	e := &model.Environment{Name: f.label, Pos: v.Pos()}
 	cv := v.LookupPath(cuePath("cluster"))
-	e.Cluster.Pos = cv.Pos()
-	e.Cluster.Distribution, e.Cluster.DistributionPos = str(cv, "distribution")
-	e.Cluster.Arch = strs(cv, "arch")
-	e.Cluster.ArchPos = cv.LookupPath(cuePath("arch")).Pos()
-	e.Cluster.StorageClass, _ = str(cv, "storageClass")
-	e.Cluster.IngressClass, _ = str(cv, "ingressClass")
-	if e.Cluster.StorageClass == "" {
-		e.Cluster.StorageClass = map[string]string{"k3s": "local-path", "eks": "gp3", "minikube": "standard"}[e.Cluster.Distribution]
+	if v.LookupPath(cuePath("compose")).Exists() {
+		d.composeHost(e, v, path)
+	} else if !cv.Exists() {
+		d.errs.Add(v.Pos(), "%s: give cluster (the Kubernetes cluster it runs on) or compose (the host Docker Compose runs it on)", path)
 	}
-	if e.Cluster.IngressClass == "" {
-		e.Cluster.IngressClass = map[string]string{"k3s": "traefik", "eks": "alb", "minikube": "nginx"}[e.Cluster.Distribution]
-	}
-	e.Cluster.PodCIDRs, e.Cluster.PodCIDRsPos = strsPos(cv, "podCIDRs")
-	if len(e.Cluster.PodCIDRs) == 0 {
-		e.Cluster.PodCIDRs = map[string][]string{"k3s": {"10.42.0.0/16"}, "minikube": {"10.244.0.0/16"}}[e.Cluster.Distribution]
-	}
-	e.Cluster.ServiceCIDRs, e.Cluster.ServiceCIDRsPos = strsPos(cv, "serviceCIDRs")
-	if len(e.Cluster.ServiceCIDRs) == 0 {
-		e.Cluster.ServiceCIDRs = map[string][]string{"k3s": {"10.43.0.0/16"}, "eks": {"10.100.0.0/16", "172.20.0.0/16"}, "minikube": {"10.96.0.0/12"}}[e.Cluster.Distribution]
-	}
-	e.Cluster.NetworkPolicy, e.Cluster.NetworkPolicyPos = str(cv, "networkPolicy")
-	if e.Cluster.NetworkPolicy == "" {
-		// k3s runs its embedded kube-router policy controller unless told
-		// not to; EKS's VPC CNI enforces nothing until its agent is enabled.
-		e.Cluster.NetworkPolicy = map[string]string{"k3s": "kube-router"}[e.Cluster.Distribution]
-	}
-	d.pools(cv, path+".cluster", &e.Cluster)
-	e.Cluster.APIServer = apiServer(cv, e.Cluster.Distribution)
-	if v, pos := str(cv, "kubernetesVersion"); v != "" {
-		e.Cluster.KubernetesMinor, _ = strconv.Atoi(strings.TrimPrefix(v, "1."))
-		e.Cluster.KubernetesMinorPos = pos
+	if e.Compose == nil {
+		e.Cluster.Pos = cv.Pos()
+		e.Cluster.Distribution, e.Cluster.DistributionPos = str(cv, "distribution")
+		e.Cluster.Arch = strs(cv, "arch")
+		e.Cluster.ArchPos = cv.LookupPath(cuePath("arch")).Pos()
+		e.Cluster.StorageClass, _ = str(cv, "storageClass")
+		e.Cluster.IngressClass, _ = str(cv, "ingressClass")
+		if e.Cluster.StorageClass == "" {
+			e.Cluster.StorageClass = map[string]string{"k3s": "local-path", "eks": "gp3", "minikube": "standard"}[e.Cluster.Distribution]
+		}
+		if e.Cluster.IngressClass == "" {
+			e.Cluster.IngressClass = map[string]string{"k3s": "traefik", "eks": "alb", "minikube": "nginx"}[e.Cluster.Distribution]
+		}
+		e.Cluster.PodCIDRs, e.Cluster.PodCIDRsPos = strsPos(cv, "podCIDRs")
+		if len(e.Cluster.PodCIDRs) == 0 {
+			e.Cluster.PodCIDRs = map[string][]string{"k3s": {"10.42.0.0/16"}, "minikube": {"10.244.0.0/16"}}[e.Cluster.Distribution]
+		}
+		e.Cluster.ServiceCIDRs, e.Cluster.ServiceCIDRsPos = strsPos(cv, "serviceCIDRs")
+		if len(e.Cluster.ServiceCIDRs) == 0 {
+			e.Cluster.ServiceCIDRs = map[string][]string{"k3s": {"10.43.0.0/16"}, "eks": {"10.100.0.0/16", "172.20.0.0/16"}, "minikube": {"10.96.0.0/12"}}[e.Cluster.Distribution]
+		}
+		e.Cluster.NetworkPolicy, e.Cluster.NetworkPolicyPos = str(cv, "networkPolicy")
+		if e.Cluster.NetworkPolicy == "" {
+			// k3s runs its embedded kube-router policy controller unless told
+			// not to; EKS's VPC CNI enforces nothing until its agent is enabled.
+			e.Cluster.NetworkPolicy = map[string]string{"k3s": "kube-router"}[e.Cluster.Distribution]
+		}
+		d.pools(cv, path+".cluster", &e.Cluster)
+		e.Cluster.APIServer = apiServer(cv, e.Cluster.Distribution)
+		if v, pos := str(cv, "kubernetesVersion"); v != "" {
+			e.Cluster.KubernetesMinor, _ = strconv.Atoi(strings.TrimPrefix(v, "1."))
+			e.Cluster.KubernetesMinorPos = pos
+		}
 	}
 	fv := v.LookupPath(cuePath("flux"))
 	e.Flux = model.Flux{SourceName: "flux-system", SourceNamespace: "flux-system", Branch: "main", PathPrefix: "out",
@@ -783,6 +790,7 @@ func (d *decoder) override(f field, path string) *model.Override {
 	}
 	o.Tag, o.TagPos = str(v, "tag")
 	o.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
+	o.Files = d.files(v.LookupPath(cuePath("files")), path+".files")
 	o.Expose = d.expose(v.LookupPath(cuePath("expose")), path+".expose")
 	o.Pod = d.metadata(v.LookupPath(cuePath("pod")), path+".pod", false)
 	sa := v.LookupPath(cuePath("serviceAccount"))

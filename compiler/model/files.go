@@ -2,6 +2,8 @@ package model
 
 import (
 	"path"
+	"slices"
+	"sort"
 	"strings"
 )
 
@@ -53,3 +55,23 @@ func PathSlug(p string) string {
 // FilesVolume is the name of the volume that mounts a component's files
 // in dir: "f-etc-nginx-conf-d".
 func FilesVolume(dir string) string { return "f-" + PathSlug(dir) }
+
+// MergeFiles is files with each of over added, or replacing the file of
+// its path (in the container that mounts it), sorted by path.
+func MergeFiles(files, over []File) []File {
+	if len(over) == 0 {
+		return files
+	}
+	out := append([]File(nil), files...)
+	for _, f := range over {
+		i := slices.IndexFunc(out, func(g File) bool { return g.Path == f.Path })
+		if i < 0 {
+			out = append(out, f)
+			continue
+		}
+		f.Container = out[i].Container
+		out[i] = f
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}

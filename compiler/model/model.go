@@ -437,9 +437,13 @@ type SecretSource struct {
 }
 
 type Environment struct {
-	Name       string
-	Pos        Pos
-	Cluster    Cluster
+	Name string
+	Pos  Pos
+	// Cluster is the Kubernetes cluster the environment runs on; for a
+	// Compose environment, Distribution is "compose" and Arch the host's.
+	Cluster Cluster
+	// Compose is set for an environment that Docker Compose runs.
+	Compose    *ComposeHost
 	Flux       Flux
 	Namespaces []*NamespaceOverride // sorted by name
 	Components []*Override          // sorted by name
@@ -450,6 +454,27 @@ type Environment struct {
 	Objects []*Object
 	Policy  PolicySettings
 }
+
+// ComposeHost is the machine that runs a Compose environment.
+type ComposeHost struct {
+	Pos     Pos
+	Arch    string
+	ArchPos Pos
+	// CPU and Memory are what the host offers containers, as written; ""
+	// when not stated.
+	CPU, Memory       string
+	CPUPos, MemoryPos Pos
+	// SecretsDir is where files of secrets are read at run time, as the
+	// compose file names it (relative to the environment's folder).
+	SecretsDir    string
+	SecretsDirPos Pos
+}
+
+// Distribution of a Compose environment's Cluster.
+const Compose = "compose"
+
+// IsCompose reports whether Docker Compose runs the environment.
+func (e *Environment) IsCompose() bool { return e.Compose != nil }
 
 type Cluster struct {
 	Distribution    string
@@ -533,7 +558,10 @@ type Override struct {
 	Tag         string
 	TagPos      Pos
 	Config      []Setting
-	Expose      *Expose
+	// Files are added to, or replace those of the same path of, the
+	// component's.
+	Files  []File
+	Expose *Expose
 	// Pod and SAAnnotations are added to, and replace keys of, the
 	// component's; IAMRole replaces its role.
 	Pod           Metadata

@@ -17,6 +17,9 @@ import (
 // rendered objects name but do not create. Each entry is one line, in a
 // fixed order; only what the output uses is listed.
 func (o *Output) Prerequisites() []string {
+	if o.Needs != nil {
+		return o.Needs
+	}
 	env := o.Env.Env
 	cl := env.Cluster
 	var out []string

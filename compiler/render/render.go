@@ -87,6 +87,12 @@ func (o *Object) ID() string {
 type Output struct {
 	Env     *model.Resolved
 	Objects []*Object // sorted by layer, kind, namespace, name
+	// Needs are what the target must have, set by a renderer that says
+	// so itself (Compose's); Prerequisites derives them otherwise.
+	Needs []string
+	// Notes say what the target does differently from a cluster, one
+	// line each, for build to print.
+	Notes []string
 }
 
 // Layers returns the layer names in the order Flux applies them: flux,

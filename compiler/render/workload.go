@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/gitopsc/gitopsc/compiler/diag"
 	"github.com/gitopsc/gitopsc/compiler/model"
 )
 
@@ -75,6 +76,14 @@ func EnvKey(name string) string {
 // server has none: the kubelet gives every pod KUBERNETES_SERVICE_HOST
 // and KUBERNETES_SERVICE_PORT, which client libraries read.
 func (rd *renderer) configData(c *model.Component, path string) map[string]string {
+	return ConfigData(rd.sys, c, path, (*model.Port).ServicePort, rd.errs)
+}
+
+// ConfigData is what c reads as plain variables: service discovery for
+// each flow (its host and the port it dials, portOf: a Service's port on
+// Kubernetes, the container's on Compose, which has no Services) and its
+// config. path is where c is written, for errors.
+func ConfigData(sys *model.System, c *model.Component, path string, portOf func(*model.Port) int, errs *diag.List) map[string]string {
 	data := map[string]string{}
 	origin := map[string]string{}
 	for _, f := range c.TalksTo {
@@ -82,20 +91,20 @@ func (rd *renderer) configData(c *model.Component, path string) map[string]strin
 			continue
 		}
 		// Named as written: a tenant's "cache" is CACHE in every tenant.
-		t := rd.sys.Target(f.Target)
+		t := sys.Target(f.Target)
 		host := EnvKey(f.Ref) + "_HOST"
 		port := EnvKey(f.Ref) + "_" + EnvKey(f.Port) + "_PORT"
 		if other, ok := origin[host]; ok && other != f.Ref {
-			rd.errs.Add(f.Pos, "%s.talksTo: service discovery would name %q and %q alike (%s); a component reaches only one of them by these names: rename one", path, other, f.Ref, host)
+			errs.Add(f.Pos, "%s.talksTo: service discovery would name %q and %q alike (%s); a component reaches only one of them by these names: rename one", path, other, f.Ref, host)
 			continue
 		}
 		data[host] = Host(t)
-		data[port] = strconv.Itoa(t.Port(f.Port).ServicePort())
+		data[port] = strconv.Itoa(portOf(t.Port(f.Port)))
 		origin[host], origin[port] = f.Ref, f.Ref+":"+f.Port
 	}
 	for _, s := range c.Config {
 		if flow, ok := origin[s.Key]; ok {
-			rd.errs.Add(s.Pos, "%s.config.%s: the key is set by service discovery for talksTo %q; choose another name", path, s.Key, flow)
+			errs.Add(s.Pos, "%s.config.%s: the key is set by service discovery for talksTo %q; choose another name", path, s.Key, flow)
 			continue
 		}
 		data[s.Key] = s.Value
@@ -330,7 +339,7 @@ func (rd *renderer) podTemplate(c *model.Component, path string, labels map[stri
 
 	ports := containerPorts(c, "")
 	env := secretEnv(nil, c.Secrets)
-	readiness, liveness := readinessAndLiveness(c)
+	readiness, liveness := ReadinessAndLiveness(c)
 	main := corev1.Container{
 		Name:                     c.ObjectName,
 		Image:                    rd.pin(c.Image, path+".image"),
@@ -468,7 +477,7 @@ func sidecarProbe(c *model.Component, sidecar string, p *model.Probe) *model.Pro
 	return &q
 }
 
-// readinessAndLiveness are the probes a component declares, with the
+// ReadinessAndLiveness are the probes a component declares, with the
 // defaults for the ones it leaves out. A component without ports gets no
 // default.
 //
@@ -487,7 +496,7 @@ func sidecarProbe(c *model.Component, sidecar string, p *model.Probe) *model.Pro
 // readiness (which kube-score grades CRITICAL, and POD009 reports when
 // written): as kube-score advises, no liveness probe is safer than one
 // that restarts a pod for what should only take it out of rotation.
-func readinessAndLiveness(c *model.Component) (readiness, liveness *model.Probe) {
+func ReadinessAndLiveness(c *model.Component) (readiness, liveness *model.Probe) {
 	readiness, liveness = c.Probes.Readiness, c.Probes.Liveness
 	if firstTCP(c) == nil {
 		// Every check but exec connects over TCP: a component with UDP

@@ -135,6 +135,7 @@ func clone(c *model.Component) *model.Component {
 		rc.Autoscale = &a
 	}
 	rc.Config = append([]model.Setting(nil), c.Config...)
+	rc.Files = append([]model.File(nil), c.Files...)
 	return &rc
 }
 
@@ -210,6 +211,7 @@ func apply(c *model.Component, o *model.Override, path string, errs *diag.List) 
 		}
 	}
 	sort.Slice(c.Config, func(i, j int) bool { return c.Config[i].Key < c.Config[j].Key })
+	c.Files = model.MergeFiles(c.Files, o.Files)
 	identity(c, o, path, errs)
 	if o.Expose != nil {
 		if o.Expose.Port != "" && c.Port(o.Expose.Port) == nil {

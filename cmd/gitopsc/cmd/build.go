@@ -145,6 +145,9 @@ func newBuild() *cobra.Command {
 				for _, p := range r.Output.Prerequisites() {
 					fmt.Fprintf(summary, "  needs %s\n", p)
 				}
+				for _, n := range r.Output.Notes {
+					fmt.Fprintf(summary, "  note: %s\n", n)
+				}
 			}
 			// Environments removed from the input: their trees go too, but
 			// only when every environment was built.

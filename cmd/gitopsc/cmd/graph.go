@@ -25,7 +25,9 @@ outside peers (the ingress controller, a load balancer's addresses, a
 range no external names) they reach or are reached from, and one arrow
 per source and destination, labelled with the ports. DNS to kube-system,
 which every pod has, is left out. Policy findings do not stop it: the
-picture shows what the cluster would allow.
+picture shows what the cluster would allow. A Compose environment has
+networks, not policies: its graph shows each service and the networks
+it is on, since services on one network reach each other on every port.
 
 --format mermaid (default) writes a Mermaid flowchart, which GitHub and
 GitLab draw in Markdown; --format dot writes Graphviz's language
