@@ -243,6 +243,9 @@ func checkImageArch(ctx *Context) []Finding {
 				has = "none"
 			}
 			runs := "the " + ctx.Env.Env.Cluster.Distribution + " cluster runs"
+			if ctx.Env.Env.IsCompose() {
+				runs = "the Compose host runs"
+			}
 			if p := poolOf(ctx.Env.Env, u.c); p != nil && !p.Shorthand {
 				runs = "pool " + p.Name + " of the " + ctx.Env.Env.Cluster.Distribution + " cluster runs"
 			}

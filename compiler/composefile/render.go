@@ -77,8 +77,9 @@ type renderer struct {
 	notes   []string
 	// health marks the components whose service has a healthcheck.
 	health map[string]bool
-	// services by component Name: the main one, for depends_on.
-	services map[string]*Service
+	// services by component Name: the main one, for depends_on, and
+	// the first init container, which waits for what the main one does.
+	services, firstInit map[string]*Service
 }
 
 func (rd *renderer) add(kind, name, ns, component string, pos model.Pos, obj any) {
@@ -112,7 +113,7 @@ func (rd *renderer) platform() string { return "linux/" + rd.env.Compose.Arch }
 
 func (rd *renderer) component(c *model.Component) {
 	if rd.services == nil {
-		rd.services = map[string]*Service{}
+		rd.services, rd.firstInit = map[string]*Service{}, map[string]*Service{}
 	}
 	name := ServiceName(c)
 	where := c.Path
@@ -420,6 +421,14 @@ func (rd *renderer) dependencies() {
 				cond = "service_healthy"
 			}
 			s.DependsOn[ServiceName(t)] = Dependency{Condition: cond}
+			// The pod's first container waits too: its init containers
+			// run before the main one.
+			if first := rd.firstInit[c.Name]; first != nil {
+				if first.DependsOn == nil {
+					first.DependsOn = map[string]Dependency{}
+				}
+				first.DependsOn[ServiceName(t)] = Dependency{Condition: cond}
+			}
 		}
 	}
 }
@@ -436,15 +445,16 @@ func (rd *renderer) deploy(s *Service, c *model.Component) {
 		// Compose scales nothing: the fewest the autoscaler keeps.
 		n = c.Autoscale.Min
 	}
+	// Where the count comes from, and how an environment sets it to 1.
+	pos, fix := c.ReplicasPos, c.OverridePath(rd.env.Name)+".replicas: 1"
+	if c.Autoscale != nil {
+		pos, fix = c.Autoscale.Pos, c.OverridePath(rd.env.Name)+".autoscale: min: 1"
+	}
 	if c.Kind == model.Stateful && len(c.Storage) > 0 && n > 1 {
-		pos := c.ReplicasPos
-		if c.Autoscale != nil {
-			pos = c.Autoscale.Pos
-		}
-		rd.errs.Add(pos, "%s: %d replicas of a stateful component would share one volume of each storage entry on Compose, which has no claim per replica: run 1 in environment %s (%s.replicas: 1)", c.Path, n, rd.env.Name, c.OverridePath(rd.env.Name))
+		rd.errs.Add(pos, "%s: %d replicas of a stateful component would share one volume of each storage entry on Compose, which has no claim per replica: run 1 in environment %s (%s)", c.Path, n, rd.env.Name, fix)
 	}
 	if len(c.Sidecars) > 0 && n > 1 {
-		rd.errs.Add(c.ReplicasPos, "%s: %d replicas with sidecars: a sidecar service shares the network of one container only on Compose: run 1 in environment %s (%s.replicas: 1)", c.Path, n, rd.env.Name, c.OverridePath(rd.env.Name))
+		rd.errs.Add(pos, "%s: %d replicas with sidecars: on Compose a sidecar is a service that shares the network of one container only: run 1 in environment %s (%s)", c.Path, n, rd.env.Name, fix)
 	}
 	d.Replicas = &n
 	if n < 1 {
@@ -686,6 +696,9 @@ func (rd *renderer) initContainer(c *model.Component, main *Service, ic model.In
 	}
 	s.Restart = "no"
 	name := ServiceName(c) + "." + ic.Name
+	if i == 0 {
+		rd.firstInit[c.Name] = s
+	}
 	if prev := i - 1; prev >= 0 {
 		s.DependsOn = map[string]Dependency{ServiceName(c) + "." + c.Init[prev].Name: {Condition: "service_completed_successfully"}}
 	}

@@ -2,8 +2,11 @@ package cmd
 
 import (
 	"flag"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/gitopsc/gitopsc/compiler/composefile"
 	"github.com/gitopsc/gitopsc/compiler/images/imagetest"
 )
 
@@ -48,8 +52,9 @@ func scriptParams(dir string) testscript.Params {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"registry":  cmdRegistry,
-			"pushimage": cmdPushImage,
+			"registry":    cmdRegistry,
+			"pushimage":   cmdPushImage,
+			"composeload": cmdComposeLoad,
 		},
 	}
 }
@@ -159,4 +164,90 @@ func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 		_, err = imagetest.Push(r, spec)
 	}
 	ts.Check(err)
+}
+
+// cmdComposeLoad loads a rendered compose file with compose-go, the
+// Compose specification's own loader, as docker compose reads it with its
+// variables set, and prints what it made of each service: its networks,
+// dependencies, ports, volumes, configs, secrets and deploy settings.
+// "! composeload" expects the loader to refuse the file.
+func cmdComposeLoad(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: composeload FILE")
+	}
+	p, err := composefile.Load(ts.MkAbs(args[0]))
+	if neg {
+		if err == nil {
+			ts.Fatalf("compose-go loaded %s", args[0])
+		}
+		fmt.Fprintf(ts.Stdout(), "refused: %v\n", err)
+		return
+	}
+	if err != nil {
+		ts.Fatalf("compose-go refuses %s: %v", args[0], err)
+	}
+	names := slices.Sorted(maps.Keys(p.Services))
+	for _, n := range names {
+		s := p.Services[n]
+		var parts []string
+		parts = append(parts, "networks="+strings.Join(slices.Sorted(maps.Keys(s.Networks)), ","))
+		if len(s.DependsOn) > 0 {
+			var deps []string
+			for _, d := range slices.Sorted(maps.Keys(s.DependsOn)) {
+				deps = append(deps, d+":"+s.DependsOn[d].Condition)
+			}
+			parts = append(parts, "depends_on="+strings.Join(deps, ","))
+		}
+		if s.NetworkMode != "" {
+			parts = append(parts, "network_mode="+s.NetworkMode)
+		}
+		for _, port := range s.Ports {
+			parts = append(parts, fmt.Sprintf("port=%s:%d/%s", port.Published, port.Target, port.Protocol))
+		}
+		for _, v := range s.Volumes {
+			parts = append(parts, fmt.Sprintf("volume=%s:%s", v.Source, v.Target))
+		}
+		for _, c := range s.Configs {
+			parts = append(parts, fmt.Sprintf("config=%s:%s", c.Source, c.Target))
+		}
+		for _, c := range s.Secrets {
+			parts = append(parts, fmt.Sprintf("secret=%s:%s", c.Source, c.Target))
+		}
+		if d := s.Deploy; d != nil {
+			if d.Replicas != nil {
+				parts = append(parts, fmt.Sprintf("replicas=%d", *d.Replicas))
+			}
+			if u := d.UpdateConfig; u != nil {
+				parts = append(parts, fmt.Sprintf("update=%d,%s", deref(u.Parallelism), u.Order))
+			}
+			if r := d.Resources.Reservations; r != nil {
+				parts = append(parts, fmt.Sprintf("reserves=%v,%d", r.NanoCPUs, r.MemoryBytes))
+			}
+		}
+		if s.HealthCheck != nil {
+			parts = append(parts, "healthcheck="+strings.Join(s.HealthCheck.Test, " "))
+		}
+		if len(s.Profiles) > 0 {
+			parts = append(parts, "profiles="+strings.Join(s.Profiles, ","))
+		}
+		fmt.Fprintf(ts.Stdout(), "service %s: %s\n", n, strings.Join(parts, " "))
+	}
+	for _, n := range slices.Sorted(maps.Keys(p.Networks)) {
+		fmt.Fprintf(ts.Stdout(), "network %s: internal=%v\n", n, p.Networks[n].Internal)
+	}
+	for _, n := range slices.Sorted(maps.Keys(p.Secrets)) {
+		file, err := filepath.Rel(filepath.Dir(ts.MkAbs(args[0])), p.Secrets[n].File)
+		if err != nil {
+			ts.Fatalf("%v", err)
+		}
+		fmt.Fprintf(ts.Stdout(), "secret %s: file=%s\n", n, filepath.ToSlash(file))
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
