@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -108,7 +109,7 @@ func Import(path string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, composeError(path, abs, content, nil, err)
 	}
-	im := &importer{file: filepath.ToSlash(path), lines: lines, project: project, opts: opts, dir: filepath.Dir(abs), content: content}
+	im := &importer{file: filepath.ToSlash(path), lines: lines, project: project, opts: opts, dir: filepath.Dir(abs), content: content, published: map[string]string{}}
 	if im.opts.Namespace == "" {
 		im.opts.Namespace = label(project.Name)
 	}
@@ -221,6 +222,9 @@ type importer struct {
 	opts    Options
 	notes   []Note
 	secrets []secretDecl
+	// published is, by component, the load balancer its first
+	// published port is in the compose environment.
+	published map[string]string
 }
 
 type secretDecl struct {
@@ -348,6 +352,26 @@ environments: local: cluster: {
 	arch: ["amd64", "arm64"]
 }
 `)
+	var cb strings.Builder
+	cb.WriteString(`package system
+
+// compose: Docker Compose, as the Compose file runs today, rendered by
+// gitopsc build into out/compose/compose.yaml from the same system.
+environments: compose: {
+	compose: arch: "amd64"
+`)
+	if len(im.published) > 0 {
+		cb.WriteString("\t// The ports the Compose file publishes on the host.\n\tcomponents: {\n")
+		for _, c := range slices.Sorted(maps.Keys(im.published)) {
+			fmt.Fprintf(&cb, "\t\t%q: expose: loadBalancer: %s\n", c, im.published[c])
+		}
+		cb.WriteString("\t}\n")
+	}
+	cb.WriteString("}\n")
+	compose, err := format.Source([]byte(cb.String()))
+	if err != nil {
+		return nil, fmt.Errorf("compose import wrote CUE the formatter refuses: %v", err)
+	}
 	svcs := map[string]bool{}
 	for _, n := range services {
 		svcs[n] = true
@@ -360,7 +384,7 @@ environments: local: cluster: {
 		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 	})
 	im.notes = slices.Compact(im.notes)
-	return &Result{Files: map[string][]byte{"system.cue": system, "local.cue": local}, Notes: im.notes, ToAdd: im.todo, services: svcs}, nil
+	return &Result{Files: map[string][]byte{"system.cue": system, "local.cue": local, "compose.cue": compose}, Notes: im.notes, ToAdd: im.todo, services: svcs}, nil
 }
 
 // component writes service s as the CUE of component name.
@@ -416,6 +440,9 @@ func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names
 	for _, p := range s.Ports {
 		if p.Published != "" {
 			im.note(at+".ports", "%s: publishes port %s on the host; in a cluster that is an exposure: write expose (an ingress or a load balancer) if it is reached from outside", svc, p.Published)
+			if _, done := im.published[name]; !done {
+				im.published[name] = fmt.Sprintf("{port: %q, servicePort: %s}", im.portName(svc, p.Target), p.Published)
+			}
 		}
 	}
 	// Flows: depends_on, and other services' names in the environment.
