@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitopsc/gitopsc/compiler/composefile"
 )
 
 // promConfigSamples prove that the checker is Prometheus's loader with the
@@ -103,6 +105,27 @@ func TestPrometheusConfig(t *testing.T) {
 	for _, dir := range shippedOutput(t, root) {
 		t.Run("shipped/"+filepath.Base(dir), func(t *testing.T) {
 			checkPrometheusConfigs(t, checker, dir)
+		})
+	}
+	// A Compose environment mounts its prometheus.yml from files/ (make
+	// test keeps out/ up to date).
+	composes, _ := filepath.Glob(filepath.Join(root, "out", "*", composefile.FileName))
+	for _, file := range composes {
+		dir := filepath.Dir(file)
+		t.Run("shipped/"+filepath.Base(dir), func(t *testing.T) {
+			ymls, _ := filepath.Glob(filepath.Join(dir, "files", "*", "etc", "prometheus", "prometheus.yml"))
+			if len(ymls) == 0 {
+				t.Fatalf("%s mounts no prometheus.yml", dir)
+			}
+			for _, y := range ymls {
+				b, err := os.ReadFile(y)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out, code := runPromConfig(t, checker, string(b)); code != 0 {
+					t.Errorf("%s: exit %d:\n%s", y, code, out)
+				}
+			}
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -422,7 +423,29 @@ func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names
 		add("replicas: %d", *s.Deploy.Replicas)
 	}
 	if s.Deploy != nil && s.Deploy.UpdateConfig != nil {
-		im.noteAt([]string{at + ".deploy.update_config", at + ".deploy"}, "%s: deploy.update_config is Swarm's rolling update; a Deployment's is rollingUpdate (maxSurge, maxUnavailable): set it if the default 25%% does not do", svc)
+		// Swarm replaces parallelism containers at a time, stopping the
+		// old ones first unless the order is start-first, and waits delay
+		// between batches: a rolling update with that many unavailable
+		// (or surging), whose new pods must be ready that long.
+		u := s.Deploy.UpdateConfig
+		n := "1"
+		if u.Parallelism != nil {
+			n = strconv.FormatUint(*u.Parallelism, 10)
+			if *u.Parallelism == 0 {
+				n = `"100%"` // all at once
+			}
+		}
+		ru := "maxSurge: 0, maxUnavailable: " + n
+		if u.Order == "start-first" {
+			ru = "maxSurge: " + n + ", maxUnavailable: 0"
+		}
+		if d := time.Duration(u.Delay); d > 0 {
+			ru += fmt.Sprintf(", minReadySeconds: %d", int((d+time.Second-1)/time.Second))
+		}
+		add("rollingUpdate: {%s}", ru)
+		if u.FailureAction != "" || u.Monitor != 0 || u.MaxFailureRatio != 0 {
+			im.noteAt([]string{at + ".deploy.update_config", at + ".deploy"}, "%s: deploy.update_config's failure_action, monitor and max_failure_ratio are not mapped: a Deployment whose new pods do not become ready stops rolling out, and is rolled back by reverting the commit", svc)
+		}
 	}
 	if r := resources(s.Deploy); r != "" {
 		add("resources: %s", r)

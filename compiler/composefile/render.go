@@ -465,8 +465,13 @@ func (rd *renderer) deploy(s *Service, c *model.Component) {
 	// pod at a time, stopping it first.
 	u := &UpdateConfig{Parallelism: 1, Order: "stop-first"}
 	if c.Kind != model.Stateful {
-		surge := count(orDefault(c.Rolling.MaxSurge, "25%"), n, true)
-		unavailable := count(orDefault(c.Rolling.MaxUnavailable, "25%"), n, false)
+		surge := count(c.Rolling.MaxSurge, n, true)
+		unavailable := count(c.Rolling.MaxUnavailable, n, false)
+		if c.Resources.GPUs > 0 && !c.Rolling.Pos.IsValid() {
+			// As the Deployment is: a surge container would need a GPU
+			// the host may not have.
+			surge, unavailable = 0, 1
+		}
 		switch {
 		case surge > 0:
 			u.Order, u.Parallelism = "start-first", surge
@@ -474,14 +479,10 @@ func (rd *renderer) deploy(s *Service, c *model.Component) {
 			u.Parallelism = unavailable
 		}
 	}
-	d.UpdateConfig = u
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
+	if s := c.Rolling.MinReadySeconds; s > 0 {
+		u.Delay = strconv.Itoa(s) + "s"
 	}
-	return s
+	d.UpdateConfig = u
 }
 
 // count is an integer or a percentage of n, rounded up for a surge and

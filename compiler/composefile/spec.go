@@ -124,6 +124,7 @@ type Device struct {
 type UpdateConfig struct {
 	Parallelism int    `json:"parallelism"`
 	Order       string `json:"order"`
+	Delay       string `json:"delay,omitempty"`
 }
 
 // Network is a network of the compose file.

@@ -343,6 +343,7 @@ func (d *decoder) component(f field, path string) *model.Component {
 		if s := intOrPercent(r.LookupPath(cuePath("maxUnavailable"))); s != "" {
 			c.Rolling.MaxUnavailable = s
 		}
+		c.Rolling.MinReadySeconds, _, _ = num(r, "minReadySeconds")
 	}
 	if m := v.LookupPath(cuePath("metrics")); m.Exists() {
 		c.Metrics = &model.Metrics{Pos: m.Pos(), Path: "/metrics"}

@@ -349,6 +349,7 @@ type Header struct {
 // or a percentage.
 type RollingUpdate struct {
 	MaxSurge, MaxUnavailable string
+	MinReadySeconds          int
 	Pos                      Pos
 }
 

@@ -172,6 +172,7 @@ func (rd *renderer) component(c *model.Component) {
 				Selector:            selector,
 				ServiceName:         c.ObjectName + "-headless",
 				PodManagementPolicy: appsv1.OrderedReadyPodManagement,
+				MinReadySeconds:     int32(c.Rolling.MinReadySeconds),
 				UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
 				Template:            pod,
 				PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
@@ -213,6 +214,7 @@ func (rd *renderer) component(c *model.Component) {
 				Replicas:             replicas,
 				Selector:             selector,
 				RevisionHistoryLimit: ptr(int32(5)),
+				MinReadySeconds:      int32(c.Rolling.MinReadySeconds),
 				Strategy: appsv1.DeploymentStrategy{
 					Type:          appsv1.RollingUpdateDeploymentStrategyType,
 					RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unavailable},

@@ -12,9 +12,10 @@
 // scrape config fails too: such a Prometheus scrapes nothing. The exit
 // status is 1 when any file fails, 2 on a usage error.
 //
-// Only the Kubernetes service discovery is registered (besides
-// static_configs, which is built in): any other *_sd_configs is an unknown
-// field here.
+// Only the Kubernetes and DNS service discoveries are registered (besides
+// static_configs, which is built in): the clusters' configurations use
+// the first, a Compose environment's the second; any other *_sd_configs
+// is an unknown field here.
 package main
 
 import (
@@ -27,6 +28,7 @@ import (
 
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
+	"github.com/prometheus/prometheus/discovery/dns"        // registers dns_sd_configs
 	"github.com/prometheus/prometheus/discovery/kubernetes" // registers kubernetes_sd_configs
 )
 
@@ -90,6 +92,8 @@ func discoveries(cs discovery.Configs) string {
 				ns = strings.Join(names, ",")
 			}
 			parts = append(parts, fmt.Sprintf("kubernetes_sd role=%s namespaces=%s", c.Role, ns))
+		case *dns.SDConfig:
+			parts = append(parts, fmt.Sprintf("dns_sd type=%s port=%d names=%s", c.Type, c.Port, strings.Join(c.Names, ",")))
 		case discovery.StaticConfig:
 			var targets []string
 			for _, g := range c {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -218,7 +219,7 @@ func cmdComposeLoad(ts *testscript.TestScript, neg bool, args []string) {
 				parts = append(parts, fmt.Sprintf("replicas=%d", *d.Replicas))
 			}
 			if u := d.UpdateConfig; u != nil {
-				parts = append(parts, fmt.Sprintf("update=%d,%s", deref(u.Parallelism), u.Order))
+				parts = append(parts, fmt.Sprintf("update=%d,%s,%s", deref(u.Parallelism), u.Order, time.Duration(u.Delay)))
 			}
 			if r := d.Resources.Reservations; r != nil {
 				parts = append(parts, fmt.Sprintf("reserves=%v,%d", r.NanoCPUs, r.MemoryBytes))
