@@ -997,8 +997,11 @@ func pruneInput(t *testing.T, src, dst string) {
 	edit("system.cue", func(s string) (string, error) {
 		return cutBlock(s, "\t\t\""+prunedNamespace+"\": {")
 	})
-	if err := os.Remove(filepath.Join(dst, "monitoring.cue")); err != nil {
-		t.Fatal(err)
+	// The Compose environment's Prometheus configuration goes with it.
+	for _, f := range []string{"monitoring.cue", "compose.cue"} {
+		if err := os.Remove(filepath.Join(dst, f)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -117,6 +118,7 @@ func checkComposeNetworks(ctx *Context) []Finding {
 			}
 		}
 	}
+	fs = append(fs, composeTenants(ctx, all)...)
 	// The other half, NET009: every declared flow has a network.
 	main := map[string]composeService{}
 	for _, s := range all {
@@ -252,13 +254,60 @@ func composePlaintext(ctx *Context) []Finding {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			v := s.svc.Environment[k]
-			if s.c == nil || strings.HasPrefix(v, "${") || configValue(s.c, k) == v {
+			v := strings.ReplaceAll(s.svc.Environment[k], "$$", "$")
+			if s.c == nil || s.name != composefile.ServiceName(s.c) || strings.HasPrefix(v, "${") || configValue(s.c, k) == v {
 				continue
 			}
 			if why := LooksSecret("", v); why != "" {
 				fs = append(fs, Finding{Pos: s.pos, Target: s.c.Name, Object: "service " + s.name,
 					Message: fmt.Sprintf("service %s variable %s: %s", s.name, k, why)})
+			}
+		}
+	}
+	return fs
+}
+
+// composeTenants is NET007 on Compose: two tenants' services on one
+// network reach each other on every port, which only a declared flow
+// between them allows. Two tenants that both reach one namespace share
+// its network, and Compose has no narrower way to keep them apart.
+func composeTenants(ctx *Context, all []composeService) []Finding {
+	type member struct {
+		name string
+		c    *model.Component
+		pos  model.Pos
+	}
+	byNetwork := map[string][]member{}
+	for _, s := range all {
+		if s.c == nil || s.c.Tenant == "" || s.name != composefile.ServiceName(s.c) {
+			continue
+		}
+		for _, n := range networksOf(all, s.svc) {
+			byNetwork[n] = append(byNetwork[n], member{s.name, s.c, s.pos})
+		}
+	}
+	declared := func(a, b *model.Component) bool {
+		return slices.ContainsFunc(a.TalksTo, func(f model.Flow) bool {
+			t := ctx.Env.System.Component(f.Target)
+			return t != nil && t.Tenant == b.Tenant
+		})
+	}
+	seen := map[string]bool{}
+	var fs []Finding
+	for _, n := range slices.Sorted(maps.Keys(byNetwork)) {
+		ms := byNetwork[n]
+		for i, a := range ms {
+			for _, b := range ms[i+1:] {
+				if a.c.Tenant == b.c.Tenant || declared(a.c, b.c) || declared(b.c, a.c) {
+					continue
+				}
+				key := n + " " + a.c.Tenant + " " + b.c.Tenant
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				fs = append(fs, Finding{Rule: "NET007", Pos: b.pos, Target: b.c.Name, Object: "service " + b.name,
+					Message: fmt.Sprintf("services %s and %s are both on network %s, so tenants %s and %s reach each other on every port, and no talksTo declares it: on Compose, tenants stay apart only while no namespace's network has two of them", a.name, b.name, n, a.c.Tenant, b.c.Tenant)})
 			}
 		}
 	}

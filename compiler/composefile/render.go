@@ -3,6 +3,7 @@ package composefile
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -38,7 +39,7 @@ func ServiceName(c *model.Component) string {
 // the lock's digests; one it lacks is left by its tag, for IMG005.
 func Render(r *model.Resolved, facts images.Facts) (*render.Output, error) {
 	rd := &renderer{r: r, sys: r.System, env: r.Env, facts: facts, errs: &diag.List{},
-		names: map[string]model.Pos{}, health: map[string]bool{}, refused: map[string]bool{}, needs: map[string]bool{}}
+		names: map[string]model.Pos{}, health: map[string]bool{}, refused: map[string]bool{}, needs: map[string]bool{}, variables: map[string]string{}, published: map[string]string{}}
 	for _, c := range rd.sys.Components {
 		if c.Probes.Readiness != nil && c.Probes.Readiness.Kind == model.ProbeExec ||
 			c.Probes.Liveness != nil && c.Probes.Liveness.Kind == model.ProbeExec {
@@ -73,8 +74,12 @@ type renderer struct {
 	objects []*render.Object
 	names   map[string]model.Pos // kind/name rendered, for clashes
 	refused map[string]bool      // secrets refused for their store
-	needs   map[string]bool      // secret files and variables read
-	notes   []string
+	// published are the host's ports taken, "PORT/PROTOCOL", by component.
+	published map[string]string
+	// variables are the secret and key each shell variable is read for.
+	variables map[string]string
+	needs     map[string]bool // secret files and variables read
+	notes     []string
 	// health marks the components whose service has a healthcheck.
 	health map[string]bool
 	// services by component Name: the main one, for depends_on, and
@@ -85,7 +90,7 @@ type renderer struct {
 func (rd *renderer) add(kind, name, ns, component string, pos model.Pos, obj any) {
 	key := kind + "/" + name
 	if at, ok := rd.names[key]; ok {
-		rd.errs.Add(pos, "environments.%s: two %ss of the compose file would be called %s (the other at line %d): rename one", rd.env.Name, kind, name, at.Line())
+		rd.errs.Add(pos, "environment %s: two %ss of the compose file would be called %s (the other from %s:%d): rename one", rd.env.Name, kind, name, filepath.Base(at.Filename()), at.Line())
 		return
 	}
 	rd.names[key] = pos
@@ -162,7 +167,7 @@ func (rd *renderer) component(c *model.Component) {
 		}
 		// A pod's containers share its emptyDirs; services share
 		// only volumes.
-		vol := name + "." + model.PathSlug(w.Path)
+		vol := name + ".w-" + model.PathSlug(w.Path)
 		rd.add(KindVolume, vol, c.Namespace, c.Name, w.Pos, &Volume{Labels: map[string]string{LabelNamespace: c.Namespace}})
 		s.Volumes = append(s.Volumes, Mount{Type: "volume", Source: vol, Target: w.Path})
 	}
@@ -205,6 +210,11 @@ func (rd *renderer) jobRestart(c *model.Component) string {
 // SECRET__KEY in capitals, TENANT__SECRET__KEY for a tenant's.
 func (rd *renderer) secretVariable(r model.SecretRef) string {
 	v := SecretVariable(r.Secret, r.Key)
+	ref := r.Secret + " key " + r.Key
+	if other, ok := rd.variables[v]; ok && other != ref {
+		rd.errs.Add(r.Pos, "secret %s would be read from the variable %s, as secret %s is: rename a key so that the two differ in more than '-', '.' and '_'", ref, v, other)
+	}
+	rd.variables[v] = ref
 	rd.useSecret(r.Secret, r.Key, r.Pos, "variable "+v)
 	return v
 }
@@ -445,11 +455,7 @@ func (rd *renderer) deploy(s *Service, c *model.Component) {
 		// Compose scales nothing: the fewest the autoscaler keeps.
 		n = c.Autoscale.Min
 	}
-	// Where the count comes from, and how an environment sets it to 1.
-	pos, fix := c.ReplicasPos, c.OverridePath(rd.env.Name)+".replicas: 1"
-	if c.Autoscale != nil {
-		pos, fix = c.Autoscale.Pos, c.OverridePath(rd.env.Name)+".autoscale: min: 1"
-	}
+	pos, fix := rd.oneReplica(c)
 	if c.Kind == model.Stateful && len(c.Storage) > 0 && n > 1 {
 		rd.errs.Add(pos, "%s: %d replicas of a stateful component would share one volume of each storage entry on Compose, which has no claim per replica: run 1 in environment %s (%s)", c.Path, n, rd.env.Name, fix)
 	}
@@ -483,6 +489,15 @@ func (rd *renderer) deploy(s *Service, c *model.Component) {
 		u.Delay = strconv.Itoa(s) + "s"
 	}
 	d.UpdateConfig = u
+}
+
+// oneReplica is where c's replica count comes from, and how its
+// environment sets it to 1.
+func (rd *renderer) oneReplica(c *model.Component) (model.Pos, string) {
+	if c.Autoscale != nil {
+		return c.Autoscale.Pos, c.OverridePath(rd.env.Name) + ".autoscale: min: 1"
+	}
+	return c.ReplicasPos, c.OverridePath(rd.env.Name) + ".replicas: 1"
 }
 
 // count is an integer or a percentage of n, rounded up for a surge and
@@ -570,9 +585,18 @@ func (rd *renderer) security(s *Service, c *model.Component) {
 // gives none). HTTP, TCP and gRPC probes would need a client in the
 // image: they render none, and build says so.
 func (rd *renderer) healthcheck(s *Service, c *model.Component) {
-	for _, p := range []*model.Probe{c.Probes.Readiness, c.Probes.Liveness} {
+	for i, p := range []*model.Probe{c.Probes.Readiness, c.Probes.Liveness} {
 		if p == nil || p.Kind != model.ProbeExec {
 			continue
+		}
+		start := p.InitialDelaySeconds
+		if i == 0 && start < readinessGrace {
+			// A pod that is not ready yet waits on Kubernetes; on
+			// Compose, a healthcheck that fails its retries makes the
+			// container unhealthy and stops "up" for what depends on it.
+			// A database's first start takes minutes: failures in the
+			// start period do not count, and a success ends it.
+			start = readinessGrace
 		}
 		h := &Healthcheck{
 			Test:     append([]string{"CMD"}, p.Command...),
@@ -583,13 +607,17 @@ func (rd *renderer) healthcheck(s *Service, c *model.Component) {
 		for i := range h.Test {
 			h.Test[i] = strings.ReplaceAll(h.Test[i], "$", "$$")
 		}
-		if p.InitialDelaySeconds > 0 {
-			h.StartPeriod = strconv.Itoa(p.InitialDelaySeconds) + "s"
+		if start > 0 {
+			h.StartPeriod = strconv.Itoa(start) + "s"
 		}
 		s.Healthcheck = h
 		return
 	}
 }
+
+// readinessGrace is the start period, in seconds, of a healthcheck made
+// from a readiness probe.
+const readinessGrace = 300
 
 func orInt(v, def int) int {
 	if v == 0 {
@@ -621,7 +649,17 @@ func (rd *renderer) exposure(s *Service, c *model.Component) {
 	if e.LoadBalancer && e.ServicePort != 0 {
 		published = e.ServicePort
 	}
-	s.Ports = append(s.Ports, Port{Target: p.Number, Published: strconv.Itoa(published), Protocol: strings.ToLower(orStr(p.Protocol, "TCP"))})
+	proto := strings.ToLower(orStr(p.Protocol, "TCP"))
+	if d := s.Deploy; d != nil && d.Replicas != nil && *d.Replicas > 1 {
+		_, fix := rd.oneReplica(c)
+		rd.errs.Add(e.Pos, "%s.expose: %d replicas would each publish the host's port %d, which one container holds: run 1 in environment %s (%s)", c.Path, *d.Replicas, published, rd.env.Name, fix)
+	}
+	key := strconv.Itoa(published) + "/" + proto
+	if other, ok := rd.published[key]; ok {
+		rd.errs.Add(e.Pos, "%s.expose: %s would publish the host's port %s, as %s does: give one another port in environment %s (%s.expose: loadBalancer: servicePort)", c.Path, c.Name, key, other, rd.env.Name, c.OverridePath(rd.env.Name))
+	}
+	rd.published[key] = c.Name
+	s.Ports = append(s.Ports, Port{Target: p.Number, Published: strconv.Itoa(published), Protocol: proto})
 }
 
 func orStr(v, def string) string {
@@ -682,6 +720,11 @@ func (rd *renderer) sidecar(c *model.Component, main *Service, sc model.Sidecar)
 	s.Networks = nil
 	s.DependsOn = map[string]Dependency{ServiceName(c): {Condition: "service_started"}}
 	s.Restart = "unless-stopped"
+	if c.RunsToCompletion() {
+		// Kubernetes stops a job's sidecars when it ends; Compose
+		// leaves them, without the network they shared, until down.
+		s.Restart = "no"
+	}
 	rd.files(s, c, sc.Name)
 	rd.add(KindService, ServiceName(c)+"."+sc.Name, c.Namespace, c.Name, sc.Pos, s)
 }
@@ -736,7 +779,9 @@ func (rd *renderer) extra(c *model.Component, main *Service, ic model.InitContai
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: main.SecurityOpt,
 		Labels:      main.Labels,
-		Deploy:      &Deploy{Resources: rd.resources(ic.Resources, where+".resources")},
+		// A cronjob's pod is in its profile as a whole.
+		Profiles: main.Profiles,
+		Deploy:   &Deploy{Resources: rd.resources(ic.Resources, where+".resources")},
 	}
 	return s
 }
@@ -791,7 +836,7 @@ func (rd *renderer) noteList() []string {
 		if c.ReadsAPI() {
 			out = append(out, fmt.Sprintf("%s reads the Kubernetes API (serviceAccount.reads), which Compose has none of", c.Name))
 		}
-		if e := c.Expose; e != nil && e.Ingress {
+		if e := c.Expose; e != nil && e.Ingress && len(rd.services[c.Name].Ports) > 0 {
 			out = append(out, fmt.Sprintf("%s is published on the host's port %s; the ingress host %s is not routed, any name of the host reaches it", c.Name, rd.services[c.Name].Ports[0].Published, e.Host))
 		}
 	}

@@ -19,9 +19,17 @@ var required = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*):\?`)
 // Load reads a rendered compose file with the Compose specification's
 // own loader, as docker compose reads it when every variable it requires
 // is set (to a stand-in of its own name: no value is needed to check the
-// file) and every profile is on. The project holds what Compose makes of
-// it; an error is what docker compose would refuse.
+// file): with no profile on, as "docker compose up" reads it, and then
+// with every profile on, whose project it returns. An error is what
+// docker compose would refuse.
 func Load(file string) (*types.Project, error) {
+	if _, err := load(file, nil); err != nil {
+		return nil, err
+	}
+	return load(file, []string{"*"})
+}
+
+func load(file string, profiles []string) (*types.Project, error) {
 	content, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
@@ -40,6 +48,6 @@ func Load(file string) (*types.Project, error) {
 		ConfigFiles: []types.ConfigFile{{Filename: abs, Content: content}},
 		Environment: env,
 	}, func(o *loader.Options) {
-		o.Profiles = []string{"*"}
+		o.Profiles = profiles
 	})
 }

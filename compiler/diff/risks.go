@@ -2,6 +2,8 @@ package diff
 
 import (
 	"cmp"
+	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 
@@ -9,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/gitopsc/gitopsc/compiler/composefile"
 	"github.com/gitopsc/gitopsc/compiler/render"
 	"github.com/gitopsc/gitopsc/policies/reach"
 )
@@ -29,10 +32,12 @@ const (
 	RiskImage                RiskKind = "image-changed"
 	RiskFlowsUnknown         RiskKind = "flows-unknown"
 	RiskInternetEgress       RiskKind = "internet-egress"
+	// RiskHostPort is a Compose service newly published on the host.
+	RiskHostPort RiskKind = "host-port-published"
 )
 
 var riskOrder = []RiskKind{RiskEnvironmentRemoved, RiskNamespaceRemoved, RiskDataRemoved, RiskVolumeClaimTemplates,
-	RiskServiceType, RiskLoadBalancer, RiskQuotaLowered, RiskImage, RiskInternetEgress, RiskFlowsUnknown}
+	RiskServiceType, RiskLoadBalancer, RiskHostPort, RiskQuotaLowered, RiskImage, RiskInternetEgress, RiskFlowsUnknown}
 
 // Risk is one flagged change. Network flows are flagged apart, in Flows.
 type Risk struct {
@@ -60,6 +65,8 @@ func removalRisks(o *Object) []Risk {
 		return []Risk{{Kind: RiskDataRemoved, Object: o.Title(), Message: "removed: its pods keep their data in volume claims"}}
 	case "PersistentVolumeClaim":
 		return []Risk{{Kind: RiskDataRemoved, Object: o.Title(), Message: "removed: it holds data"}}
+	case composefile.KindVolume:
+		return []Risk{{Kind: RiskDataRemoved, Object: o.Title(), Message: "removed from the compose file: the named volume holds data, which docker compose down --volumes or a prune deletes"}}
 	}
 	return nil
 }
@@ -70,7 +77,50 @@ func additionRisks(o *Object, r *render.Object) []Risk {
 	if svc, ok := r.Obj.(*corev1.Service); ok && svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
 		return []Risk{{Kind: RiskLoadBalancer, Object: o.Title(), Message: "added: a LoadBalancer Service exposes the component outside the cluster"}}
 	}
+	if svc, ok := r.Obj.(*composefile.Service); ok {
+		var rs []Risk
+		for _, p := range svc.Ports {
+			rs = append(rs, Risk{Kind: RiskHostPort, Object: o.Title(), Message: fmt.Sprintf("added: publishes the host's port %s/%s", p.Published, p.Protocol)})
+		}
+		for _, n := range slices.Sorted(maps.Keys(svc.Networks)) {
+			if _, outside := composefile.NetworkNamespace(n); outside {
+				rs = append(rs, Risk{Kind: RiskInternetEgress, Object: o.Title(), Message: "added on " + n + ", the way out of the host: it reaches any host outside"})
+			}
+		}
+		return rs
+	}
 	return nil
+}
+
+// composeRisks flags a Compose service's change that opens the host: a
+// port published, the network out of the host joined, a new image.
+func composeRisks(o *Object, base, head any, add func(kind RiskKind, msg, before, after string)) {
+	ports := func(v any) map[string]bool {
+		out := map[string]bool{}
+		l, _ := lookup(v, "ports").([]any)
+		for _, p := range l {
+			out[fmt.Sprintf("%v/%v", lookup(p, "published"), lookup(p, "protocol"))] = true
+		}
+		return out
+	}
+	bp := ports(base)
+	for _, p := range slices.Sorted(maps.Keys(ports(head))) {
+		if !bp[p] {
+			add(RiskHostPort, "publishes the host's port "+p, "", "")
+		}
+	}
+	bn, _ := lookup(base, "networks").(map[string]any)
+	hn, _ := lookup(head, "networks").(map[string]any)
+	for _, n := range sortedKeys(hn) {
+		if _, ok := bn[n]; !ok {
+			if _, outside := composefile.NetworkNamespace(n); outside {
+				add(RiskInternetEgress, "joins "+n+", the way out of the host: it reaches any host outside", "", "")
+			}
+		}
+	}
+	if b, h := lookup(base, "image"), lookup(head, "image"); b != h {
+		add(RiskImage, "image changed", fmt.Sprint(b), fmt.Sprint(h))
+	}
 }
 
 // changeRisks flags changes Kubernetes refuses or that alter what runs:
@@ -81,6 +131,8 @@ func changeRisks(o *Object, base, head any) []Risk {
 		rs = append(rs, Risk{Kind: kind, Object: o.Title(), Message: msg, Before: before, After: after})
 	}
 	switch o.Kind {
+	case composefile.KindService:
+		composeRisks(o, base, head, add)
 	case "StatefulSet":
 		if !reflect.DeepEqual(lookup(base, "spec", "volumeClaimTemplates"), lookup(head, "spec", "volumeClaimTemplates")) {
 			add(RiskVolumeClaimTemplates, "volume claim templates changed: Kubernetes refuses to update them; the StatefulSet must be deleted (orphaning its pods) and recreated", "", "")

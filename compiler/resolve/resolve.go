@@ -4,6 +4,7 @@ package resolve
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
@@ -214,6 +215,10 @@ func apply(c *model.Component, o *model.Override, path string, errs *diag.List) 
 	c.Files = model.MergeFiles(c.Files, o.Files)
 	identity(c, o, path, errs)
 	if o.Expose != nil {
+		if !slices.ContainsFunc(c.Ports, func(p model.Port) bool { return p.Container == "" }) {
+			errs.Add(o.Expose.Pos, "%s.expose: component %q declares no ports, but its exposure needs one (a sidecar's ports are the sidecar's)", path, c.Name)
+			return
+		}
 		if o.Expose.Port != "" && c.Port(o.Expose.Port) == nil {
 			errs.Add(o.Expose.Pos, "%s.expose: component %q has no port %q", path, c.Name, o.Expose.Port)
 		}
