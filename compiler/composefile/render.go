@@ -100,18 +100,7 @@ func (rd *renderer) add(kind, name, ns, component string, pos model.Pos, obj any
 
 // pin is the image reference pinned by digest.
 func (rd *renderer) pin(img model.Image, what string) string {
-	if img.Tag == "" {
-		rd.errs.Add(img.Pos, "%s: image %q has no tag; name a tag so the lock can pin it", what, img.Ref)
-		return img.Ref
-	}
-	if rd.facts == nil {
-		return img.Ref
-	}
-	e, ok := rd.facts.Lookup(img.Ref)
-	if !ok {
-		return img.Ref
-	}
-	return e.Pinned()
+	return render.Pin(rd.facts, img, what, rd.errs)
 }
 
 func (rd *renderer) platform() string { return "linux/" + rd.env.Compose.Arch }

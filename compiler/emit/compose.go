@@ -3,7 +3,6 @@ package emit
 import (
 	"bytes"
 	"fmt"
-	"sort"
 
 	"github.com/gitopsc/gitopsc/compiler/composefile"
 	"github.com/gitopsc/gitopsc/compiler/render"
@@ -49,12 +48,6 @@ func BuildCompose(out *render.Output, source string) (*Tree, error) {
 		return nil, fmt.Errorf("compose: %w", err)
 	}
 	t.Files = append(t.Files, File{Path: composefile.FileName, Content: b.Bytes()})
-	sort.Slice(t.Files, func(i, j int) bool { return t.Files[i].Path < t.Files[j].Path })
-	var list bytes.Buffer
-	list.WriteString("# Files written by gitopsc; a build removes only these.\n")
-	for _, f := range t.Files {
-		list.WriteString(f.Path + "\n")
-	}
-	t.Files = append(t.Files, File{Path: ManifestFile, Content: list.Bytes()})
+	withManifest(t)
 	return t, nil
 }

@@ -139,6 +139,12 @@ func Build(out *render.Output, source string) (*Tree, error) {
 		b := kb.Bytes()
 		t.Files = append(t.Files, File{Path: layer + "/kustomization.yaml", Content: append(append([]byte(nil), header...), b...)})
 	}
+	withManifest(t)
+	return t, nil
+}
+
+// withManifest sorts t's files and adds the manifest that lists them.
+func withManifest(t *Tree) {
 	sort.Slice(t.Files, func(i, j int) bool { return t.Files[i].Path < t.Files[j].Path })
 	var list bytes.Buffer
 	list.WriteString("# Files written by gitopsc; a build removes only these.\n")
@@ -146,7 +152,6 @@ func Build(out *render.Output, source string) (*Tree, error) {
 		list.WriteString(f.Path + "\n")
 	}
 	t.Files = append(t.Files, File{Path: ManifestFile, Content: list.Bytes()})
-	return t, nil
 }
 
 // parseManifest reads the list of files a previous build wrote.

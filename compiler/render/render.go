@@ -200,11 +200,21 @@ func (rd *renderer) add(o *Object) { rd.objects = append(rd.objects, o) }
 // pin returns the image reference pinned by digest, or as written when
 // the lock does not know it.
 func (rd *renderer) pin(img model.Image, what string) string {
+	return Pin(rd.facts, img, what, rd.errs)
+}
+
+// Pin is img's reference pinned by the digest facts record, or as
+// written when they record none (for IMG005); an image without a tag,
+// which nothing can pin, is an error at what.
+func Pin(facts images.Facts, img model.Image, what string, errs *diag.List) string {
 	if img.Tag == "" {
-		rd.errs.Add(img.Pos, "%s: image %q has no tag; name a tag so the lock can pin it", what, img.Ref)
+		errs.Add(img.Pos, "%s: image %q has no tag; name a tag so the lock can pin it", what, img.Ref)
 		return img.Ref
 	}
-	e, ok := rd.facts.Lookup(img.Ref)
+	if facts == nil {
+		return img.Ref
+	}
+	e, ok := facts.Lookup(img.Ref)
 	if !ok {
 		return img.Ref
 	}
