@@ -39,8 +39,10 @@ shared networks. A flow to an external needs the network that leads out.`,
 	{
 		ID: "QUOTA007", Family: "quota", Severity: Error, On: OnCompose,
 		Title: "on Compose, the services' reservations together fit the host",
-		Rationale: `Docker refuses to start a container whose reservation the host can no
-longer give, so the last services of "docker compose up" fail. Each
+		Rationale: `Reservations are what the services need to run well. Docker Compose
+admits a container whatever the host has left, so on a host that cannot
+give them all the services starve each other: the kernel reclaims memory
+from them under pressure and the OOM killer ends one. Each
 service reserves its component's requests (cpu and memory) once per
 replica it runs (autoscaled ones run autoscale.min), its sidecars' beside
 it, and an init container's, which runs before them, when that is more.

@@ -110,7 +110,7 @@ func Import(path string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, composeError(path, abs, content, nil, err)
 	}
-	im := &importer{file: filepath.ToSlash(path), lines: lines, project: project, opts: opts, dir: filepath.Dir(abs), content: content, published: map[string]string{}}
+	im := &importer{file: filepath.ToSlash(path), lines: lines, project: project, opts: opts, dir: filepath.Dir(abs), content: content, published: map[string]string{}, hostIPs: map[string]bool{}, firstPublished: map[string]string{}}
 	if im.opts.Namespace == "" {
 		im.opts.Namespace = label(project.Name)
 	}
@@ -226,6 +226,11 @@ type importer struct {
 	// published is, by component, the load balancer its first
 	// published port is in the compose environment.
 	published map[string]string
+	// hostIPs are the addresses the published ports are bound to, ""
+	// for every interface.
+	hostIPs map[string]bool
+	// firstPublished is that port, "PORT/PROTOCOL", for notes.
+	firstPublished map[string]string
 }
 
 type secretDecl struct {
@@ -359,8 +364,16 @@ environments: local: cluster: {
 // compose: Docker Compose, as the Compose file runs today, rendered by
 // gitopsc build into out/compose/compose.yaml from the same system.
 environments: compose: {
-	compose: arch: "amd64"
 `)
+	switch ips := slices.Sorted(maps.Keys(im.hostIPs)); {
+	case len(ips) == 1 && ips[0] != "":
+		fmt.Fprintf(&cb, "\t// The Compose file publishes its ports on %s only.\n\tcompose: {arch: \"amd64\", hostIP: %q}\n", ips[0], ips[0])
+	case len(ips) > 1:
+		im.note("services", "the Compose file publishes ports on several addresses (%s); the compose environment publishes every port on one, every interface unless compose.hostIP says", strings.Join(ips, ", "))
+		fallthrough
+	default:
+		cb.WriteString("\tcompose: arch: \"amd64\"\n")
+	}
 	if len(im.published) > 0 {
 		cb.WriteString("\t// The ports the Compose file publishes on the host.\n\tcomponents: {\n")
 		for _, c := range slices.Sorted(maps.Keys(im.published)) {
@@ -461,11 +474,20 @@ func (im *importer) component(svc, name, ns string, s types.ServiceConfig, names
 		add("ports: {%s}", strings.Join(ps, ", "))
 	}
 	for _, p := range s.Ports {
-		if p.Published != "" {
+		proto := strings.ToLower(p.Protocol)
+		if proto == "" {
+			proto = "tcp"
+		}
+		switch first, done := im.firstPublished[name]; {
+		case p.Published == "":
+			im.note(at+".ports", "%s: publishes port %d on a host port Docker picks; the compose environment publishes it on none: give it expose: loadBalancer: servicePort there if it is reached from outside", svc, p.Target)
+		case done:
+			im.note(at+".ports", "%s: publishes port %s/%s too; the compose environment publishes one port of a component, %s", svc, p.Published, proto, first)
+		default:
 			im.note(at+".ports", "%s: publishes port %s on the host; in a cluster that is an exposure: write expose (an ingress or a load balancer) if it is reached from outside", svc, p.Published)
-			if _, done := im.published[name]; !done {
-				im.published[name] = fmt.Sprintf("{port: %q, servicePort: %s}", im.portName(svc, p.Target), p.Published)
-			}
+			im.published[name] = fmt.Sprintf("{port: %q, servicePort: %s}", im.portName(svc, p.Target), p.Published)
+			im.firstPublished[name] = p.Published + "/" + proto
+			im.hostIPs[p.HostIP] = true
 		}
 	}
 	// Flows: depends_on, and other services' names in the environment.

@@ -39,7 +39,7 @@ func ServiceName(c *model.Component) string {
 // the lock's digests; one it lacks is left by its tag, for IMG005.
 func Render(r *model.Resolved, facts images.Facts) (*render.Output, error) {
 	rd := &renderer{r: r, sys: r.System, env: r.Env, facts: facts, errs: &diag.List{},
-		names: map[string]model.Pos{}, health: map[string]bool{}, refused: map[string]bool{}, needs: map[string]bool{}, variables: map[string]string{}, published: map[string]string{}}
+		names: map[string]model.Pos{}, health: map[string]bool{}, refused: map[string]bool{}, needs: map[string]bool{}, variables: map[string]string{}, entries: map[string]string{}, published: map[string]string{}}
 	for _, c := range rd.sys.Components {
 		if c.Probes.Readiness != nil && c.Probes.Readiness.Kind == model.ProbeExec ||
 			c.Probes.Liveness != nil && c.Probes.Liveness.Kind == model.ProbeExec {
@@ -76,10 +76,11 @@ type renderer struct {
 	refused map[string]bool      // secrets refused for their store
 	// published are the host's ports taken, "PORT/PROTOCOL", by component.
 	published map[string]string
-	// variables are the secret and key each shell variable is read for.
-	variables map[string]string
-	needs     map[string]bool // secret files and variables read
-	notes     []string
+	// variables are the secret and key each shell variable is read for;
+	// entries each Compose secret.
+	variables, entries map[string]string
+	needs              map[string]bool // secret files and variables read
+	notes              []string
 	// health marks the components whose service has a healthcheck.
 	health map[string]bool
 	// services by component Name: the main one, for depends_on, and
@@ -156,8 +157,10 @@ func (rd *renderer) component(c *model.Component) {
 		}
 		// A pod's containers share its emptyDirs; services share
 		// only volumes.
+		// In memory and writable by any user, as an emptyDir is.
 		vol := name + ".w-" + model.PathSlug(w.Path)
-		rd.add(KindVolume, vol, c.Namespace, c.Name, w.Pos, &Volume{Labels: map[string]string{LabelNamespace: c.Namespace}})
+		rd.add(KindVolume, vol, c.Namespace, c.Name, w.Pos, &Volume{Labels: map[string]string{LabelNamespace: c.Namespace},
+			DriverOpts: map[string]string{"type": "tmpfs", "device": "tmpfs", "o": "mode=1777"}})
 		s.Volumes = append(s.Volumes, Mount{Type: "volume", Source: vol, Target: w.Path})
 	}
 	rd.files(s, c, "")
@@ -167,9 +170,15 @@ func (rd *renderer) component(c *model.Component) {
 		s.Restart = rd.jobRestart(c)
 	case model.CronJob:
 		// Compose starts nothing on a schedule: the service is in a
-		// profile that "up" leaves out, for the host's cron to run.
-		s.Restart = rd.jobRestart(c)
+		// profile that "up" leaves out, for the host's cron to run
+		// with "docker compose run", which retries nothing and starts
+		// what the service depends on, not the sidecars that depend on
+		// it.
+		s.Restart = "no"
 		s.Profiles = []string{"cronjob"}
+		if len(c.Sidecars) > 0 {
+			rd.errs.Add(c.Sidecars[0].Pos, "%s.sidecars: a cronjob runs on Compose with docker compose run, which starts what it depends on, not the sidecars that depend on it: give the sidecar's work to the job's own container (environment %s)", c.Path, rd.env.Name)
+		}
 	default:
 		s.Restart = "unless-stopped"
 	}
@@ -332,7 +341,13 @@ func (rd *renderer) expand(s string, vars, secretVars map[string]string) string 
 // flow into. One that reaches an external, or is exposed, joins its
 // namespace's network that leads out.
 func (rd *renderer) attach(s *Service, c *model.Component) {
-	s.Networks[c.Namespace] = &Attachment{Aliases: []string{render.DNSName(c)}}
+	aliases := []string{render.DNSName(c)}
+	if c.Tenant != "" {
+		// A template's host is the bare name, which a tenant's pods
+		// resolve in their own namespace; on Compose, on its network.
+		aliases = append(aliases, c.ObjectName)
+	}
+	s.Networks[c.Namespace] = &Attachment{Aliases: aliases}
 	for _, f := range c.TalksTo {
 		if f.Implicit {
 			continue
@@ -648,7 +663,7 @@ func (rd *renderer) exposure(s *Service, c *model.Component) {
 		rd.errs.Add(e.Pos, "%s.expose: %s would publish the host's port %s, as %s does: give one another port in environment %s (%s.expose: loadBalancer: servicePort)", c.Path, c.Name, key, other, rd.env.Name, c.OverridePath(rd.env.Name))
 	}
 	rd.published[key] = c.Name
-	s.Ports = append(s.Ports, Port{Target: p.Number, Published: strconv.Itoa(published), Protocol: proto})
+	s.Ports = append(s.Ports, Port{Target: p.Number, Published: strconv.Itoa(published), HostIP: rd.env.Compose.HostIP, Protocol: proto})
 }
 
 func orStr(v, def string) string {
@@ -687,9 +702,14 @@ func (rd *renderer) files(s *Service, c *model.Component, container string) {
 func (rd *renderer) secretEntry(c *model.Component, f model.File) string {
 	sec := rd.sys.Secret(f.Secret)
 	name := strings.ReplaceAll(f.Secret, "/", ".") + "." + f.Key
-	if _, ok := rd.names[KindSecret+"/"+name]; ok {
+	ref := f.Secret + " key " + f.Key
+	if other, ok := rd.entries[name]; ok {
+		if other != ref {
+			rd.errs.Add(f.Pos, "secret %s would be the Compose secret %s, as secret %s is: rename a key or a secret so that the two differ", ref, name, other)
+		}
 		return name
 	}
+	rd.entries[name] = ref
 	ns := c.Namespace
 	if sec != nil {
 		ns = sec.Namespace
@@ -810,7 +830,10 @@ func (rd *renderer) noteList() []string {
 				if c.Schedule.TimeZone != "" {
 					zone = " " + c.Schedule.TimeZone
 				}
-				out = append(out, fmt.Sprintf("%s runs on no schedule (%s%s): Compose has none; it is in the profile cronjob, and the host's cron runs it with docker compose run --rm %s", c.Name, c.Schedule.Cron, zone, ServiceName(c)))
+				out = append(out, fmt.Sprintf("%s runs on no schedule (%s%s): Compose has none; it is in the profile cronjob, for the host's cron to run in this folder, with the variables it needs: docker compose -f %s run --rm %s (run retries nothing: job.backoffLimit does not apply)", c.Name, c.Schedule.Cron, zone, FileName, ServiceName(c)))
+			}
+			if j := c.Job; j != nil && (j.Parallelism != nil && *j.Parallelism > 1 || j.Completions != nil && *j.Completions > 1) {
+				out = append(out, fmt.Sprintf("%s runs one container once: Compose has no job parallelism or completions", c.Name))
 			}
 			continue
 		}

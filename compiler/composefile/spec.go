@@ -62,6 +62,7 @@ type Attachment struct {
 type Port struct {
 	Target    int    `json:"target"`
 	Published string `json:"published"`
+	HostIP    string `json:"host_ip,omitempty"`
 	Protocol  string `json:"protocol"`
 }
 
@@ -136,7 +137,8 @@ type Network struct {
 
 // Volume is a named volume.
 type Volume struct {
-	Labels map[string]string `json:"labels,omitempty"`
+	DriverOpts map[string]string `json:"driver_opts,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
 }
 
 // Secret is a secret read from a file at run time.

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"net/netip"
 	"path"
 	"strings"
 
@@ -26,6 +27,12 @@ func (d *decoder) composeHost(e *model.Environment, v cue.Value, where string) {
 	h.Arch, h.ArchPos = str(hv, "arch")
 	h.CPU, h.CPUPos = str(hv, "cpu")
 	h.Memory, h.MemoryPos = str(hv, "memory")
+	if ip, pos := str(hv, "hostIP"); ip != "" {
+		if a, err := netip.ParseAddr(ip); err != nil || a.Zone() != "" {
+			d.errs.Add(pos, "%s.compose.hostIP: %q is not an IP address (\"127.0.0.1\", \"::1\")", where, ip)
+		}
+		h.HostIP = ip
+	}
 	if dir, pos := str(hv, "secretsDir"); dir != "" {
 		h.SecretsDir, h.SecretsDirPos = dir, pos
 		if p := path.Clean(dir); !path.IsAbs(p) && p != ".." && !strings.HasPrefix(p, "../") {

@@ -465,6 +465,8 @@ type ComposeHost struct {
 	// when not stated.
 	CPU, Memory       string
 	CPUPos, MemoryPos Pos
+	// HostIP is the address exposed ports are published on, "" for all.
+	HostIP string
 	// SecretsDir is where files of secrets are read at run time, as the
 	// compose file names it (relative to the environment's folder).
 	SecretsDir    string
