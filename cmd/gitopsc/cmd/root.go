@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -39,9 +40,13 @@ func Main() int {
 
 // Run runs gitopsc with args, writing to stdout and stderr.
 func Run(args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+	var finish []func()
+	root := newRoot(stdout, stderr, &finish)
 	root.SetArgs(args)
 	err := root.Execute()
+	for _, f := range finish {
+		f()
+	}
 	if err == nil {
 		return diag.ExitOK
 	}
@@ -54,7 +59,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	return diag.ExitCode(err)
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
+// newRoot builds the command tree; what a run must do once its command
+// has ended (writing profiles) is added to finish.
+func newRoot(stdout, stderr io.Writer, finish *[]func()) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "gitopsc",
 		Short: "Compile a CUE system description into Flux-ready manifests",
@@ -67,10 +74,25 @@ compile or a wrong command line, 3 a file system, registry or git failure.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	var cpuProfile string
+	// Profiles of a run, for "go tool pprof": where the time goes and
+	// what is allocated, on the user's own input.
+	var cpuProfile, memProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
+	root.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile (allocations) to this file when the command ends")
 	root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentFlags().MarkHidden("memprofile")
 	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if memProfile != "" {
+			f, err := os.Create(memProfile)
+			if err != nil {
+				return diag.OutsideErr(err)
+			}
+			*finish = append(*finish, func() {
+				runtime.GC() // the heap as the command left it
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			})
+		}
 		if cpuProfile == "" {
 			return nil
 		}
@@ -81,10 +103,10 @@ compile or a wrong command line, 3 a file system, registry or git failure.`,
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return diag.OutsideErr(err)
 		}
-		cobra.OnFinalize(func() {
+		*finish = append([]func(){func() {
 			pprof.StopCPUProfile()
 			f.Close()
-		})
+		}}, *finish...)
 		return nil
 	}
 	root.SetOut(stdout)
