@@ -315,3 +315,59 @@ func composeTenants(ctx *Context, all []composeService) []Finding {
 	}
 	return fs
 }
+
+// onCompose is check on a cluster, and compose on a Compose environment.
+func onCompose(compose, check func(*Context) []Finding) func(*Context) []Finding {
+	return func(ctx *Context) []Finding {
+		if ctx.Env.Env.IsCompose() {
+			return compose(ctx)
+		}
+		return check(ctx)
+	}
+}
+
+// composeRoot is POD001 on Compose: a service that names no user runs
+// as its image's, and Docker has no runAsNonRoot to refuse root.
+func composeRoot(ctx *Context) []Finding {
+	if ctx.Facts == nil {
+		return nil
+	}
+	platform := "linux/" + ctx.Env.Env.Compose.Arch
+	var fs []Finding
+	for _, s := range composeServices(ctx) {
+		if s.c == nil {
+			continue
+		}
+		if s.svc.User != "" {
+			if s.svc.User == "0" || strings.HasPrefix(s.svc.User, "0:") {
+				fs = append(fs, Finding{Pos: s.pos, Target: s.c.Name, Object: "service " + s.name,
+					Message: fmt.Sprintf("service %s runs as user 0 (root)", s.name)})
+			}
+			continue
+		}
+		ref, _, _ := strings.Cut(s.svc.Image, "@")
+		e, ok := ctx.Facts.Lookup(ref)
+		if !ok {
+			continue // IMG005
+		}
+		users := e.UsersOn(platform)
+		for _, p := range slices.Sorted(maps.Keys(users)) {
+			u := users[p]
+			if classifyImageUser(u) != userRoot {
+				continue
+			}
+			pos := s.pos
+			if s.c.Security != nil {
+				pos = s.c.Security.Pos
+			}
+			why := "its config names no user"
+			if u != "" {
+				why = fmt.Sprintf("user %q", u)
+			}
+			fs = append(fs, Finding{Pos: pos, Target: s.c.Name, Object: "service " + s.name,
+				Message: fmt.Sprintf("service %s: image %s runs as root on %s (%s), and Docker has no runAsNonRoot to refuse it: give it a non-root user id, such as security: runAsUser: 999", s.name, ref, platform, why)})
+			break
+		}
+	}
+	return fs
+}

@@ -147,6 +147,13 @@ func composeGraph(out *render.Output) *Graph {
 			}
 			g.edge(w, g.outside("network "+n, label), "on", "")
 		}
+		for _, p := range s.svc.Ports {
+			on := "every interface"
+			if p.HostIP != "" {
+				on = p.HostIP
+			}
+			g.edge(g.outside("host "+on, "the host's port, on "+on), w, fmt.Sprintf("%s/%s to %d", p.Published, p.Protocol, p.Target), "")
+		}
 	}
 	return g.graph()
 }

@@ -87,6 +87,9 @@ func imageUses(ctx *Context) []imageUse {
 		}
 	}
 	for _, o := range ctx.Env.System.Objects {
+		if ctx.Env.Env.IsCompose() {
+			break // raw objects are not rendered on Compose
+		}
 		arch := ""
 		if spec, _ := model.PodSpec(o.Typed); spec != nil {
 			arch = spec.NodeSelector["kubernetes.io/arch"]

@@ -43,7 +43,7 @@ ingress at the server; a flow to an external, egress to each of its
 ranges on its port.`,
 	},
 	{
-		ID: "NET007", Family: "network", Severity: Error,
+		ID: "NET007", Family: "network", Severity: Error, On: OnBoth,
 		Title: "no tenant's pods can reach another tenant's but through a declared flow",
 		Rationale: `Tenants share a cluster, not their data: a path from one tenant's pods to
 another's is a breach whatever opened it. The rule reads the same
@@ -54,7 +54,9 @@ NetworkPolicy written under objects that admits other namespaces, say.
 Such a connection is reported here rather than under NET001, so that
 waiving NET001 does not waive a tenant's isolation. When it passes, no
 pod of a tenant can open a connection to a pod of another but those
-declared.`,
+declared. On Docker Compose it reads the rendered networks: two tenants'
+services on one network reach each other on every port, which only a
+declared flow between them allows.`,
 	},
 	{
 		ID: "NET005", Family: "network", Severity: Error,

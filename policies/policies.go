@@ -117,7 +117,7 @@ func Lookup(id string) *Rule {
 const WaiverRuleID = "WAIVER001"
 
 var waiverRule = &Rule{
-	ID: WaiverRuleID, Family: "waiver", Severity: Error,
+	ID: WaiverRuleID, Family: "waiver", Severity: Error, On: OnBoth,
 	Title: "waivers must name a known rule and must not have expired",
 	Rationale: `A waiver is a promise to fix something by a date. An expired waiver
 silently keeps a violation alive; it fails the gate until it is renewed
@@ -186,7 +186,21 @@ func Check(r *model.Resolved, out *render.Output, facts images.Facts, opts Optio
 func applyWaivers(env *model.Environment, fs []Finding, opts Options) []Finding {
 	today := opts.Today.Format("2006-01-02")
 	for _, w := range env.Policy.Waivers {
-		if Lookup(w.Rule) == nil {
+		rule := Lookup(w.Rule)
+		if rule != nil && rule.ID != WaiverRuleID && !rule.checks(env) {
+			pos := w.RulePos
+			if !pos.IsValid() {
+				pos = w.Pos
+			}
+			where, other := "a cluster", "Docker Compose"
+			if env.IsCompose() {
+				where, other = "Docker Compose", "a cluster"
+			}
+			fs = append(fs, Finding{Rule: WaiverRuleID, Severity: Error, Pos: pos, Env: env.Name, Target: "environment",
+				Message: fmt.Sprintf("waiver of %s waives nothing: environment %s runs on %s, and %s checks only environments on %s; remove the waiver", rule.ID, env.Name, where, rule.ID, other)})
+			continue
+		}
+		if rule == nil {
 			// At the rule field: the rule list lives here, above the
 			// loader, so this is a finding rather than a load error.
 			pos := w.RulePos

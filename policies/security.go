@@ -21,7 +21,8 @@ var securityRules = []*Rule{
 		Rationale: `A process running as root in a container is root on the node if it
 escapes. runAsNonRoot makes the kubelet refuse to start a container whose
 user is root.`,
-		Check: podCheck(func(p *corev1.PodSpec, c *corev1.Container) string {
+		On: OnBoth,
+		Check: onCompose(composeRoot, podCheck(func(p *corev1.PodSpec, c *corev1.Container) string {
 			// User 0 is root whatever runAsNonRoot says; with it set, as
 			// gitopsc renders it, the kubelet refuses to start the
 			// container in any namespace, so Pod Security alone (POD008)
@@ -42,7 +43,7 @@ user is root.`,
 				return "does not set runAsNonRoot"
 			}
 			return ""
-		}),
+		})),
 	},
 	{
 		ID: "POD002", Family: "security", Severity: Error,

@@ -309,7 +309,22 @@ func compareEnv(name string, bside *Side, base *compiler.Result, hside *Side, he
 			e.Status = Changed
 		}
 	}
-	e.Flows, e.Risks = compareFlows(base, head, e.Risks)
+	compose := func(r *compiler.Result) bool { return r != nil && r.Resolved.Env.IsCompose() }
+	switch {
+	case compose(base) != compose(head) && base != nil && head != nil:
+		to := "Docker Compose"
+		if !compose(head) {
+			to = "a Kubernetes cluster"
+		}
+		e.Risks = append(e.Risks, Risk{Kind: RiskTarget, Message: "the environment now runs on " + to + ": everything it renders is replaced"})
+		e.Flows = Flows{Allowed: []Flow{}, Blocked: []Flow{}}
+	case compose(base) || compose(head):
+		// Networks, not policies: the risks of each service say what
+		// a change joins.
+		e.Flows = Flows{Allowed: []Flow{}, Blocked: []Flow{}}
+	default:
+		e.Flows, e.Risks = compareFlows(base, head, e.Risks)
+	}
 	sortRisks(e.Risks)
 	// The findings of an environment that is gone are not fixed, only
 	// no longer checked.

@@ -32,12 +32,17 @@ const (
 	RiskImage                RiskKind = "image-changed"
 	RiskFlowsUnknown         RiskKind = "flows-unknown"
 	RiskInternetEgress       RiskKind = "internet-egress"
-	// RiskHostPort is a Compose service newly published on the host.
-	RiskHostPort RiskKind = "host-port-published"
+	// RiskHostPort is a Compose service newly published on the host;
+	// RiskNetworkJoined one newly on another namespace's network, where
+	// it reaches every service on every port; RiskTarget an environment
+	// moved between a cluster and Compose.
+	RiskHostPort      RiskKind = "host-port-published"
+	RiskNetworkJoined RiskKind = "network-joined"
+	RiskTarget        RiskKind = "target-changed"
 )
 
-var riskOrder = []RiskKind{RiskEnvironmentRemoved, RiskNamespaceRemoved, RiskDataRemoved, RiskVolumeClaimTemplates,
-	RiskServiceType, RiskLoadBalancer, RiskHostPort, RiskQuotaLowered, RiskImage, RiskInternetEgress, RiskFlowsUnknown}
+var riskOrder = []RiskKind{RiskEnvironmentRemoved, RiskTarget, RiskNamespaceRemoved, RiskDataRemoved, RiskVolumeClaimTemplates,
+	RiskServiceType, RiskLoadBalancer, RiskHostPort, RiskQuotaLowered, RiskImage, RiskInternetEgress, RiskNetworkJoined, RiskFlowsUnknown}
 
 // Risk is one flagged change. Network flows are flagged apart, in Flows.
 type Risk struct {
@@ -113,8 +118,11 @@ func composeRisks(o *Object, base, head any, add func(kind RiskKind, msg, before
 	hn, _ := lookup(head, "networks").(map[string]any)
 	for _, n := range sortedKeys(hn) {
 		if _, ok := bn[n]; !ok {
-			if _, outside := composefile.NetworkNamespace(n); outside {
+			switch ns, outside := composefile.NetworkNamespace(n); {
+			case outside:
 				add(RiskInternetEgress, "joins "+n+", the way out of the host: it reaches any host outside", "", "")
+			case ns != o.Namespace:
+				add(RiskNetworkJoined, "joins network "+n+": it reaches every service of namespace "+ns+" on every port, and they reach it", "", "")
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gitopsc/gitopsc/compiler/composefile"
 	"github.com/gitopsc/gitopsc/compiler/diag"
 	"github.com/gitopsc/gitopsc/compiler/render"
 )
@@ -357,6 +358,9 @@ func removeEmptyDirs(dir string) {
 // Build); beside a layer's kustomization.yaml, kustomize refuses to build
 // the folder at all.
 func foreignKustomization(envDir string, wrote []string, t *Tree) error {
+	if slices.ContainsFunc(t.Files, func(f File) bool { return f.Path == composefile.FileName }) {
+		return nil // a Compose environment: nothing builds its folders
+	}
 	folders := []string{render.LayerFlux}
 	for _, f := range t.Files {
 		if dir, name, ok := strings.Cut(f.Path, "/"); ok && name == "kustomization.yaml" {

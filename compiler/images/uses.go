@@ -33,6 +33,9 @@ func Uses(envs []*model.Resolved) []Use {
 			}
 		}
 		for _, o := range r.System.Objects {
+			if r.Env.IsCompose() {
+				break // Compose renders no raw object
+			}
 			for _, img := range o.Images {
 				add(img.Image)
 			}

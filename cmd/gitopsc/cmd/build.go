@@ -208,8 +208,14 @@ func warnUnlisted(c *cobra.Command, envDir string, r *compiler.Result) error {
 			current[dir] = true
 		}
 	}
+	compose := r.Resolved.Env.IsCompose()
 	for _, f := range files {
 		layer, _, _ := strings.Cut(f, "/")
+		if compose {
+			fmt.Fprintf(c.ErrOrStderr(), "gitopsc: warning: %s is in %s, a layer folder of the cluster environment %s was before it ran on Docker Compose: nothing reads it now; delete the file\n",
+				filepath.ToSlash(filepath.Join(envDir, f)), filepath.ToSlash(filepath.Join(envDir, layer)), r.Resolved.Env.Name)
+			continue
+		}
 		where := "system: objects: NAME"
 		if layer != render.LayerPlatform {
 			where = "system: namespaces: " + layer + ": objects: NAME"
