@@ -79,5 +79,5 @@ fuzz:
 # peak RSS of build and vet against cue export, checked against the budgets.
 .PHONY: bench
 bench:
-	$(GO) test ./compiler/ ./policies/reach/ -run '^$$' -bench . -benchtime 3x -benchmem
+	$(GO) test ./compiler/ ./compiler/emit/ ./policies/reach/ -run '^$$' -bench . -benchtime 3x -benchmem
 	$(GO) run ./internal/bench/run -runs 5
