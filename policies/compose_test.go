@@ -72,15 +72,25 @@ func TestComposeNetworkRules(t *testing.T) {
 }
 
 // The rules about Kubernetes objects do not run on a Compose environment,
-// and the Compose ones do not run on a cluster's.
+// and the Compose ones do not run on a cluster's: a namespace without a
+// quota is QUOTA004 on the cluster only, and a host too small for the
+// services is QUOTA007 on the Compose host only, though both
+// environments render the same components.
 func TestComposeRulesByTarget(t *testing.T) {
 	src := strings.Replace(composeAgents, `quota: requests: {cpu: "4", memory: "4Gi"}`, `{}`, 1)
+	src = strings.Replace(src, `compose: {arch: "amd64", cpu: "4", memory: "4Gi"}`, `compose: {arch: "amd64", cpu: "100m", memory: "4Gi"}`, 1)
 	s := loadSystem(t, src)
-	for _, f := range s.check(s.compile(t, "dev"), policies.Options{}) {
-		t.Errorf("dev (Compose): %s", f)
+	rules := func(env string) []string {
+		var out []string
+		for _, f := range s.check(s.compile(t, env), policies.Options{}) {
+			out = append(out, strings.Fields(f)[2])
+		}
+		return out
 	}
-	local := s.check(s.compile(t, "local"), policies.Options{})
-	if !slices.ContainsFunc(local, func(f string) bool { return strings.Contains(f, "QUOTA004") }) {
-		t.Errorf("local: no QUOTA004 for the namespace without a quota: %v", local)
+	if got := rules("dev"); !slices.Equal(got, []string{"QUOTA007:"}) {
+		t.Errorf("dev (Compose): findings of %v, want QUOTA007 alone", got)
+	}
+	if got := rules("local"); !slices.Contains(got, "QUOTA004:") || slices.Contains(got, "QUOTA007:") {
+		t.Errorf("local: findings of %v, want QUOTA004 and no QUOTA007", got)
 	}
 }

@@ -38,14 +38,10 @@ func ServiceName(c *model.Component) string {
 // Render renders a resolved Compose environment. Images are pinned by
 // the lock's digests; one it lacks is left by its tag, for IMG005.
 func Render(r *model.Resolved, facts images.Facts) (*render.Output, error) {
-	rd := &renderer{r: r, sys: r.System, env: r.Env, facts: facts, errs: &diag.List{},
-		names: map[string]model.Pos{}, health: map[string]bool{}, refused: map[string]bool{}, needs: map[string]bool{}, variables: map[string]string{}, entries: map[string]string{}, published: map[string]string{}}
-	for _, c := range rd.sys.Components {
-		if c.Probes.Readiness != nil && c.Probes.Readiness.Kind == model.ProbeExec ||
-			c.Probes.Liveness != nil && c.Probes.Liveness.Kind == model.ProbeExec {
-			rd.health[c.Name] = true
-		}
-	}
+	rd := &renderer{sys: r.System, env: r.Env, facts: facts, errs: &diag.List{},
+		names: map[string]model.Pos{}, refused: map[string]bool{}, needs: map[string]bool{},
+		variables: map[string]string{}, entries: map[string]string{}, published: map[string]string{},
+		services: map[string]*Service{}, firstInit: map[string]*Service{}}
 	for _, c := range rd.sys.Components {
 		rd.component(c)
 	}
@@ -66,7 +62,6 @@ func Render(r *model.Resolved, facts images.Facts) (*render.Output, error) {
 }
 
 type renderer struct {
-	r       *model.Resolved
 	sys     *model.System
 	env     *model.Environment
 	facts   images.Facts
@@ -80,9 +75,6 @@ type renderer struct {
 	// entries each Compose secret.
 	variables, entries map[string]string
 	needs              map[string]bool // secret files and variables read
-	notes              []string
-	// health marks the components whose service has a healthcheck.
-	health map[string]bool
 	// services by component Name: the main one, for depends_on, and
 	// the first init container, which waits for what the main one does.
 	services, firstInit map[string]*Service
@@ -107,9 +99,6 @@ func (rd *renderer) pin(img model.Image, what string) string {
 func (rd *renderer) platform() string { return "linux/" + rd.env.Compose.Arch }
 
 func (rd *renderer) component(c *model.Component) {
-	if rd.services == nil {
-		rd.services, rd.firstInit = map[string]*Service{}, map[string]*Service{}
-	}
 	name := ServiceName(c)
 	where := c.Path
 	s := &Service{
@@ -156,8 +145,8 @@ func (rd *renderer) component(c *model.Component) {
 			continue
 		}
 		// A pod's containers share its emptyDirs; services share
-		// only volumes.
-		// In memory and writable by any user, as an emptyDir is.
+		// only volumes: one in memory, writable by any user, as an
+		// emptyDir is.
 		vol := name + ".w-" + model.PathSlug(w.Path)
 		rd.add(KindVolume, vol, c.Namespace, c.Name, w.Pos, &Volume{Labels: map[string]string{LabelNamespace: c.Namespace},
 			DriverOpts: map[string]string{"type": "tmpfs", "device": "tmpfs", "o": "mode=1777"}})
@@ -213,13 +202,13 @@ func (rd *renderer) secretVariable(r model.SecretRef) string {
 		rd.errs.Add(r.Pos, "secret %s would be read from the variable %s, as secret %s is: rename a key so that the two differ in more than '-', '.' and '_'", ref, v, other)
 	}
 	rd.variables[v] = ref
-	rd.useSecret(r.Secret, r.Key, r.Pos, "variable "+v)
+	rd.useSecret(r.Secret, r.Key, "variable "+v)
 	return v
 }
 
 // useSecret records that a secret's key is read at run time, and refuses
 // a secret whose values live in a store that Compose cannot read.
-func (rd *renderer) useSecret(name, key string, pos model.Pos, how string) {
+func (rd *renderer) useSecret(name, key, how string) {
 	sec := rd.sys.Secret(name)
 	if sec == nil {
 		return
@@ -265,7 +254,9 @@ func (rd *renderer) environment(vars, secretVars map[string]string) map[string]s
 	}
 	env := map[string]string{}
 	for k, v := range vars {
-		env[k] = rd.expand(v, nil, nil)
+		// Kubernetes does not expand a ConfigMap's values: every
+		// dollar is one.
+		env[k] = strings.ReplaceAll(v, "$", "$$")
 	}
 	for k, v := range secretVars {
 		env[k] = reference(v)
@@ -297,8 +288,7 @@ func (rd *renderer) argv(list []string, vars, secretVars map[string]string) []st
 // its value, of a secret's the shell variable it comes from, $$ a
 // dollar; every other dollar is escaped, since Compose would read it as
 // its own variable. A reference to no variable stays as written, as
-// Kubernetes keeps it. With no variables (a value read from a
-// ConfigMap, which Kubernetes does not expand) every dollar is kept.
+// Kubernetes keeps it.
 func (rd *renderer) expand(s string, vars, secretVars map[string]string) string {
 	if !strings.Contains(s, "$") {
 		return s
@@ -311,7 +301,7 @@ func (rd *renderer) expand(s string, vars, secretVars map[string]string) string 
 		}
 		rest := s[i+1:]
 		switch {
-		case strings.HasPrefix(rest, "$") && vars != nil:
+		case strings.HasPrefix(rest, "$"):
 			b.WriteString("$$")
 			i++
 			continue
@@ -427,24 +417,26 @@ func (rd *renderer) dependencies() {
 				continue
 			}
 			after[c.Name] = append(after[c.Name], t.Name)
-			if s.DependsOn == nil {
-				s.DependsOn = map[string]Dependency{}
-			}
 			cond := "service_started"
-			if rd.health[t.Name] {
+			if rd.services[t.Name].Healthcheck != nil {
 				cond = "service_healthy"
 			}
-			s.DependsOn[ServiceName(t)] = Dependency{Condition: cond}
+			dependOn(s, ServiceName(t), cond)
 			// The pod's first container waits too: its init containers
 			// run before the main one.
 			if first := rd.firstInit[c.Name]; first != nil {
-				if first.DependsOn == nil {
-					first.DependsOn = map[string]Dependency{}
-				}
-				first.DependsOn[ServiceName(t)] = Dependency{Condition: cond}
+				dependOn(first, ServiceName(t), cond)
 			}
 		}
 	}
+}
+
+// dependOn makes s start once the service called name meets cond.
+func dependOn(s *Service, name, cond string) {
+	if s.DependsOn == nil {
+		s.DependsOn = map[string]Dependency{}
+	}
+	s.DependsOn[name] = Dependency{Condition: cond}
 }
 
 // deploy sets replicas, resources and the rolling update.
@@ -715,7 +707,7 @@ func (rd *renderer) secretEntry(c *model.Component, f model.File) string {
 		ns = sec.Namespace
 	}
 	file := path.Join(rd.env.Compose.SecretsDir, f.Secret, f.Key)
-	rd.useSecret(f.Secret, f.Key, f.Pos, "the file "+file)
+	rd.useSecret(f.Secret, f.Key, "the file "+file)
 	rd.add(KindSecret, name, ns, "", f.Pos, &Secret{File: file})
 	return name
 }
@@ -727,7 +719,7 @@ func (rd *renderer) sidecar(c *model.Component, main *Service, sc model.Sidecar)
 	s := rd.extra(c, main, sc.InitContainer, where)
 	s.NetworkMode = "service:" + ServiceName(c)
 	s.Networks = nil
-	s.DependsOn = map[string]Dependency{ServiceName(c): {Condition: "service_started"}}
+	dependOn(s, ServiceName(c), "service_started")
 	s.Restart = "unless-stopped"
 	if c.RunsToCompletion() {
 		// Kubernetes stops a job's sidecars when it ends; Compose
@@ -752,14 +744,11 @@ func (rd *renderer) initContainer(c *model.Component, main *Service, ic model.In
 	if i == 0 {
 		rd.firstInit[c.Name] = s
 	}
-	if prev := i - 1; prev >= 0 {
-		s.DependsOn = map[string]Dependency{ServiceName(c) + "." + c.Init[prev].Name: {Condition: "service_completed_successfully"}}
-	}
-	if main.DependsOn == nil {
-		main.DependsOn = map[string]Dependency{}
+	if i > 0 {
+		dependOn(s, ServiceName(c)+"."+c.Init[i-1].Name, "service_completed_successfully")
 	}
 	if i == len(c.Init)-1 {
-		main.DependsOn[name] = Dependency{Condition: "service_completed_successfully"}
+		dependOn(main, name, "service_completed_successfully")
 	}
 	rd.add(KindService, name, c.Namespace, c.Name, ic.Pos, s)
 }
@@ -775,7 +764,7 @@ func (rd *renderer) extra(c *model.Component, main *Service, ic model.InitContai
 	for _, r := range ic.Secrets {
 		secretVars[r.Env] = rd.secretVariable(r)
 	}
-	s := &Service{
+	return &Service{
 		Image:       rd.pin(ic.Image, where+".image"),
 		Platform:    rd.platform(),
 		Environment: rd.environment(vars, secretVars),
@@ -792,7 +781,6 @@ func (rd *renderer) extra(c *model.Component, main *Service, ic model.InitContai
 		Profiles: main.Profiles,
 		Deploy:   &Deploy{Resources: rd.resources(ic.Resources, where+".resources")},
 	}
-	return s
 }
 
 // needList is what the host must have: Compose itself, then each secret
@@ -840,7 +828,7 @@ func (rd *renderer) noteList() []string {
 		if c.Autoscale != nil {
 			scaled = append(scaled, fmt.Sprintf("%s %d", c.Name, c.Autoscale.Min))
 		}
-		if !rd.health[c.Name] {
+		if rd.services[c.Name].Healthcheck == nil {
 			if r, l := render.ReadinessAndLiveness(c); r != nil || l != nil {
 				probes = append(probes, c.Name)
 			}
