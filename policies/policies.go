@@ -139,7 +139,11 @@ type Report struct {
 
 // Check runs every rule on one environment and applies its waivers.
 func Check(r *model.Resolved, out *render.Output, facts images.Facts, opts Options) []Finding {
-	ctx := &Context{Env: r, Output: out, Facts: facts, Today: opts.Today}
+	// The rules check what charts render as they check what gitopsc
+	// writes.
+	checked := *out
+	checked.Objects = out.Checked()
+	ctx := &Context{Env: r, Output: &checked, Facts: facts, Today: opts.Today}
 	var fs []Finding
 	for _, rule := range Rules() {
 		if rule.Check == nil || !rule.checks(r.Env) {
@@ -164,16 +168,20 @@ func Check(r *model.Resolved, out *render.Output, facts images.Facts, opts Optio
 	// A finding on a raw object's rendered object is waived by the
 	// object's name under objects, as one on a component's by the
 	// component's.
-	raw := map[string]string{}
-	for _, o := range out.Objects {
+	// One on a chart's object is waived by the chart's, and names it.
+	type source struct{ target, id string }
+	raw := map[string]source{}
+	for _, o := range checked.Objects {
 		if o.Source != nil {
-			raw[o.Source.ID()] = o.Source.Target()
+			plain := *o.Source
+			plain.Chart = ""
+			raw[plain.ID()] = source{o.Source.Target(), o.Source.ID()}
 		}
 	}
 	if len(raw) > 0 {
 		for i := range fs {
-			if t, ok := raw[fs[i].Object]; ok {
-				fs[i].Target = t
+			if s, ok := raw[fs[i].Object]; ok {
+				fs[i].Target, fs[i].Object = s.target, s.id
 			}
 		}
 	}

@@ -133,6 +133,10 @@ func IsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// Transport is the HTTP transport lookups use: plain HTTP only to a
+// loopback address.
+func Transport() http.RoundTripper { return tlsUnlessLoopback{remote.DefaultTransport} }
+
 // tlsUnlessLoopback refuses plain HTTP to anything but a loopback host.
 // go-containerregistry falls back to HTTP for private addresses too; a
 // lock must not rest on an unauthenticated connection across a network.

@@ -18,12 +18,9 @@ import (
 )
 
 // The folders of an environment that are not namespace layers (the
-// renderer's LayerFlux and LayerPlatform): a namespace cannot take their
-// names.
-const (
-	layerFlux     = "flux"
-	layerPlatform = "platform"
-)
+// renderer's LayerFlux, LayerPlatform, LayerInfrastructure and
+// LayerConfigs): a namespace cannot take their names.
+var reservedLayers = []string{"flux", "platform", "infrastructure", "infrastructure-configs"}
 
 // paths caches parsed selector paths: the loader looks up the same few
 // dotted paths on every component, and parsing them each time cost more
@@ -106,7 +103,7 @@ func (d *decoder) input(v cue.Value) *model.Input {
 	in := &model.Input{Dir: d.dir, System: d.system(v.LookupPath(cuePath(pathSystem)))}
 	for _, f := range sortedFields(v.LookupPath(cuePath(pathEnvironments))) {
 		if d.label(f, "environment", "environments."+f.label) {
-			in.Environments = append(in.Environments, d.environment(f))
+			in.Environments = append(in.Environments, d.environment(f, in.System))
 		}
 	}
 	return in
@@ -167,7 +164,7 @@ func (d *decoder) system(v cue.Value) *model.System {
 		if !d.label(f, "namespace", "system.namespaces."+f.label) {
 			continue
 		}
-		if f.label == layerFlux || f.label == layerPlatform {
+		if slices.Contains(reservedLayers, f.label) {
 			d.errs.Add(f.v.Pos(), "system.namespaces.%s: %q is the name of a folder gitopsc writes in each environment (its Flux Kustomizations, and what every namespace shares), and a namespace's objects go in a folder of its name; choose another name", f.label, f.label)
 			continue
 		}
@@ -180,6 +177,7 @@ func (d *decoder) system(v cue.Value) *model.System {
 		s.Objects = append(s.Objects, d.objects(f.v.LookupPath(cuePath("objects")), "system.namespaces."+f.label+".objects", f.label)...)
 	}
 	s.Objects = append(s.Objects, d.objects(v.LookupPath(cuePath("objects")), "system.objects", "")...)
+	s.Charts = d.systemCharts(v.LookupPath(cuePath("charts")))
 	for _, f := range sortedFields(v.LookupPath(cuePath("components"))) {
 		if d.label(f, "component", "system.components."+f.label) {
 			s.Components = append(s.Components, d.component(f, "system.components."+f.label))
@@ -249,19 +247,9 @@ func (d *decoder) secretSource(v cue.Value) model.SecretSource {
 	return src
 }
 
-// SplitImage splits "repo:tag" into repository and tag; a colon inside
-// the registry host (a port) is not a tag separator.
-func SplitImage(ref string) (repo, tag string) {
-	slash := strings.LastIndexByte(ref, '/')
-	if i := strings.LastIndexByte(ref, ':'); i > slash {
-		return ref[:i], ref[i+1:]
-	}
-	return ref, ""
-}
-
 func image(v cue.Value) model.Image {
 	ref, pos := str(v, "")
-	repo, tag := SplitImage(ref)
+	repo, tag := model.SplitImage(ref)
 	return model.Image{Ref: ref, Repository: repo, Tag: tag, Pos: pos}
 }
 
@@ -604,7 +592,7 @@ func probe(v cue.Value) *model.Probe {
 	return p
 }
 
-func (d *decoder) environment(f field) *model.Environment {
+func (d *decoder) environment(f field, sys *model.System) *model.Environment {
 	v := f.v
 	path := "environments." + f.label
 	e := &model.Environment{Name: f.label, Pos: v.Pos()}
@@ -694,6 +682,7 @@ func (d *decoder) environment(f field) *model.Environment {
 	e.Objects = append(e.Objects, d.objects(v.LookupPath(cuePath("objects")), path+".objects", "")...)
 	model.SortObjects(e.Objects)
 	d.duplicateObjects(e.Objects)
+	e.Charts = d.envCharts(v.LookupPath(cuePath("charts")), path+".charts", sys)
 	for _, c := range sortedFields(v.LookupPath(cuePath("components"))) {
 		e.Components = append(e.Components, d.override(c, path+".components."+c.label))
 	}

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,7 +48,8 @@ func schemaSources() []string {
 
 // The folder names a namespace may not take are the renderer's.
 func TestReservedLayerNames(t *testing.T) {
-	if layerFlux != render.LayerFlux || layerPlatform != render.LayerPlatform {
-		t.Errorf("load reserves %q and %q, the renderer writes %q and %q", layerFlux, layerPlatform, render.LayerFlux, render.LayerPlatform)
+	want := []string{render.LayerFlux, render.LayerPlatform, render.LayerInfrastructure, render.LayerConfigs}
+	if !slices.Equal(reservedLayers, want) {
+		t.Errorf("load reserves %q, the renderer writes %q", reservedLayers, want)
 	}
 }

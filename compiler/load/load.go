@@ -110,6 +110,9 @@ func Dir(dir string) (_ *model.Input, err error) {
 	if len(r.errs) > 0 {
 		return nil, r.errs.Err()
 	}
+	if err := loadCharts(r.in); err != nil {
+		return nil, err
+	}
 	r.in.Arg = dir
 	return r.in, nil
 }

@@ -14,75 +14,16 @@ import (
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	batchv1 "k8s.io/api/batch/v1"
-	certificatesv1 "k8s.io/api/certificates/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	eventsv1 "k8s.io/api/events/v1"
-	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	nodev1 "k8s.io/api/node/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	resourcev1 "k8s.io/api/resource/v1"
-	schedulingv1 "k8s.io/api/scheduling/v1"
-	storagev1 "k8s.io/api/storage/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/gitopsc/gitopsc/compiler/kinds"
 	"github.com/gitopsc/gitopsc/compiler/model"
 )
-
-// builtinScheme knows the kinds of the built-in API groups that raw
-// objects are decoded against.
-var builtinScheme = sync.OnceValue(func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{
-		admissionregistrationv1.AddToScheme, appsv1.AddToScheme, autoscalingv1.AddToScheme,
-		autoscalingv2.AddToScheme, batchv1.AddToScheme, certificatesv1.AddToScheme,
-		coordinationv1.AddToScheme, corev1.AddToScheme, discoveryv1.AddToScheme,
-		eventsv1.AddToScheme, flowcontrolv1.AddToScheme, networkingv1.AddToScheme,
-		nodev1.AddToScheme, policyv1.AddToScheme, rbacv1.AddToScheme,
-		schedulingv1.AddToScheme, storagev1.AddToScheme, apiextensionsv1.AddToScheme,
-		resourcev1.AddToScheme,
-	} {
-		if err := add(s); err != nil {
-			panic(err) // the registrations are fixed at build time
-		}
-	}
-	return s
-})
-
-// clusterScoped are the built-in kinds that live outside namespaces.
-var clusterScoped = map[string]bool{
-	"Namespace": true, "Node": true, "PersistentVolume": true, "ComponentStatus": true,
-	"ClusterRole": true, "ClusterRoleBinding": true,
-	"StorageClass": true, "CSIDriver": true, "CSINode": true, "VolumeAttachment": true, "VolumeAttributesClass": true,
-	"IngressClass": true, "IPAddress": true, "ServiceCIDR": true,
-	"PriorityClass": true, "RuntimeClass": true,
-	"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true,
-	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
-	"CustomResourceDefinition": true, "CertificateSigningRequest": true,
-	"FlowSchema": true, "PriorityLevelConfiguration": true,
-	"DeviceClass": true, "ResourceSlice": true,
-}
-
-// notObjects are kinds the built-in groups register that are not objects
-// one stores: requests, replies and lists.
-var notObjects = map[string]bool{
-	"Status": true, "WatchEvent": true, "Scale": true, "Eviction": true, "Binding": true,
-	"SerializedReference": true, "RangeAllocation": true, "PodStatusResult": true,
-	"PodAttachOptions": true, "PodExecOptions": true, "PodLogOptions": true, "PodPortForwardOptions": true,
-	"PodProxyOptions": true, "NodeProxyOptions": true, "ServiceProxyOptions": true,
-}
 
 // serverMetadata are the metadata fields the API server sets; written in
 // the source they would either be refused or fight the cluster.
@@ -124,9 +65,9 @@ func (d *decoder) object(f field, path, block string) *model.Object {
 	}
 	o.Group = gv.Group
 	gvk := gv.WithKind(o.Kind)
-	sch := builtinScheme()
-	builtin := builtinGroup(sch, gv.Group)
-	if builtin && (strings.HasSuffix(o.Kind, "List") || strings.HasSuffix(o.Kind, "Options") || notObjects[o.Kind]) {
+	sch := kinds.Scheme()
+	builtin := kinds.BuiltinGroup(gv.Group)
+	if builtin && (strings.HasSuffix(o.Kind, "List") || strings.HasSuffix(o.Kind, "Options") || kinds.NotObjects[o.Kind]) {
 		d.errs.Add(kindPos, "%s.kind: %s is not an object the API server stores; write each object under objects on its own", path, o.Kind)
 		return nil
 	}
@@ -152,7 +93,7 @@ func (d *decoder) object(f field, path, block string) *model.Object {
 	}
 
 	// Scope, namespace and name.
-	namespaced := !clusterScoped[o.Kind]
+	namespaced := !kinds.ClusterScoped[o.Kind]
 	if !builtin {
 		// A custom resource's scope is its CRD's, which the source need
 		// not hold: one without a namespace is taken to be cluster-scoped.
@@ -234,37 +175,27 @@ func (d *decoder) object(f field, path, block string) *model.Object {
 	return o
 }
 
-// builtinGroup reports whether group is one the scheme has kinds of.
-func builtinGroup(s *runtime.Scheme, group string) bool {
-	for _, gv := range s.PrioritizedVersionsAllGroups() {
-		if gv.Group == group {
-			return true
-		}
-	}
-	return false
-}
-
 // unknownKind says why a built-in group does not serve gvk: the kind is
 // misspelled, or is served at another version (atVersion).
 func unknownKind(s *runtime.Scheme, gvk schema.GroupVersionKind) (msg string, atVersion bool) {
-	var kinds, versions []string
+	var names, versions []string
 	for k := range s.AllKnownTypes() {
-		if k.Group != gvk.Group || strings.HasSuffix(k.Kind, "List") || strings.HasSuffix(k.Kind, "Options") || notObjects[k.Kind] {
+		if k.Group != gvk.Group || strings.HasSuffix(k.Kind, "List") || strings.HasSuffix(k.Kind, "Options") || kinds.NotObjects[k.Kind] {
 			continue
 		}
 		if k.Kind == gvk.Kind {
 			versions = append(versions, k.GroupVersion().String())
 		}
 		if k.Version == gvk.Version {
-			kinds = append(kinds, k.Kind)
+			names = append(names, k.Kind)
 		}
 	}
 	sort.Strings(versions)
-	sort.Strings(kinds)
+	sort.Strings(names)
 	if len(versions) > 0 {
 		return fmt.Sprintf("%s is not served at %s; write apiVersion: %q", gvk.Kind, gvk.GroupVersion(), versions[len(versions)-1]), true
 	}
-	return fmt.Sprintf("%s has no kind %s%s", gvk.GroupVersion(), gvk.Kind, didYouMean(gvk.Kind, kinds)), false
+	return fmt.Sprintf("%s has no kind %s%s", gvk.GroupVersion(), gvk.Kind, didYouMean(gvk.Kind, names)), false
 }
 
 // objectNameProblems checks a name as the API server does: RBAC names
@@ -485,7 +416,7 @@ func (d *decoder) podImages(v cue.Value, typed any) []model.ObjectImage {
 		for i, c := range list.cs {
 			pos := v.LookupPath(cue.ParsePath(fmt.Sprintf("%s.%s[%d].image", at, list.field, i))).Pos()
 			ref, digest, _ := strings.Cut(c.Image, "@")
-			repo, tag := SplitImage(ref)
+			repo, tag := model.SplitImage(ref)
 			out = append(out, model.ObjectImage{Container: list.what + c.Name, Digest: digest,
 				Image: model.Image{Ref: ref, Repository: repo, Tag: tag, Pos: pos}})
 		}

@@ -62,7 +62,7 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 		tn.Template, tn.TemplatePos = str(f.v, "template")
 		t := templates[tn.Template]
 		switch {
-		case f.label == layerFlux || f.label == layerPlatform:
+		case slices.Contains(reservedLayers, f.label):
 			d.errs.Add(f.v.Pos(), "%s: %q is the name of a folder gitopsc writes in each environment, and a tenant's objects go in a folder named as its namespace; choose another name", path, f.label)
 			continue
 		case f.label == "object" || f.label == "namespace" || f.label == "secret":

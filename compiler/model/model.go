@@ -20,6 +20,9 @@ type Input struct {
 	Arg          string // the input folder as the user named it
 	System       *System
 	Environments []*Environment // sorted by name
+	// Charts are the chart archives of charts.lock that the input uses,
+	// and its path charts, by Chart.Key.
+	Charts map[string]*LoadedChart
 }
 
 // Environment returns the environment called name, or nil.
@@ -42,6 +45,8 @@ type System struct {
 	// Objects are the raw objects, the system's own and its
 	// namespaces', sorted by Block and Key.
 	Objects []*Object
+	// Charts are the Helm charts, sorted by name.
+	Charts []*Chart
 	// Tenants are the instances of templates, sorted by name. Their
 	// namespaces are in Namespaces and their components in Components,
 	// one copy of the template's each; TenantOverrides are what each
@@ -52,6 +57,16 @@ type System struct {
 	index    sync.Once
 	byName   map[string]*Component
 	byObject map[[2]string]*Component
+}
+
+// Chart returns the chart called name, or nil.
+func (s *System) Chart(name string) *Chart {
+	for _, c := range s.Charts {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
 }
 
 // Namespace returns the namespace called name, or nil.
@@ -453,7 +468,10 @@ type Environment struct {
 	// Objects are added to the system's, or replace those of the same
 	// Block and Key; sorted by Block and Key.
 	Objects []*Object
-	Policy  PolicySettings
+	// Charts change the system's of the same name or add charts of the
+	// environment's own; sorted by name.
+	Charts []*ChartOverride
+	Policy PolicySettings
 }
 
 // ComposeHost is the machine that runs a Compose environment.
@@ -648,4 +666,14 @@ func ObjectPart(name string) string {
 		return name[i+1:]
 	}
 	return name
+}
+
+// SplitImage splits "repo:tag" into repository and tag; a colon inside
+// the registry host (a port) is not a tag separator.
+func SplitImage(ref string) (repo, tag string) {
+	slash := strings.LastIndexByte(ref, '/')
+	if i := strings.LastIndexByte(ref, ':'); i > slash {
+		return ref[:i], ref[i+1:]
+	}
+	return ref, ""
 }

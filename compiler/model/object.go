@@ -36,6 +36,9 @@ type Object struct {
 	// Images are the images of its pods' containers, in order.
 	Images []ObjectImage
 	Pos    Pos
+	// Chart is the chart that renders the object, "" for one written
+	// under objects; Template is the chart's file it comes from.
+	Chart, Template string
 }
 
 // ObjectImage is one container image of an object's pods.
@@ -51,6 +54,9 @@ type ObjectImage struct {
 // Target is what a waiver names for a finding on the object: "object/KEY",
 // or "object/NAMESPACE/KEY" for one under namespaces: NAMESPACE: objects.
 func (o *Object) Target() string {
+	if o.Chart != "" {
+		return "chart/" + o.Chart
+	}
 	if o.Block != "" {
 		return "object/" + o.Block + "/" + o.Key
 	}
@@ -64,12 +70,17 @@ func (o *Object) Identity() string {
 }
 
 // ID is the object's identity in messages: "Kind namespace/name", or
-// "Kind name" when it is cluster-scoped.
+// "Kind name" when it is cluster-scoped; a chart's object is prefixed
+// with the chart's name: "CHART: Kind namespace/name".
 func (o *Object) ID() string {
+	id := o.Kind + " " + o.Namespace + "/" + o.Name
 	if o.Namespace == "" {
-		return o.Kind + " " + o.Name
+		id = o.Kind + " " + o.Name
 	}
-	return o.Kind + " " + o.Namespace + "/" + o.Name
+	if o.Chart != "" {
+		return o.Chart + ": " + id
+	}
+	return id
 }
 
 // SortObjects sorts objects by Block, then Key.

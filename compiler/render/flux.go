@@ -151,11 +151,19 @@ func (rd *renderer) flux() {
 			Namespace: fx.SourceNamespace, Name: k.Name, Obj: k, Pos: rd.env.Pos})
 	}
 	add(LayerPlatform, kustomization(LayerPlatform, nil))
+	// Charts, then the objects of their CRDs, then the namespaces.
+	before := []string{LayerPlatform}
+	for _, l := range []string{LayerInfrastructure, LayerConfigs} {
+		if layers[l] {
+			add(l, kustomization(l, before))
+			before = []string{l}
+		}
+	}
 	for _, ns := range rd.sys.Namespaces {
 		if !layers[ns.Name] {
 			continue
 		}
-		dependsOn := []string{LayerPlatform}
+		dependsOn := append([]string{}, before...)
 		for _, d := range deps[ns.Name] {
 			if layers[d] {
 				dependsOn = append(dependsOn, d)

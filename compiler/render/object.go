@@ -2,6 +2,7 @@ package render
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -15,10 +16,16 @@ import (
 // for their namespace filled in, gitopsc's labels added where unset, and
 // their pods' images pinned by digest like the components'.
 func (rd *renderer) rawObjects() {
+	chartKinds := rd.chartKinds()
 	for _, o := range rd.sys.Objects {
 		layer := LayerPlatform
 		if o.Namespace != "" && rd.sys.Namespace(o.Namespace) != nil {
 			layer = o.Namespace
+		}
+		if layer == LayerPlatform && chartKinds[o.Group+"/"+o.Kind] {
+			// Its CRD comes with a chart, which the platform layer
+			// comes before.
+			layer = LayerConfigs
 		}
 		var obj any
 		if o.Typed != nil {
@@ -51,9 +58,32 @@ func (rd *renderer) rawObjects() {
 			meta["labels"] = out
 			obj = c
 		}
-		rd.add(&Object{Layer: layer, APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
-			Obj: obj, Pos: o.Pos, Source: o})
+		ro := &Object{Layer: layer, APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
+			Obj: obj, Pos: o.Pos, Source: o}
+		if o.Chart != "" {
+			// Helm installs it: gitopsc checks it and writes nothing.
+			ro.Layer = ChartLayer(o.Chart)
+			rd.charted = append(rd.charted, ro)
+			continue
+		}
+		rd.add(ro)
 	}
+}
+
+// ChartLayer is what the Layer of a chart's object says: it is in no
+// folder, Helm installs it.
+func ChartLayer(chart string) string { return "chart " + chart }
+
+// chartKinds are the group/kind of each custom resource a chart's CRDs
+// define.
+func (rd *renderer) chartKinds() map[string]bool {
+	out := map[string]bool{}
+	for _, o := range rd.sys.Objects {
+		if crd, ok := o.Typed.(*apiextensionsv1.CustomResourceDefinition); ok && o.Chart != "" {
+			out[crd.Spec.Group+"/"+crd.Spec.Names.Kind] = true
+		}
+	}
+	return out
 }
 
 // rawLabels are an object's labels with gitopsc's own added where unset.

@@ -26,10 +26,14 @@ func (o *Output) Prerequisites() []string {
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 
 	fluxDir := env.Flux.PathPrefix + "/" + env.Name + "/" + LayerFlux
+	controllers := "source-controller and kustomize-controller"
+	if len(o.Env.System.Charts) > 0 {
+		controllers = "source-controller, kustomize-controller and helm-controller"
+	}
 	if env.Flux.ManagedSource {
-		add("Flux: source-controller and kustomize-controller (flux install), and something that applies %s, such as a Kustomization of that path; gitopsc renders the GitRepository %s/%s, with no credentials: a private repository needs its secretRef", fluxDir, env.Flux.SourceNamespace, env.Flux.SourceName)
+		add("Flux: %s (flux install), and something that applies %s, such as a Kustomization of that path; gitopsc renders the GitRepository %s/%s, with no credentials: a private repository needs its secretRef", controllers, fluxDir, env.Flux.SourceNamespace, env.Flux.SourceName)
 	} else {
-		add("Flux: source-controller and kustomize-controller, and the GitRepository %s/%s and the Kustomization of %s that flux bootstrap --path=%s creates", env.Flux.SourceNamespace, env.Flux.SourceName, fluxDir, fluxDir)
+		add("Flux: %s, and the GitRepository %s/%s and the Kustomization of %s that flux bootstrap --path=%s creates", controllers, env.Flux.SourceNamespace, env.Flux.SourceName, fluxDir, fluxDir)
 	}
 	var sops, stores, classes, ingress, lbs, tls []string
 	hpa, gpus := false, false
@@ -77,14 +81,14 @@ func (o *Output) Prerequisites() []string {
 	custom := map[string]int{}
 	namespaces := map[string]bool{}
 	foreign := map[string]int{}
-	for _, obj := range o.Objects {
+	for _, obj := range o.Checked() {
 		switch t := obj.Obj.(type) {
 		case *apiextensionsv1.CustomResourceDefinition:
 			crds[t.Spec.Names.Kind+"."+t.Spec.Group] = true
 		case *corev1.Namespace:
 			namespaces[t.Name] = true
 		}
-		if obj.Source == nil {
+		if obj.Source == nil || obj.Source.Chart != "" {
 			continue
 		}
 		if obj.Source.Typed == nil && !builtinUntyped[obj.Source.Group] {
@@ -108,7 +112,12 @@ func (o *Output) Prerequisites() []string {
 		add("Secret %s/%s: the SOPS age key (age.agekey), for %s", env.Flux.SourceNamespace, env.Flux.DecryptionSecret, count(len(sops), "SOPS-encrypted Secret"))
 	}
 	if len(stores) > 0 {
-		add("External Secrets Operator (%s) and %s, for %s", ExternalSecretAPIVersion, strings.Join(uniq(stores), " and "), count(len(stores), "ExternalSecret"))
+		if crds["ExternalSecret.external-secrets.io"] {
+			// A chart installs the operator.
+			add("%s, for %s", strings.Join(uniq(stores), " and "), count(len(stores), "ExternalSecret"))
+		} else {
+			add("External Secrets Operator (%s) and %s, for %s", ExternalSecretAPIVersion, strings.Join(uniq(stores), " and "), count(len(stores), "ExternalSecret"))
+		}
 	}
 	for _, c := range uniq(ingress) {
 		switch {

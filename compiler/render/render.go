@@ -62,11 +62,11 @@ type Object struct {
 }
 
 // FileName is the object's file inside its layer folder:
-// "<kind>-<name>.yaml". The platform layer holds objects of every
-// namespace, so there the namespace is part of the name:
+// "<kind>-<name>.yaml". The platform and infrastructure layers hold
+// objects of every namespace, so there the namespace is part of the name:
 // "<kind>-<namespace>-<name>.yaml".
 func (o *Object) FileName() string {
-	if o.Layer == LayerPlatform && o.Namespace != "" {
+	if layerRank(o.Layer) != "9" && o.Layer != LayerFlux && o.Namespace != "" {
 		return strings.ToLower(o.Kind) + "-" + o.Namespace + "-" + o.Name + ".yaml"
 	}
 	return strings.ToLower(o.Kind) + "-" + o.Name + ".yaml"
@@ -87,6 +87,9 @@ func (o *Object) ID() string {
 type Output struct {
 	Env     *model.Resolved
 	Objects []*Object // sorted by layer, kind, namespace, name
+	// Charted are the objects charts render, which Helm installs and
+	// gitopsc checks without writing them; Layer is ChartLayer's.
+	Charted []*Object
 	// Needs are what the target must have, set by a renderer that says
 	// so itself (Compose's); Prerequisites derives them otherwise.
 	Needs []string
@@ -96,18 +99,50 @@ type Output struct {
 }
 
 // Layers returns the layer names in the order Flux applies them: flux,
-// platform, then the namespace layers by name.
+// platform, infrastructure and its configs when there are charts, then
+// the namespace layers by name.
 func (o *Output) Layers() []string {
 	seen := map[string]bool{}
 	var ns []string
 	for _, obj := range o.Objects {
-		if !seen[obj.Layer] && obj.Layer != LayerFlux && obj.Layer != LayerPlatform {
+		if !seen[obj.Layer] && layerRank(obj.Layer) == "9" {
 			ns = append(ns, obj.Layer)
 		}
 		seen[obj.Layer] = true
 	}
 	sort.Strings(ns)
-	return append([]string{LayerFlux, LayerPlatform}, ns...)
+	out := []string{LayerFlux, LayerPlatform}
+	for _, l := range []string{LayerInfrastructure, LayerConfigs} {
+		if seen[l] {
+			out = append(out, l)
+		}
+	}
+	return append(out, ns...)
+}
+
+// Checked are the objects the rules check: those written and those
+// charts render.
+func (o *Output) Checked() []*Object {
+	if len(o.Charted) == 0 {
+		return o.Objects
+	}
+	return append(append(make([]*Object, 0, len(o.Objects)+len(o.Charted)), o.Objects...), o.Charted...)
+}
+
+// layerRank orders layers as Flux applies them; every namespace layer
+// ranks "9".
+func layerRank(l string) string {
+	switch l {
+	case LayerFlux:
+		return "0"
+	case LayerPlatform:
+		return "1"
+	case LayerInfrastructure:
+		return "2"
+	case LayerConfigs:
+		return "3"
+	}
+	return "9"
 }
 
 // Render renders one resolved environment. Images are pinned by the
@@ -121,11 +156,12 @@ func Render(r *model.Resolved, facts images.Facts) (*Output, error) {
 	}
 	rd.secrets()
 	rd.rawObjects()
+	rd.charts()
 	rd.flux()
 	if err := rd.errs.Err(); err != nil {
 		return nil, err
 	}
-	out := &Output{Env: r, Objects: rd.objects}
+	out := &Output{Env: r, Objects: rd.objects, Charted: rd.charted}
 	sortObjects(out.Objects)
 	var clash diag.List
 	for i := 1; i < len(out.Objects); i++ {
@@ -157,15 +193,7 @@ func Render(r *model.Resolved, facts images.Facts) (*Output, error) {
 }
 
 func sortObjects(objs []*Object) {
-	rank := func(l string) string {
-		switch l {
-		case LayerFlux:
-			return "0"
-		case LayerPlatform:
-			return "1"
-		}
-		return "2" + l
-	}
+	rank := func(l string) string { return layerRank(l) + l }
 	// Keys are computed once: building file names in the comparison cost
 	// more than the sort itself on large systems. The sort moves indices,
 	// not keys: moving structs of strings cost a write barrier each.
@@ -193,6 +221,7 @@ type renderer struct {
 	facts   images.Facts
 	errs    *diag.List
 	objects []*Object
+	charted []*Object
 }
 
 func (rd *renderer) add(o *Object) { rd.objects = append(rd.objects, o) }

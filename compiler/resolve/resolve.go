@@ -15,6 +15,10 @@ import (
 // component's fields they name and keep the rest; values that came from
 // the environment carry the environment's positions.
 func Environment(in *model.Input, env *model.Environment) (*model.Resolved, error) {
+	return environment(in, env, chartRenders{})
+}
+
+func environment(in *model.Input, env *model.Environment, renders chartRenders) (*model.Resolved, error) {
 	var errs diag.List
 	sys := &model.System{Name: in.System.Name, NamePos: in.System.NamePos, Tenants: in.System.Tenants}
 	for _, ns := range in.System.Namespaces {
@@ -66,6 +70,7 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 	}
 	sameIngress(sys, &errs)
 	sys.Objects = objects(in, env, &errs)
+	resolveCharts(in, env, sys, renders, &errs)
 	workloadNames(sys, env, &errs)
 	apiServer(sys, env, &errs)
 	checkVersion(env, &errs)
@@ -79,8 +84,9 @@ func Environment(in *model.Input, env *model.Environment) (*model.Resolved, erro
 func All(in *model.Input) ([]*model.Resolved, error) {
 	var errs diag.List
 	var out []*model.Resolved
+	renders := chartRenders{}
 	for _, env := range in.Environments {
-		r, err := Environment(in, env)
+		r, err := environment(in, env, renders)
 		if err != nil {
 			if l, ok := err.(diag.List); ok {
 				errs = append(errs, l...)

@@ -114,7 +114,7 @@ compile or a wrong command line, 3 a file system, registry or git failure.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return diag.Usagef("%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newVet(), newBuild(), newSchema(), newImages(), newRules(), newExplain(), newDiff(), newVersion(), newInit(), newGraph(), newImport())
+	root.AddCommand(newVet(), newBuild(), newSchema(), newImages(), newCharts(), newRules(), newExplain(), newDiff(), newVersion(), newInit(), newGraph(), newImport())
 	return root
 }
 

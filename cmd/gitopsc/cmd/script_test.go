@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/gitopsc/gitopsc/compiler/charts/charttest"
 	"github.com/gitopsc/gitopsc/compiler/composefile"
 	"github.com/gitopsc/gitopsc/compiler/images/imagetest"
 )
@@ -41,6 +42,7 @@ func scriptParams(dir string) testscript.Params {
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
 			env.Values[registryKey{}] = &registryState{}
+			env.Values[chartRepoKey{}] = &chartRepoState{}
 			// $SHIPPED is the shipped input, for scripts that read it as
 			// it is (they copy it before changing anything).
 			shipped, err := filepath.Abs(filepath.Join("..", "..", "..", "environments"))
@@ -56,6 +58,8 @@ func scriptParams(dir string) testscript.Params {
 			"registry":    cmdRegistry,
 			"pushimage":   cmdPushImage,
 			"composeload": cmdComposeLoad,
+			"chartrepo":   cmdChartRepo,
+			"pushchart":   cmdPushChart,
 		},
 	}
 }
@@ -251,4 +255,52 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+type chartRepoKey struct{}
+
+// chartRepoState is the script's HTTP Helm repository, once started.
+type chartRepoState struct{ r *charttest.Repository }
+
+// cmdChartRepo runs an HTTP Helm repository (index.yaml and archives) on
+// 127.0.0.1 for the script:
+//
+//	chartrepo start   start it and set $CHARTS to its host:port
+func cmdChartRepo(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 || args[0] != "start" {
+		ts.Fatalf("usage: chartrepo start")
+	}
+	st := ts.Value(chartRepoKey{}).(*chartRepoState)
+	if st.r != nil {
+		ts.Fatalf("chartrepo already started")
+	}
+	r, err := charttest.StartRepository()
+	ts.Check(err)
+	st.r = r
+	ts.Defer(r.Close)
+	ts.Setenv("CHARTS", r.Host)
+}
+
+// cmdPushChart packages the chart folder DIR of the script into a
+// deterministic archive and publishes it:
+//
+//	pushchart DIR              in the chartrepo's repository
+//	pushchart DIR --oci REPO   as an OCI artifact REPO/NAME:VERSION
+//	                           (REPO is HOST/PATH, on the registry)
+func cmdPushChart(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || (len(args) != 1 && (len(args) != 3 || args[1] != "--oci")) {
+		ts.Fatalf("usage: pushchart DIR [--oci HOST/PATH]")
+	}
+	c, err := charttest.Package(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if len(args) == 3 {
+		_, err := charttest.Push(args[2], c)
+		ts.Check(err)
+		return
+	}
+	st := ts.Value(chartRepoKey{}).(*chartRepoState)
+	if st.r == nil {
+		ts.Fatalf("pushchart: start the chartrepo first")
+	}
+	st.r.Add(c)
 }

@@ -1,0 +1,104 @@
+package charts
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/gitopsc/gitopsc/compiler/kinds"
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// Objects turns what a chart renders into the objects the rules check,
+// each placed at the chart (c.Pos) and named after it. A namespaced
+// object without a namespace is in the release's, as Helm installs it;
+// a custom resource is namespaced unless one of the chart's CRDs says
+// its kind is cluster-scoped.
+func Objects(c *model.Chart, ms []Manifest) ([]*model.Object, error) {
+	clusterCRs := map[schema.GroupKind]bool{}
+	for _, m := range ms {
+		if m.Object["kind"] != "CustomResourceDefinition" {
+			continue
+		}
+		spec, _ := m.Object["spec"].(map[string]any)
+		names, _ := spec["names"].(map[string]any)
+		group, _ := spec["group"].(string)
+		kind, _ := names["kind"].(string)
+		if spec["scope"] == "Cluster" {
+			clusterCRs[schema.GroupKind{Group: group, Kind: kind}] = true
+		}
+	}
+	var out []*model.Object
+	for _, m := range ms {
+		o, err := object(c, m, clusterCRs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", m.Template, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*model.Object, error) {
+	apiVersion, _ := m.Object["apiVersion"].(string)
+	kind, _ := m.Object["kind"].(string)
+	meta, _ := m.Object["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	ns, _ := meta["namespace"].(string)
+	if apiVersion == "" || kind == "" || name == "" {
+		return nil, fmt.Errorf("an object without apiVersion, kind or metadata.name, which Helm refuses to install")
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %v", kind, name, err)
+	}
+	o := &model.Object{Key: kind + "/" + name, Path: c.Path, APIVersion: apiVersion, Kind: kind, Name: name,
+		Group: gv.Group, Pos: c.Pos, Chart: c.Name, Template: m.Template}
+	gvk := gv.WithKind(kind)
+	sch := kinds.Scheme()
+	builtin := kinds.BuiltinGroup(gv.Group)
+	namespaced := !clusterCRs[gvk.GroupKind()]
+	if builtin {
+		if !sch.Recognizes(gvk) {
+			return nil, fmt.Errorf("%s %s: Kubernetes serves no kind %s at %s", kind, name, kind, apiVersion)
+		}
+		namespaced = !kinds.ClusterScoped[kind]
+	}
+	if namespaced {
+		o.Namespace = ns
+		if o.Namespace == "" {
+			o.Namespace = c.Namespace
+		}
+		meta["namespace"] = o.Namespace
+	}
+	if !builtin {
+		o.Fields = m.Object
+		return o, nil
+	}
+	typed, _ := sch.New(gvk)
+	b, err := json.Marshal(m.Object)
+	if err == nil {
+		err = json.Unmarshal(b, typed)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %v", kind, name, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	o.Typed = typed
+	if spec, _ := model.PodSpec(typed); spec != nil {
+		for _, list := range []struct {
+			what string
+			cs   []corev1.Container
+		}{{"init container ", spec.InitContainers}, {"container ", spec.Containers}} {
+			for _, ct := range list.cs {
+				ref, digest, _ := strings.Cut(ct.Image, "@")
+				repo, tag := model.SplitImage(ref)
+				o.Images = append(o.Images, model.ObjectImage{Container: list.what + ct.Name, Digest: digest,
+					Image: model.Image{Ref: ref, Repository: repo, Tag: tag, Pos: c.Pos}})
+			}
+		}
+	}
+	return o, nil
+}

@@ -1,0 +1,131 @@
+package charts
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	"k8s.io/apimachinery/pkg/util/yaml"
+)
+
+// DefaultKubeVersion is the Kubernetes version a chart is rendered for
+// when the environment does not state its cluster's: the newest the
+// Kubernetes API modules gitopsc is built with know.
+const DefaultKubeVersion = "v1.37.0"
+
+// Manifest is one object a chart renders.
+type Manifest struct {
+	// Template is the chart file it comes from: "templates/deployment.yaml",
+	// "crds/crd.yaml"; Hook the Helm hook events it runs on, if it is one.
+	Template string
+	Hook     []string
+	// Object is the object as JSON decodes it, numbers as json.Number.
+	Object map[string]any
+}
+
+// Render renders a chart as helm install would for release name in
+// namespace, offline: no lookup reaches a cluster, and Capabilities
+// report kubeVersion ("v1.31.0"). The chart's CRDs come first, then its
+// objects in Helm's install order, then its hooks but test hooks (which
+// Flux does not run unless asked). The values are checked against the
+// chart's values.schema.json, and the chart's kubeVersion constraint
+// against kubeVersion when the environment states it (stated).
+func Render(ch *chart.Chart, name, namespace string, values map[string]any, kubeVersion string, stated bool) ([]Manifest, error) {
+	caps := chartutil.DefaultCapabilities.Copy()
+	kv, err := chartutil.ParseKubeVersion(kubeVersion)
+	if err != nil {
+		return nil, err
+	}
+	caps.KubeVersion = *kv
+	if stated && ch.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(ch.Metadata.KubeVersion, kubeVersion) {
+		return nil, fmt.Errorf("chart %s %s needs Kubernetes %s, and the cluster runs %s", ch.Name(), ch.Metadata.Version, ch.Metadata.KubeVersion, strings.TrimSuffix(strings.TrimPrefix(kubeVersion, "v"), ".0"))
+	}
+	vals, err := chartutil.ToRenderValues(ch, values, chartutil.ReleaseOptions{Name: name, Namespace: namespace, Revision: 1, IsInstall: true}, caps)
+	if err != nil {
+		return nil, err
+	}
+	files, err := engine.Render(ch, vals)
+	if err != nil {
+		return nil, err
+	}
+	for f := range files {
+		if strings.HasSuffix(f, "NOTES.txt") {
+			delete(files, f)
+		}
+	}
+	hooks, manifests, err := releaseutil.SortManifests(files, caps.APIVersions, releaseutil.InstallOrder)
+	if err != nil {
+		return nil, err
+	}
+	var out []Manifest
+	for _, crd := range ch.CRDObjects() {
+		objs, err := decodeAll(crd.File.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", crd.Filename, err)
+		}
+		for _, o := range objs {
+			out = append(out, Manifest{Template: crd.Filename, Object: o})
+		}
+	}
+	for _, m := range manifests {
+		objs, err := decodeAll([]byte(m.Content))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", m.Name, err)
+		}
+		for _, o := range objs {
+			out = append(out, Manifest{Template: m.Name, Object: o})
+		}
+	}
+	sort.SliceStable(hooks, func(i, j int) bool { return hooks[i].Weight < hooks[j].Weight })
+	for _, h := range hooks {
+		var events []string
+		test := false
+		for _, e := range h.Events {
+			events = append(events, string(e))
+			test = test || e == release.HookTest
+		}
+		if test {
+			continue
+		}
+		objs, err := decodeAll([]byte(h.Manifest))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", h.Path, err)
+		}
+		for _, o := range objs {
+			out = append(out, Manifest{Template: h.Path, Hook: events, Object: o})
+		}
+	}
+	return out, nil
+}
+
+// decodeAll decodes each YAML document of b that holds something.
+func decodeAll(b []byte) ([]map[string]any, error) {
+	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+	var out []map[string]any
+	for {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err == io.EOF {
+			return out, nil
+		} else if err != nil {
+			return nil, err
+		}
+		if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+			continue
+		}
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		var m map[string]any
+		if err := d.Decode(&m); err != nil {
+			return nil, fmt.Errorf("not an object: %v", err)
+		}
+		out = append(out, m)
+	}
+}

@@ -1,0 +1,178 @@
+package load
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"helm.sh/helm/v3/pkg/chart/loader"
+
+	"github.com/gitopsc/gitopsc/compiler/charts"
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// charts decodes the charts of v, a struct of name → #Chart or
+// #ChartOverride, at path.
+func (d *decoder) charts(v cue.Value, path string) []*model.ChartOverride {
+	var out []*model.ChartOverride
+	for _, f := range sortedFields(v) {
+		p := path + "." + f.label
+		if !d.label(f, "chart", p) {
+			continue
+		}
+		c := &model.ChartOverride{Chart: model.Chart{Name: f.label, Path: p, Pos: f.v.Pos()}}
+		c.Namespace, c.NamespacePos = str(f.v, "namespace")
+		c.Repository, c.RepositoryPos = str(f.v, "repository")
+		c.Repository = strings.TrimSuffix(c.Repository, "/")
+		c.LocalPath, c.LocalPathPos = str(f.v, "path")
+		c.LocalPath = strings.TrimSuffix(strings.TrimPrefix(c.LocalPath, "./"), "/")
+		c.ChartName, c.ChartPos = str(f.v, "chart")
+		c.Version, c.VersionPos = str(f.v, "version")
+		c.CRDs, _ = str(f.v, "crds")
+		c.Timeout, _ = str(f.v, "timeout")
+		if vv := f.v.LookupPath(cuePath("values")); vv.Exists() {
+			c.ValuesPos = vv.Pos()
+			if b, err := vv.MarshalJSON(); err != nil {
+				d.errs.Add(vv.Pos(), "%s.values: %v", p, err)
+			} else if err := json.Unmarshal(b, &c.Values); err != nil {
+				d.errs.Add(vv.Pos(), "%s.values: %v", p, err)
+			}
+			if len(c.Values) == 0 {
+				c.Values, c.ValuesPos = nil, model.Pos{}
+			}
+		}
+		if dv := f.v.LookupPath(cuePath("dependsOn")); dv.Exists() {
+			c.HasDependsOn = true
+			names, pos := strsPos(f.v, "dependsOn")
+			for i, n := range names {
+				c.DependsOn = append(c.DependsOn, model.ChartDependency{Name: n, Pos: pos[i]})
+			}
+		}
+		if c.Repository != "" && c.LocalPath != "" {
+			d.errs.Add(c.LocalPathPos, "%s.path: a chart comes from a repository or from a path, not both; leave out one", p)
+		}
+		if c.LocalPath != "" && c.Version != "" {
+			d.errs.Add(c.VersionPos, "%s.version: a path chart's version is the one its Chart.yaml gives; leave out version", p)
+		}
+		if c.LocalPath != "" && c.ChartName != "" {
+			d.errs.Add(c.ChartPos, "%s.chart: a path chart is the chart in its folder; leave out chart", p)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// systemCharts are the system's charts, each complete.
+func (d *decoder) systemCharts(v cue.Value) []*model.Chart {
+	var out []*model.Chart
+	for _, c := range d.charts(v, "system.charts") {
+		d.completeChart(c)
+		out = append(out, &c.Chart)
+	}
+	return out
+}
+
+// completeChart checks that a chart says where it comes from, and fills
+// in its defaults.
+func (d *decoder) completeChart(c *model.ChartOverride) {
+	switch {
+	case c.Repository == "" && c.LocalPath == "":
+		d.errs.Add(c.Pos, "%s: give repository (a Helm repository's URL, with version) or path (a folder of the git repository)", c.Path)
+	case c.Repository != "" && c.Version == "":
+		d.errs.Add(c.RepositoryPos, "%s.version: give the exact chart version to install from %s; charts.lock records its digest", c.Path, c.Repository)
+	}
+	if c.Namespace == "" {
+		d.errs.Add(c.Pos, "%s.namespace: give the namespace the chart is installed in, one of system.namespaces", c.Path)
+	}
+	if c.ChartName == "" && c.Repository != "" {
+		c.ChartName, c.ChartPos = c.Name, c.Pos
+	}
+	if c.CRDs == "" {
+		c.CRDs = "CreateReplace"
+	}
+}
+
+// envCharts are an environment's charts: overrides of the system's, and
+// its own, which must be complete.
+func (d *decoder) envCharts(v cue.Value, path string, sys *model.System) []*model.ChartOverride {
+	out := d.charts(v, path)
+	for _, c := range out {
+		if sys.Chart(c.Name) == nil {
+			c.New = true
+			d.completeChart(c)
+		}
+	}
+	return out
+}
+
+// loadCharts reads charts.lock and the archives it keeps for the chart
+// versions the input installs, and the path charts' folders, into
+// in.Charts. A malformed lock is an error; an archive missing or not
+// matching the lock is recorded on the chart, for an environment that
+// installs it to report.
+func loadCharts(in *model.Input) error {
+	var errs diag.List
+	used := in.ChartsUsed()
+	if len(used) == 0 {
+		return nil
+	}
+	in.Charts = map[string]*model.LoadedChart{}
+	var lock *charts.Lock
+	for _, c := range used {
+		key := c.Key()
+		if _, done := in.Charts[key]; done {
+			continue
+		}
+		if c.Repository == "" {
+			dir := filepath.Join(filepath.Dir(in.Dir), filepath.FromSlash(c.LocalPath))
+			ch, err := loader.LoadDir(dir)
+			if err != nil {
+				errs.Add(c.LocalPathPos, "%s.path: cannot load the chart in %s: %s", c.Path, c.LocalPath, helmProblem(err))
+				continue
+			}
+			in.Charts[key] = &model.LoadedChart{Chart: ch}
+			continue
+		}
+		if lock == nil {
+			l, err := charts.ReadLock(in.Dir)
+			if err != nil {
+				return err
+			}
+			lock = l
+		}
+		e, ok := lock.Entries[key]
+		if !ok {
+			continue // not locked: reported where an environment installs it
+		}
+		lc := &model.LoadedChart{Digest: e.Digest, Manifest: e.Manifest, ProblemPos: e.Pos}
+		in.Charts[key] = lc
+		b, err := os.ReadFile(filepath.Join(in.Dir, filepath.FromSlash(e.Archive())))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			lc.Problem = fmt.Sprintf("%s, the archive of %s, is missing; run gitopsc charts lock to fetch it", e.Archive(), key)
+		case err != nil:
+			lc.Problem = fmt.Sprintf("cannot read %s: %v", e.Archive(), err)
+		case charts.Digest(b) != e.Digest:
+			lc.Problem = fmt.Sprintf("%s has digest %s, not the %s that charts.lock records for %s; run gitopsc charts lock to fetch it again", e.Archive(), charts.Digest(b), e.Digest, key)
+		default:
+			ch, err := loader.LoadArchive(strings.NewReader(string(b)))
+			if err != nil {
+				lc.Problem = fmt.Sprintf("%s is not a chart archive: %s", e.Archive(), helmProblem(err))
+			} else {
+				lc.Chart = ch
+			}
+		}
+	}
+	return errs.Err()
+}
+
+// helmProblem is a Helm error without its wrapping of the path.
+func helmProblem(err error) string {
+	return err.Error()
+}

@@ -1,0 +1,164 @@
+package resolve
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/gitopsc/gitopsc/compiler/charts"
+	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/model"
+)
+
+// chartRenders keeps what each chart rendered, so that environments that
+// install a chart version with the same values and release render it
+// once.
+type chartRenders map[string]chartRender
+
+type chartRender struct {
+	manifests []charts.Manifest
+	err       error
+}
+
+// charts resolves the charts env installs, the system's with the
+// environment's overrides and its own, and renders each with the Helm
+// SDK into the objects the rules check, appended to sys.Objects. A
+// Compose environment installs no chart: they are resolved, for it to
+// say so, and not rendered.
+func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, renders chartRenders, errs *diag.List) {
+	for _, c := range in.System.Charts {
+		rc := *c
+		for _, o := range env.Charts {
+			if o.Name == c.Name {
+				rc = model.MergeChart(c, o)
+			}
+		}
+		sys.Charts = append(sys.Charts, &rc)
+	}
+	for _, o := range env.Charts {
+		if o.New {
+			rc := o.Chart
+			sys.Charts = append(sys.Charts, &rc)
+		}
+	}
+	model.SortCharts(sys.Charts)
+	checkChartRefs(sys, env, errs)
+	if env.IsCompose() {
+		return
+	}
+	kubeVersion, stated := charts.DefaultKubeVersion, env.Cluster.KubernetesMinorPos.IsValid()
+	if stated {
+		kubeVersion = fmt.Sprintf("v1.%d.0", env.Cluster.KubernetesMinor)
+	}
+	objs := append([]*model.Object(nil), sys.Objects...)
+	for _, c := range sys.Charts {
+		lc := in.Charts[c.Key()]
+		switch {
+		case lc == nil && c.Repository != "":
+			pos := c.VersionPos
+			if !pos.IsValid() {
+				pos = c.Pos
+			}
+			errs.Add(pos, "%s: chart %s %s of %s is not in %s; run gitopsc charts lock", c.Path, c.ChartName, c.Version, c.Repository, charts.LockFile)
+			continue
+		case lc == nil:
+			continue // the loader reported the folder
+		case lc.Chart == nil:
+			errs.Add(lc.ProblemPos, "%s", lc.Problem)
+			continue
+		}
+		if c.Repository == "" {
+			c.Version = lc.Chart.Metadata.Version
+		}
+		b, _ := json.Marshal(c.Values)
+		key := strings.Join([]string{c.Key(), c.Name, c.Namespace, kubeVersion, fmt.Sprint(stated), string(b)}, "\x00")
+		r, done := renders[key]
+		if !done {
+			r.manifests, r.err = charts.Render(lc.Chart, c.Name, c.Namespace, c.Values, kubeVersion, stated)
+			renders[key] = r
+		}
+		pos := c.ValuesPos
+		if !pos.IsValid() {
+			pos = c.Pos
+		}
+		if r.err != nil {
+			errs.Add(pos, "%s: chart %s %s does not render: %s", c.Path, lc.Chart.Name(), c.Version, oneLine(r.err.Error()))
+			continue
+		}
+		co, err := charts.Objects(c, r.manifests)
+		if err != nil {
+			errs.Add(pos, "%s: chart %s %s renders %s", c.Path, lc.Chart.Name(), c.Version, oneLine(err.Error()))
+			continue
+		}
+		objs = append(objs, co...)
+	}
+	sys.Objects = objs
+}
+
+// oneLine folds Helm's multi-line messages (schema violations, one per
+// line) into one.
+func oneLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(lines, " ")
+}
+
+// checkChartRefs refuses a chart in a namespace the system does not own
+// and a dependsOn naming no chart, itself, or closing a cycle.
+func checkChartRefs(sys *model.System, env *model.Environment, errs *diag.List) {
+	for _, c := range sys.Charts {
+		if sys.Namespace(c.Namespace) == nil {
+			var names []string
+			for _, n := range sys.Namespaces {
+				names = append(names, n.Name)
+			}
+			errs.Add(c.NamespacePos, "%s.namespace: %q is not one of system.namespaces (%s) in environments.%s; a chart's namespace is the system's, with its quota and Pod Security level", c.Path, c.Namespace, strings.Join(names, ", "), env.Name)
+		}
+		for _, d := range c.DependsOn {
+			switch {
+			case d.Name == c.Name:
+				errs.Add(d.Pos, "%s.dependsOn: a chart cannot wait for itself", c.Path)
+			case sys.Chart(d.Name) == nil:
+				errs.Add(d.Pos, "%s.dependsOn: %q is not a chart of environments.%s%s", c.Path, d.Name, env.Name, didYouMean(d.Name, chartNames(sys)))
+			}
+		}
+	}
+	// A cycle: each chart waits for the next, and Flux would wait forever.
+	state := map[string]int{}
+	var visit func(c *model.Chart, path []string) bool
+	visit = func(c *model.Chart, path []string) bool {
+		state[c.Name] = 1
+		for _, d := range c.DependsOn {
+			next := sys.Chart(d.Name)
+			if next == nil || next == c {
+				continue
+			}
+			switch state[d.Name] {
+			case 1:
+				errs.Add(d.Pos, "%s.dependsOn: %s waits for itself (%s → %s); Flux would wait forever: drop one of them", c.Path, d.Name, strings.Join(append(path, c.Name), " → "), d.Name)
+				return true
+			case 0:
+				if visit(next, append(path, c.Name)) {
+					return true
+				}
+			}
+		}
+		state[c.Name] = 2
+		return false
+	}
+	for _, c := range sys.Charts {
+		if state[c.Name] == 0 && visit(c, nil) {
+			return
+		}
+	}
+}
+
+func chartNames(sys *model.System) []string {
+	var out []string
+	for _, c := range sys.Charts {
+		out = append(out, c.Name)
+	}
+	return out
+}
