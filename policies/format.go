@@ -94,13 +94,18 @@ func Coverage(r *model.Resolved, out *render.Output) string {
 		}
 		return fmt.Sprintf("%d %ss", k, what)
 	}
-	ran := n(len(workloads(&Context{Env: r, Output: out})), "workload")
+	checked := *out
+	checked.Objects = out.Checked()
+	ran := n(len(workloads(&Context{Env: r, Output: &checked})), "workload")
 	if r.Env.IsCompose() {
 		ran = n(len(composeServices(&Context{Env: r, Output: out})), "service")
 	}
 	line := fmt.Sprintf("%s over %s, %s and %s", n(rules, "rule"), ran, n(flows, "declared flow"), n(len(imgs), "image"))
 	if t := len(r.System.Tenants); t > 0 {
 		line += fmt.Sprintf("; %s, checked for isolation from each other (NET007)", n(t, "tenant"))
+	}
+	if c := len(r.System.Charts); c > 0 && !r.Env.IsCompose() {
+		line += fmt.Sprintf("; %s rendering %s, checked and left to Helm to install", n(c, "chart"), n(len(out.Charted), "object"))
 	}
 	return line
 }

@@ -33,21 +33,18 @@ type Manifest struct {
 
 // Render renders a chart as helm install would for release name in
 // namespace, offline: no lookup reaches a cluster, and Capabilities
-// report kubeVersion ("v1.31.0"). The chart's CRDs come first, then its
+// report kubeVersion ("v1.31.0"); Compatible checks the chart's own
+// constraint. The chart's CRDs come first, then its
 // objects in Helm's install order, then its hooks but test hooks (which
 // Flux does not run unless asked). The values are checked against the
-// chart's values.schema.json, and the chart's kubeVersion constraint
-// against kubeVersion when the environment states it (stated).
-func Render(ch *chart.Chart, name, namespace string, values map[string]any, kubeVersion string, stated bool) ([]Manifest, error) {
+// chart's values.schema.json.
+func Render(ch *chart.Chart, name, namespace string, values map[string]any, kubeVersion string) ([]Manifest, error) {
 	caps := chartutil.DefaultCapabilities.Copy()
 	kv, err := chartutil.ParseKubeVersion(kubeVersion)
 	if err != nil {
 		return nil, err
 	}
 	caps.KubeVersion = *kv
-	if stated && ch.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(ch.Metadata.KubeVersion, kubeVersion) {
-		return nil, fmt.Errorf("chart %s %s needs Kubernetes %s, and the cluster runs %s", ch.Name(), ch.Metadata.Version, ch.Metadata.KubeVersion, strings.TrimSuffix(strings.TrimPrefix(kubeVersion, "v"), ".0"))
-	}
 	vals, err := chartutil.ToRenderValues(ch, values, chartutil.ReleaseOptions{Name: name, Namespace: namespace, Revision: 1, IsInstall: true}, caps)
 	if err != nil {
 		return nil, err
@@ -128,4 +125,10 @@ func decodeAll(b []byte) ([]map[string]any, error) {
 		}
 		out = append(out, m)
 	}
+}
+
+// Compatible reports whether the chart's kubeVersion constraint, if it
+// has one, admits kubeVersion.
+func Compatible(ch *chart.Chart, kubeVersion string) bool {
+	return ch.Metadata.KubeVersion == "" || chartutil.IsCompatibleRange(ch.Metadata.KubeVersion, kubeVersion)
 }

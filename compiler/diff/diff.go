@@ -155,6 +155,9 @@ type Object struct {
 	Kind       string `json:"kind"`
 	Namespace  string `json:"namespace,omitempty"`
 	Name       string `json:"name"`
+	// Chart is the chart that renders the object, which Helm installs;
+	// "" for an object gitopsc writes.
+	Chart string `json:"chart,omitempty"`
 	// Diff is the unified diff of the object's YAML: every line added
 	// for a new object, nothing for a removed one or a Secret.
 	Diff string `json:"diff,omitempty"`
@@ -174,7 +177,13 @@ type Object struct {
 
 // Title names the object as "Kind namespace/name", or "Kind name" for a
 // cluster-scoped one.
-func (o *Object) Title() string { return title(o.Kind, o.Namespace, o.Name) }
+// A chart's object is prefixed with the chart: "CHART: Kind namespace/name".
+func (o *Object) Title() string {
+	if o.Chart != "" {
+		return o.Chart + ": " + title(o.Kind, o.Namespace, o.Name)
+	}
+	return title(o.Kind, o.Namespace, o.Name)
+}
 
 func title(kind, ns, name string) string {
 	if ns == "" {
@@ -259,12 +268,17 @@ func compareEnv(name string, bside *Side, base *compiler.Result, hside *Side, he
 		if res == nil {
 			return m, nil
 		}
-		for _, o := range res.Output.Objects {
+		for _, o := range res.Output.Checked() {
 			b, err := emit.Marshal(o)
 			if err != nil {
 				return nil, err
 			}
-			m[o.ID()] = &rendered{obj: o, yaml: b}
+			id := o.ID()
+			if o.Source != nil && o.Source.Chart != "" {
+				// Helm installs it, beside what gitopsc writes.
+				id = "chart " + o.Source.Chart + ": " + id
+			}
+			m[id] = &rendered{obj: o, yaml: b}
 		}
 		return m, nil
 	}
@@ -335,7 +349,11 @@ func compareEnv(name string, bside *Side, base *compiler.Result, hside *Side, he
 }
 
 func newObject(id string, c Change, o *render.Object) *Object {
-	return &Object{Change: c, APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, id: id}
+	out := &Object{Change: c, APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, id: id}
+	if o.Source != nil {
+		out.Chart = o.Source.Chart
+	}
+	return out
 }
 
 // isSecret reports whether o's values must never be shown: a core Secret,

@@ -131,6 +131,10 @@ func loadCharts(in *model.Input) error {
 		}
 		if c.Repository == "" {
 			dir := filepath.Join(filepath.Dir(in.Dir), filepath.FromSlash(c.LocalPath))
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				errs.Add(c.LocalPathPos, "%s.path: there is no folder %s in the repository; a path is relative to the repository's root, which gitopsc takes to be the folder that holds the input folder", c.Path, c.LocalPath)
+				continue
+			}
 			ch, err := loader.LoadDir(dir)
 			if err != nil {
 				errs.Add(c.LocalPathPos, "%s.path: cannot load the chart in %s: %s", c.Path, c.LocalPath, helmProblem(err))

@@ -215,6 +215,15 @@ func checkWaiverTarget(s *model.System, e *model.Environment, path string, w mod
 		slices.Sort(names)
 		names = slices.Compact(names)
 		errs.Add(w.TargetPos, "%s: unknown object %q%s (objects: %s); name one as object/KEY, or object/NAMESPACE/KEY for one under namespaces: NAMESPACE: objects", path, name, didYouMean(name, names), nameList(names))
+	case ok && kind == "chart":
+		for _, list := range [][]string{chartNames(s.Charts), envChartNames(e.Charts)} {
+			if slices.Contains(list, name) {
+				return
+			}
+			names = append(names, list...)
+		}
+		slices.Sort(names)
+		errs.Add(w.TargetPos, "%s: unknown chart %q%s (charts: %s)", path, name, didYouMean(name, names), nameList(names))
 	case ok && kind == "namespace":
 		if s.Namespace(name) != nil {
 			return
@@ -238,8 +247,24 @@ func checkWaiverTarget(s *model.System, e *model.Environment, path string, w mod
 		for _, c := range s.Components {
 			names = append(names, c.Name)
 		}
-		errs.Add(w.TargetPos, "%s: unknown component %q (components: %s); a waiver covers a component, a tenant's as \"TENANT/NAME\", \"namespace/NAME\", \"secret/NAME\", \"object/KEY\", \"environment\" or \"*\"", path, w.Target, nameList(names))
+		errs.Add(w.TargetPos, "%s: unknown component %q (components: %s); a waiver covers a component, a tenant's as \"TENANT/NAME\", \"namespace/NAME\", \"secret/NAME\", \"object/KEY\", \"chart/NAME\", \"environment\" or \"*\"", path, w.Target, nameList(names))
 	}
+}
+
+func chartNames(cs []*model.Chart) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func envChartNames(cs []*model.ChartOverride) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
 }
 
 func nameList(n []string) string {

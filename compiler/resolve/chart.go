@@ -70,11 +70,19 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 		if c.Repository == "" {
 			c.Version = lc.Chart.Metadata.Version
 		}
+		if stated && !charts.Compatible(lc.Chart, kubeVersion) {
+			pos := c.VersionPos
+			if !pos.IsValid() {
+				pos = c.Pos
+			}
+			errs.Add(pos, "%s: chart %s %s needs Kubernetes %s (its Chart.yaml's kubeVersion), and environments.%s runs 1.%d; Helm refuses to install it", c.Path, lc.Chart.Name(), c.Version, lc.Chart.Metadata.KubeVersion, env.Name, env.Cluster.KubernetesMinor)
+			continue
+		}
 		b, _ := json.Marshal(c.Values)
-		key := strings.Join([]string{c.Key(), c.Name, c.Namespace, kubeVersion, fmt.Sprint(stated), string(b)}, "\x00")
+		key := strings.Join([]string{c.Key(), c.Name, c.Namespace, kubeVersion, string(b)}, "\x00")
 		r, done := renders[key]
 		if !done {
-			r.manifests, r.err = charts.Render(lc.Chart, c.Name, c.Namespace, c.Values, kubeVersion, stated)
+			r.manifests, r.err = charts.Render(lc.Chart, c.Name, c.Namespace, c.Values, kubeVersion)
 			renders[key] = r
 		}
 		pos := c.ValuesPos
