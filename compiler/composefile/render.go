@@ -849,6 +849,13 @@ func (rd *renderer) noteList() []string {
 	if n := len(rd.sys.Objects); n > 0 {
 		out = append(out, fmt.Sprintf("%d raw objects (objects) are Kubernetes objects and are not rendered", n))
 	}
+	if len(rd.sys.Charts) > 0 {
+		var names []string
+		for _, c := range rd.sys.Charts {
+			names = append(names, c.Name)
+		}
+		out = append(out, fmt.Sprintf("charts are installed by Helm on a cluster and are not rendered: %s", strings.Join(names, ", ")))
+	}
 	out = append(out, "each namespace is a network and only declared flows join two; inside one network every port is open, and a flow to an external opens the way out to any host")
 	return out
 }
