@@ -115,6 +115,9 @@ export E2E_PROMCONFIG="$PC_BIN/promconfig"
 # kwok's stage configs are read from the same modules' folders.
 FLUX_SOURCE_VERSION=v1.9.0
 FLUX_KUSTOMIZE_VERSION=v1.9.6
+# helm-controller v1.6.5's module is refused by the proxy; v1.6.4 builds
+# and serves the same helm.toolkit.fluxcd.io/v2 API.
+FLUX_HELM_VERSION=v1.6.4
 KWOK_VERSION=v0.8.0
 SOPS_VERSION=v3.13.3
 AGE_VERSION=v1.3.2
@@ -177,15 +180,17 @@ if [ "${E2E_FLUX:-0}" = 1 ]; then
 	fi
 	build_flux SOURCE_CONTROLLER source-controller "$FLUX_SOURCE_VERSION"
 	build_flux KUSTOMIZE_CONTROLLER kustomize-controller "$FLUX_KUSTOMIZE_VERSION"
+	build_flux HELM_CONTROLLER helm-controller "$FLUX_HELM_VERSION"
 	install_tool KWOK kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 	install_tool E2E_SOPS sops "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
 	install_tool E2E_AGE_KEYGEN age-keygen "filippo.io/age/cmd/age-keygen@$AGE_VERSION"
 	export E2E_SOPS E2E_AGE_KEYGEN
 	FLUX_SOURCE_DIR="$(moddir "github.com/fluxcd/source-controller@$FLUX_SOURCE_VERSION")"
 	FLUX_KUSTOMIZE_DIR="$(moddir "github.com/fluxcd/kustomize-controller@$FLUX_KUSTOMIZE_VERSION")"
+	FLUX_HELM_DIR="$(moddir "github.com/fluxcd/helm-controller@$FLUX_HELM_VERSION")"
 	KWOK_DIR="$(moddir "sigs.k8s.io/kwok@$KWOK_VERSION")"
 	ESO_DIR="$(moddir "github.com/external-secrets/external-secrets@$ESO_VERSION")"
-	[ -n "$FLUX_SOURCE_DIR" ] && [ -n "$FLUX_KUSTOMIZE_DIR" ] && [ -n "$KWOK_DIR" ] && [ -n "$ESO_DIR" ] || die "go mod download of the CRD modules failed"
+	[ -n "$FLUX_SOURCE_DIR" ] && [ -n "$FLUX_KUSTOMIZE_DIR" ] && [ -n "$FLUX_HELM_DIR" ] && [ -n "$KWOK_DIR" ] && [ -n "$ESO_DIR" ] || die "go mod download of the CRD modules failed"
 fi
 
 # --- a work folder, free ports, keys ------------------------------------
@@ -202,7 +207,7 @@ stop_all() {
 		wait "$pid" 2>/dev/null || true
 	done
 	if [ "$rc" -ne 0 ]; then
-		for log in etcd kube-apiserver kube-controller-manager kube-scheduler kwok source-controller kustomize-controller; do
+		for log in etcd kube-apiserver kube-controller-manager kube-scheduler kwok source-controller kustomize-controller helm-controller; do
 			[ -s "$WORK/$log.log" ] || continue
 			say "last lines of $log.log:"
 			tail -n 15 "$WORK/$log.log" >&2
@@ -329,7 +334,7 @@ if [ "${E2E_FLUX:-0}" = 1 ]; then
 	kcurl() { curl -fsS --max-time 60 --cacert "$CA" -H "Authorization: Bearer $TOKEN" "$@"; }
 	t0=$(date +%s)
 	crds=()
-	for f in "$FLUX_SOURCE_DIR"/config/crd/bases/*.yaml "$FLUX_KUSTOMIZE_DIR"/config/crd/bases/*.yaml; do
+	for f in "$FLUX_SOURCE_DIR"/config/crd/bases/*.yaml "$FLUX_KUSTOMIZE_DIR"/config/crd/bases/*.yaml "$FLUX_HELM_DIR"/config/crd/bases/*.yaml; do
 		[ "$(basename "$f")" != kustomization.yaml ] || continue
 		name="$(awk '/^metadata:/ {m=1; next} m && /^  name:/ {print $2; exit}' "$f")"
 		[ -n "$name" ] || die "$f: no metadata.name"
@@ -348,7 +353,7 @@ if [ "${E2E_FLUX:-0}" = 1 ]; then
 	kcurl -o /dev/null -X POST -H 'Content-Type: application/json' \
 		-d '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"flux-system"}}' "$API/api/v1/namespaces" ||
 		die "create namespace flux-system failed"
-	say "installed ${#crds[@]} CRDs (source-controller $FLUX_SOURCE_VERSION, kustomize-controller $FLUX_KUSTOMIZE_VERSION) in $(( $(date +%s) - t0 ))s"
+	say "installed ${#crds[@]} CRDs (source-controller $FLUX_SOURCE_VERSION, kustomize-controller $FLUX_KUSTOMIZE_VERSION, helm-controller $FLUX_HELM_VERSION) in $(( $(date +%s) - t0 ))s"
 	# The External Secrets Operator's CRDs are a prerequisite of an
 	# environment, not of Flux: the test installs them when gitopsc build
 	# says an environment needs them (prerequisites_test.go).
@@ -382,7 +387,7 @@ if [ "${E2E_FLUX:-0}" = 1 ]; then
 	PIDS+=($!)
 	wait_for kwok "${PIDS[-1]}" "http://127.0.0.1:$KWOK_PORT/healthz"
 
-	mkdir -p "$WORK/flux/source-storage" "$WORK/flux/source-tmp" "$WORK/flux/kustomize-tmp"
+	mkdir -p "$WORK/flux/source-storage" "$WORK/flux/source-tmp" "$WORK/flux/kustomize-tmp" "$WORK/flux/helm-tmp"
 	SC_METRICS=$(free_port); SC_HEALTH=$(free_port); SC_STORAGE=$(free_port)
 	RUNTIME_NAMESPACE=flux-system KUBECONFIG="$WORK/kubeconfig" TMPDIR="$WORK/flux/source-tmp" \
 		"$SOURCE_CONTROLLER" --watch-all-namespaces \
@@ -400,7 +405,15 @@ if [ "${E2E_FLUX:-0}" = 1 ]; then
 		>"$WORK/kustomize-controller.log" 2>&1 &
 	PIDS+=($!)
 	wait_for kustomize-controller "${PIDS[-1]}" "http://127.0.0.1:$KC_HEALTH/readyz"
-	say "kube-scheduler, kwok $KWOK_VERSION, source-controller $FLUX_SOURCE_VERSION and kustomize-controller $FLUX_KUSTOMIZE_VERSION up after $(( $(date +%s) - started ))s"
+	HC_METRICS=$(free_port); HC_HEALTH=$(free_port)
+	RUNTIME_NAMESPACE=flux-system KUBECONFIG="$WORK/kubeconfig" TMPDIR="$WORK/flux/helm-tmp" \
+		"$HELM_CONTROLLER" --watch-all-namespaces \
+		--metrics-addr="127.0.0.1:$HC_METRICS" --health-addr="127.0.0.1:$HC_HEALTH" \
+		--requeue-dependency=5s \
+		>"$WORK/helm-controller.log" 2>&1 &
+	PIDS+=($!)
+	wait_for helm-controller "${PIDS[-1]}" "http://127.0.0.1:$HC_HEALTH/readyz"
+	say "kube-scheduler, kwok $KWOK_VERSION, source-controller $FLUX_SOURCE_VERSION, kustomize-controller $FLUX_KUSTOMIZE_VERSION and helm-controller $FLUX_HELM_VERSION up after $(( $(date +%s) - started ))s"
 fi
 
 # --- the test -------------------------------------------------------------

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/gitopsc/gitopsc/compiler/kinds"
@@ -32,7 +33,7 @@ func Objects(c *model.Chart, ms []Manifest) ([]*model.Object, error) {
 		}
 	}
 	var out []*model.Object
-	for _, m := range ms {
+	for _, m := range flatten(ms) {
 		o, err := object(c, m, clusterCRs)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", m.Template, err)
@@ -40,6 +41,28 @@ func Objects(c *model.Chart, ms []Manifest) ([]*model.Object, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// flatten replaces each List (kind: List, or any kind ending in List with
+// items) by its items, as Helm installs them.
+func flatten(ms []Manifest) []Manifest {
+	var out []Manifest
+	for _, m := range ms {
+		kind, _ := m.Object["kind"].(string)
+		items, ok := m.Object["items"].([]any)
+		if !strings.HasSuffix(kind, "List") || !ok {
+			out = append(out, m)
+			continue
+		}
+		var inner []Manifest
+		for _, it := range items {
+			if obj, ok := it.(map[string]any); ok {
+				inner = append(inner, Manifest{Template: m.Template, Hook: m.Hook, Object: obj})
+			}
+		}
+		out = append(out, flatten(inner)...)
+	}
+	return out
 }
 
 func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*model.Object, error) {
@@ -79,6 +102,9 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 		return o, nil
 	}
 	typed, _ := sch.New(gvk)
+	if _, ok := typed.(metav1.Object); !ok {
+		return nil, fmt.Errorf("%s %s: not an object the API server stores", kind, name)
+	}
 	b, err := json.Marshal(m.Object)
 	if err == nil {
 		err = json.Unmarshal(b, typed)

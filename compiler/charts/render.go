@@ -45,6 +45,28 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 		return nil, err
 	}
 	caps.KubeVersion = *kv
+	// As helm install: every dependency Chart.yaml names must be in the
+	// chart, and those its values turn off (condition, tags) are left out.
+	var missing []string
+	for _, d := range ch.Metadata.Dependencies {
+		found := false
+		for _, sub := range ch.Dependencies() {
+			found = found || sub.Name() == d.Name
+		}
+		if !found {
+			missing = append(missing, d.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("Chart.yaml names dependencies the chart does not hold in charts/: %s (run helm dependency build before packaging it)", strings.Join(missing, ", "))
+	}
+	ch = copyChart(ch) // processing dependencies changes the chart
+	if values == nil {
+		values = map[string]any{}
+	}
+	if err := chartutil.ProcessDependenciesWithMerge(ch, values); err != nil {
+		return nil, err
+	}
 	vals, err := chartutil.ToRenderValues(ch, values, chartutil.ReleaseOptions{Name: name, Namespace: namespace, Revision: 1, IsInstall: true}, caps)
 	if err != nil {
 		return nil, err
@@ -131,4 +153,50 @@ func decodeAll(b []byte) ([]map[string]any, error) {
 // has one, admits kubeVersion.
 func Compatible(ch *chart.Chart, kubeVersion string) bool {
 	return ch.Metadata.KubeVersion == "" || chartutil.IsCompatibleRange(ch.Metadata.KubeVersion, kubeVersion)
+}
+
+// copyChart copies a chart and its dependencies deeply enough that
+// processing its dependencies for one render leaves it as it was for the
+// next: the charts, their metadata's dependencies, their lists of
+// dependencies and their values.
+func copyChart(c *chart.Chart) *chart.Chart {
+	out := *c
+	out.Values = copyValue(c.Values).(map[string]any)
+	if c.Metadata != nil {
+		md := *c.Metadata
+		// Processing sets each dependency's Enabled.
+		md.Dependencies = nil
+		for _, d := range c.Metadata.Dependencies {
+			dc := *d
+			md.Dependencies = append(md.Dependencies, &dc)
+		}
+		out.Metadata = &md
+	}
+	var deps []*chart.Chart
+	for _, d := range c.Dependencies() {
+		deps = append(deps, copyChart(d))
+	}
+	out.SetDependencies(deps...)
+	return &out
+}
+
+func copyValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if t == nil {
+			return map[string]any{}
+		}
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = copyValue(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = copyValue(x)
+		}
+		return out
+	}
+	return v
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -19,7 +21,7 @@ import (
 
 // charts decodes the charts of v, a struct of name → #Chart or
 // #ChartOverride, at path.
-func (d *decoder) charts(v cue.Value, path string) []*model.ChartOverride {
+func (d *decoder) charts(v cue.Value, path string, system bool) []*model.ChartOverride {
 	var out []*model.ChartOverride
 	for _, f := range sortedFields(v) {
 		p := path + "." + f.label
@@ -30,6 +32,10 @@ func (d *decoder) charts(v cue.Value, path string) []*model.ChartOverride {
 		c.Namespace, c.NamespacePos = str(f.v, "namespace")
 		c.Repository, c.RepositoryPos = str(f.v, "repository")
 		c.Repository = strings.TrimSuffix(c.Repository, "/")
+		if u, err := url.Parse(c.Repository); err == nil && u.User != nil {
+			// Not shown: it holds a credential.
+			d.errs.Add(c.RepositoryPos, "%s.repository: a URL with a user or password would put a credential in the output; give the repository's URL alone, with credentials in docker login (OCI) or a Secret the HelmRepository names", p)
+		}
 		c.LocalPath, c.LocalPathPos = str(f.v, "path")
 		c.LocalPath = strings.TrimSuffix(strings.TrimPrefix(c.LocalPath, "./"), "/")
 		c.ChartName, c.ChartPos = str(f.v, "chart")
@@ -46,6 +52,11 @@ func (d *decoder) charts(v cue.Value, path string) []*model.ChartOverride {
 			if len(c.Values) == 0 {
 				c.Values, c.ValuesPos = nil, model.Pos{}
 			}
+			if k := nullKey(c.Values, ""); k != "" && system {
+				// The HelmRelease cannot carry it: Flux's manifests drop
+				// nulls, and the chart's default would come back.
+				d.errs.Add(vv.Pos(), "%s.values.%s: null removes a key only in an environment's values, from the system's; to turn off a chart's default, write the value that does", p, k)
+			}
 		}
 		if dv := f.v.LookupPath(cuePath("dependsOn")); dv.Exists() {
 			c.HasDependsOn = true
@@ -53,6 +64,9 @@ func (d *decoder) charts(v cue.Value, path string) []*model.ChartOverride {
 			for i, n := range names {
 				c.DependsOn = append(c.DependsOn, model.ChartDependency{Name: n, Pos: pos[i]})
 			}
+		}
+		if strings.HasPrefix(c.Repository, "oci://") && strings.Contains(c.Version, "+") {
+			d.errs.Add(c.VersionPos, "%s.version: %q: an OCI tag cannot hold '+' (helm push writes it as '_'); give the version as the registry tags it", p, c.Version)
 		}
 		if c.Repository != "" && c.LocalPath != "" {
 			d.errs.Add(c.LocalPathPos, "%s.path: a chart comes from a repository or from a path, not both; leave out one", p)
@@ -71,7 +85,7 @@ func (d *decoder) charts(v cue.Value, path string) []*model.ChartOverride {
 // systemCharts are the system's charts, each complete.
 func (d *decoder) systemCharts(v cue.Value) []*model.Chart {
 	var out []*model.Chart
-	for _, c := range d.charts(v, "system.charts") {
+	for _, c := range d.charts(v, "system.charts", true) {
 		d.completeChart(c)
 		out = append(out, &c.Chart)
 	}
@@ -101,7 +115,7 @@ func (d *decoder) completeChart(c *model.ChartOverride) {
 // envCharts are an environment's charts: overrides of the system's, and
 // its own, which must be complete.
 func (d *decoder) envCharts(v cue.Value, path string, sys *model.System) []*model.ChartOverride {
-	out := d.charts(v, path)
+	out := d.charts(v, path, false)
 	for _, c := range out {
 		if sys.Chart(c.Name) == nil {
 			c.New = true
@@ -145,6 +159,12 @@ func loadCharts(in *model.Input) error {
 		}
 		if lock == nil {
 			l, err := charts.ReadLock(in.Dir)
+			if _, bad := err.(diag.List); bad {
+				// Reported where an environment installs a chart from a
+				// repository; charts lock rewrites it.
+				in.ChartLockErr = err
+				return errs.Err()
+			}
 			if err != nil {
 				return err
 			}
@@ -174,6 +194,30 @@ func loadCharts(in *model.Input) error {
 		}
 	}
 	return errs.Err()
+}
+
+// nullKey is the path of the first null in values, or "".
+func nullKey(values map[string]any, prefix string) string {
+	for _, k := range sortedKeys(values) {
+		switch t := values[k].(type) {
+		case nil:
+			return prefix + k
+		case map[string]any:
+			if p := nullKey(t, prefix+k+"."); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // helmProblem is a Helm error without its wrapping of the path.

@@ -108,7 +108,11 @@ func MergeChart(c *Chart, o *ChartOverride) Chart {
 	}
 	if o.Repository != "" {
 		out.Repository, out.RepositoryPos = o.Repository, o.RepositoryPos
-		out.LocalPath, out.LocalPathPos = "", Pos{}
+		if out.LocalPath != "" {
+			// A path chart becomes the repository's chart of its name.
+			out.LocalPath, out.LocalPathPos = "", Pos{}
+			out.ChartName, out.ChartPos = c.Name, o.RepositoryPos
+		}
 	}
 	if o.LocalPath != "" {
 		out.LocalPath, out.LocalPathPos = o.LocalPath, o.LocalPathPos

@@ -23,6 +23,9 @@ type Input struct {
 	// Charts are the chart archives of charts.lock that the input uses,
 	// and its path charts, by Chart.Key.
 	Charts map[string]*LoadedChart
+	// ChartLockErr is what is wrong with a charts.lock that does not
+	// parse, for the environments that install from a repository.
+	ChartLockErr error
 }
 
 // Environment returns the environment called name, or nil.

@@ -127,22 +127,34 @@ func createOnly(policy string) string {
 // image the lock does not know is left as the chart writes it, for the
 // image rules to report.
 func (rd *renderer) chartImages(c *model.Chart) []kustomize.Image {
-	seen := map[string]bool{}
-	var out []kustomize.Image
+	// Kustomize matches images by repository alone: a repository the
+	// chart runs at two tags cannot be pinned by one digest, and is left
+	// as the chart writes it.
+	tags := map[string]map[string]bool{}
+	digest := map[string]string{}
 	for _, o := range rd.sys.Objects {
 		if o.Chart != c.Name {
 			continue
 		}
 		for _, img := range o.Images {
-			// Kustomize matches images by repository: the first tag of
-			// a repository a chart runs is pinned.
-			if img.Digest != "" || seen[img.Repository] || rd.facts == nil {
+			if img.Digest != "" {
 				continue
 			}
-			seen[img.Repository] = true
-			if e, ok := rd.facts.Lookup(img.Ref); ok {
-				out = append(out, kustomize.Image{Name: img.Repository, Digest: e.Digest})
+			if tags[img.Repository] == nil {
+				tags[img.Repository] = map[string]bool{}
 			}
+			tags[img.Repository][img.Tag] = true
+			if rd.facts != nil {
+				if e, ok := rd.facts.Lookup(img.Ref); ok {
+					digest[img.Repository] = e.Digest
+				}
+			}
+		}
+	}
+	var out []kustomize.Image
+	for repo, d := range digest {
+		if len(tags[repo]) == 1 {
+			out = append(out, kustomize.Image{Name: repo, Digest: d})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

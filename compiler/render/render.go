@@ -186,6 +186,25 @@ func Render(r *model.Resolved, facts images.Facts) (*Output, error) {
 		}
 		clash.Add(raw.Pos, "%s: %s is also rendered by %s (environments.%s, %s/%s); write each object once", raw.Source.Path, raw.Source.ID(), by, r.Env.Name, b.Layer, b.FileName())
 	}
+	owners := map[string]string{}
+	for _, o := range out.Objects {
+		switch {
+		case o.Source != nil:
+			owners[o.ID()] = o.Source.Path
+		case o.Component != "":
+			owners[o.ID()] = "gitopsc for component " + o.Component
+		default:
+			owners[o.ID()] = "gitopsc"
+		}
+	}
+	for _, o := range out.Charted {
+		by, taken := owners[o.ID()]
+		if taken {
+			clash.Add(o.Pos, "%s: chart %s renders %s, which %s renders too (environments.%s); Helm and Flux would both own it: rename one, or leave it out through the chart's values", o.Source.Path, o.Source.Chart, o.Source.ID()[len(o.Source.Chart)+2:], by, r.Env.Name)
+			continue
+		}
+		owners[o.ID()] = "chart " + o.Source.Chart
+	}
 	if err := clash.Err(); err != nil {
 		return nil, err
 	}

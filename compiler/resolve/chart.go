@@ -3,6 +3,7 @@ package resolve
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/gitopsc/gitopsc/compiler/charts"
@@ -31,6 +32,12 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 		for _, o := range env.Charts {
 			if o.Name == c.Name {
 				rc = model.MergeChart(c, o)
+				if rc.Repository != "" && rc.Version == "" {
+					errs.Add(o.RepositoryPos, "%s.version: give the exact chart version to install from %s; charts.lock records its digest", o.Path, rc.Repository)
+				}
+				if k := unmatchedNull(c.Values, o.Values, ""); k != "" {
+					errs.Add(o.ValuesPos, "%s.values.%s: null removes a key the system's values set, and they set none there; to turn off a chart's default, write the value that does", o.Path, k)
+				}
 			}
 		}
 		sys.Charts = append(sys.Charts, &rc)
@@ -54,6 +61,11 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 	for _, c := range sys.Charts {
 		lc := in.Charts[c.Key()]
 		switch {
+		case c.Repository != "" && in.ChartLockErr != nil:
+			if l, ok := in.ChartLockErr.(diag.List); ok {
+				*errs = append(*errs, l...)
+			}
+			continue
 		case lc == nil && c.Repository != "":
 			pos := c.VersionPos
 			if !pos.IsValid() {
@@ -169,4 +181,29 @@ func chartNames(sys *model.System) []string {
 		out = append(out, c.Name)
 	}
 	return out
+}
+
+// unmatchedNull is the path of the first null of over whose key base does
+// not set, or "".
+func unmatchedNull(base, over map[string]any, prefix string) string {
+	keys := make([]string, 0, len(over))
+	for k := range over {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b, inBase := base[k]
+		switch t := over[k].(type) {
+		case nil:
+			if !inBase {
+				return prefix + k
+			}
+		case map[string]any:
+			bm, _ := b.(map[string]any)
+			if p := unmatchedNull(bm, t, prefix+k+"."); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }

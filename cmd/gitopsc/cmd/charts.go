@@ -110,7 +110,26 @@ func runChartsLock(c *cobra.Command, args []string, check bool, mirrorFlags []st
 		return err
 	}
 	old, err := charts.ReadLock(in.Dir)
-	if err != nil {
+	if _, bad := err.(diag.List); bad {
+		old = &charts.Lock{Entries: map[string]charts.Entry{}} // rewritten whole
+	} else if err != nil {
+		return err
+	}
+	// One archive per chart name and version: two repositories serving
+	// the same name and version could not both be kept.
+	archives := map[string]string{}
+	var clash diag.List
+	for _, ch := range in.ChartsUsed() {
+		if ch.Repository == "" {
+			continue
+		}
+		a := charts.Entry{Chart: ch.ChartName, Version: ch.Version}.Archive()
+		if other, ok := archives[a]; ok && other != ch.Key() {
+			clash.Add(ch.Pos, "%s: %s and %s would both be kept as %s; install one chart version of a name, from one repository", ch.Path, other, ch.Key(), a)
+		}
+		archives[a] = ch.Key()
+	}
+	if err := clash.Err(); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -190,7 +191,14 @@ type baseInput struct {
 // in memory. An error that is not an outside failure means the base does
 // not compile.
 func loadBase(ctx context.Context, repo *gitcheckout.Repo, commit, ref string, head *model.Input) (b *baseInput, copyDir string, err error) {
-	co, err := repo.Checkout(ctx, commit, repo.Tree())
+	tree := repo.Tree()
+	if usesPathCharts(head) && tree == repo.Prefix {
+		// Path charts are read beside the input folder.
+		if tree = path.Dir(repo.Prefix); tree == "." {
+			tree = ""
+		}
+	}
+	co, err := repo.Checkout(ctx, commit, tree)
 	if errors.Is(err, gitcheckout.ErrNotInRevision) {
 		return nil, "", fmt.Errorf("%s does not exist at %s", head.Arg, ref)
 	}
@@ -209,6 +217,17 @@ func loadBase(ctx context.Context, repo *gitcheckout.Repo, commit, ref string, h
 		return nil, co.Dir, err
 	}
 	return &baseInput{in: in, lock: lock}, co.Dir, nil
+}
+
+// usesPathCharts reports whether an input reads a chart from a folder of
+// the repository.
+func usesPathCharts(in *model.Input) bool {
+	for _, c := range in.ChartsUsed() {
+		if c.LocalPath != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // selectBoth picks the environments named by --env on each side; a name
