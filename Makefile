@@ -58,9 +58,10 @@ e2e: e2e-apply e2e-flux
 e2e-apply:
 	bash e2e/run.sh
 
-# make e2e-flux: each shipped environment, then each broken variant,
-# reconciled by the real Flux controllers (source-controller v1.9.0,
-# kustomize-controller v1.9.6) run as local processes against the e2e
+# make e2e-flux: each shipped environment, then each broken variant, then
+# a chart (testdata/e2e/helm), reconciled by the real Flux controllers
+# (source-controller v1.9.0, kustomize-controller v1.9.6, helm-controller
+# v1.6.4) run as local processes against the e2e
 # control plane, with kube-scheduler and kwok so that pods become Ready,
 # from a git repository served over loopback HTTP as flux bootstrap leaves
 # it, on a cluster given exactly what gitopsc build says each environment

@@ -147,6 +147,10 @@ func TestFlux(t *testing.T) {
 			testFluxVariant(t, ctx, k, root, work, repo, url, key, recipient, v)
 		})
 	}
+	// A chart, installed by helm-controller before the namespace's layer.
+	t.Run("variant/helm", func(t *testing.T) {
+		testFluxHelm(t, ctx, k, root, work, repo, url, key)
+	})
 }
 
 // fluxTimeout bounds the wait for one environment's Kustomizations to be
@@ -1089,11 +1093,15 @@ func copySOPS(t *testing.T, from, to string) {
 	}
 }
 
-// setTree makes the repository's work tree environments/ and out/ of tree.
+// setTree makes the repository's work tree environments/, out/ and charts/ of tree.
 func setTree(t *testing.T, repo, tree string) {
-	for _, d := range []string{"environments", "out"} {
+	for _, d := range []string{"environments", "out", "charts"} {
 		if err := os.RemoveAll(filepath.Join(repo, d)); err != nil {
 			t.Fatal(err)
+		}
+		// charts/ holds the path charts, in the trees that have them.
+		if _, err := os.Stat(filepath.Join(tree, d)); d == "charts" && os.IsNotExist(err) {
+			continue
 		}
 		copyDir(t, filepath.Join(tree, d), filepath.Join(repo, d))
 	}

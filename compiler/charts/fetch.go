@@ -235,7 +235,7 @@ func Write(dir string, old *Lock, fetched []*Fetched) (changed bool, err error) 
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return false, diag.OutsideErr(err)
 		}
-		if err := writeAtomic(path, fc.Content); err != nil {
+		if err := images.WriteFile(path, fc.Content); err != nil {
 			return false, err
 		}
 		changed = true
@@ -243,7 +243,7 @@ func Write(dir string, old *Lock, fetched []*Fetched) (changed bool, err error) 
 	content := Format(entries)
 	lockPath := filepath.Join(dir, LockFile)
 	if cur, err := os.ReadFile(lockPath); err != nil || !bytes.Equal(cur, content) {
-		if err := writeAtomic(lockPath, content); err != nil {
+		if err := images.WriteFile(lockPath, content); err != nil {
 			return false, err
 		}
 		changed = true
@@ -256,29 +256,4 @@ func Write(dir string, old *Lock, fetched []*Fetched) (changed bool, err error) 
 		}
 	}
 	return changed, nil
-}
-
-func writeAtomic(path string, content []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return diag.OutsideErr(err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(content); err != nil {
-		f.Close()
-		return diag.OutsideErr(err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return diag.OutsideErr(err)
-	}
-	if err := f.Close(); err != nil {
-		return diag.OutsideErr(err)
-	}
-	return diag.OutsideErr(os.Rename(tmp, path))
 }

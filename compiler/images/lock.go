@@ -369,18 +369,28 @@ func (l *Lock) Format() []byte {
 // Pinned returns ref pinned by the entry's digest: "repo:tag@sha256:...".
 func (e Entry) Pinned() string { return e.Ref + "@" + e.Digest }
 
-// WriteLock writes l as the lock in dir, whole or not at all: the content
-// goes to a temporary file in dir, which is then renamed over the lock.
-// It reports whether the file changed; an identical lock is left as it is.
+// WriteLock writes l as the lock in dir, whole or not at all (see
+// WriteFile). It reports whether the file changed; an identical lock is
+// left as it is.
 func WriteLock(dir string, l *Lock) (changed bool, err error) {
 	path := filepath.Join(dir, LockFile)
 	content := l.Format()
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
 		return false, nil
 	}
-	f, err := os.CreateTemp(dir, "."+LockFile+"-*")
+	if err := WriteFile(path, content); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// WriteFile writes a lock file (or an archive it keeps) whole or not at
+// all: the content goes to a temporary file beside path, synced, which is
+// then renamed over it. Failures are outside failures.
+func WriteFile(path string, content []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
-		return false, diag.OutsideErr(err)
+		return diag.OutsideErr(err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -390,21 +400,18 @@ func WriteLock(dir string, l *Lock) (changed bool, err error) {
 	}()
 	if _, err := f.Write(content); err != nil {
 		f.Close()
-		return false, diag.OutsideErr(err)
+		return diag.OutsideErr(err)
 	}
 	if err := f.Chmod(0o644); err != nil {
 		f.Close()
-		return false, diag.OutsideErr(err)
+		return diag.OutsideErr(err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return false, diag.OutsideErr(err)
+		return diag.OutsideErr(err)
 	}
 	if err := f.Close(); err != nil {
-		return false, diag.OutsideErr(err)
+		return diag.OutsideErr(err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return false, diag.OutsideErr(err)
-	}
-	return true, nil
+	return diag.OutsideErr(os.Rename(tmp, path))
 }

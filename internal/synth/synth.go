@@ -87,7 +87,7 @@ func Write(dir string, n, e int, seed uint64) error {
 			return err
 		}
 	}
-	return nil
+	return writeCharts(dir)
 }
 
 func namespaces(n int) int {
@@ -119,6 +119,12 @@ func system(n int, seed uint64) string {
 		// Generous quotas: the benchmark measures the compiler, not a
 		// failing gate.
 		fmt.Fprintf(&b, "\t\t\"ns-%d\": {\n\t\t\tpodSecurity: %q\n\t\t\tquota: {requests: {cpu: \"500\", memory: \"1000Gi\"}, limits: {cpu: \"1000\", memory: \"2000Gi\"}, pods: 2000}\n\t\t}\n", i, level)
+	}
+	b.WriteString("\t}\n")
+	// A chart or two, as a platform installs its operators and gateways.
+	b.WriteString("\tcharts: {\n")
+	for i, c := range synthCharts {
+		fmt.Fprintf(&b, "\t\t%q: {namespace: \"ns-%d\", repository: %q, version: %q, values: replicas: 1}\n", c.name, i%namespaces(n), chartRepository, chartVersion)
 	}
 	b.WriteString("\t}\n}\n")
 	return b.String()
@@ -286,6 +292,9 @@ func environment(i, n int, seed uint64) string {
 	default:
 		b.WriteString("\tcluster: {distribution: \"k3s\", arch: [\"amd64\"]}\n")
 	}
+	// Environments of two kinds run the gateway at two sizes: each chart
+	// renders once per distinct values.
+	fmt.Fprintf(&b, "\tcharts: gateway: values: replicas: %d\n", 1+i%2)
 	// Every environment changes a few components.
 	b.WriteString("\tcomponents: {\n")
 	for c := i; c < n; c += 97 {
@@ -316,5 +325,8 @@ func lock() string {
 	}
 	line(shipperImage, "linux/amd64", "linux/arm64")
 	line(modelImage, "linux/amd64")
+	for _, c := range synthCharts {
+		line(c.image, "linux/amd64", "linux/arm64")
+	}
 	return b.String()
 }
