@@ -47,6 +47,11 @@ func FlowGraph(out *render.Output) (*Graph, error) {
 	if out.Env.Env.IsCompose() {
 		return composeGraph(out), nil
 	}
+	// What the charts render is drawn with gitopsc's own, as the rules
+	// read it.
+	checked := *out
+	checked.Objects = out.Checked()
+	out = &checked
 	res, err := Analysis(out)
 	if err != nil {
 		return nil, err
