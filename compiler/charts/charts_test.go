@@ -54,7 +54,7 @@ func TestObjectsFlattenListsAndPlaceNamespaces(t *testing.T) {
 			map[string]any{"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": map[string]any{"name": "g"}},
 		}}},
 	}
-	objs, err := Objects(c, ms)
+	objs, err := Objects(c, ms, ClusterKinds(ms, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestObjectsFlattenListsAndPlaceNamespaces(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("objects:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if _, err := Objects(c, []Manifest{{Template: "t.yaml", Object: map[string]any{"apiVersion": "v1", "kind": "Status", "metadata": map[string]any{"name": "x"}}}}); err == nil {
+	if _, err := Objects(c, []Manifest{{Template: "t.yaml", Object: map[string]any{"apiVersion": "v1", "kind": "Status", "metadata": map[string]any{"name": "x"}}}}, nil); err == nil {
 		t.Error("a Status was taken for an object")
 	}
 }

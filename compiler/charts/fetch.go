@@ -249,10 +249,13 @@ func Write(dir string, old *Lock, fetched []*Fetched) (changed bool, err error) 
 		changed = true
 	}
 	for _, e := range old.Entries {
-		if !keep[e.Archive()] {
-			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(e.Archive()))); err == nil {
-				changed = true
-			}
+		p := filepath.Join(dir, filepath.FromSlash(e.Archive()))
+		// Only a file of ArchiveDir, which ParseLock's names keep to.
+		if keep[e.Archive()] || filepath.Dir(p) != filepath.Join(dir, ArchiveDir) {
+			continue
+		}
+		if err := os.Remove(p); err == nil {
+			changed = true
 		}
 	}
 	return changed, nil

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -90,7 +91,8 @@ func pathReason(err error) string {
 }
 
 // ParseLock parses the lock's content; name is the file its errors name.
-// Each malformed line is reported at the field that is wrong.
+// Each malformed line is reported at the field that is wrong; with the
+// error, the lock of the well-formed lines is returned.
 func ParseLock(name string, b []byte) (*Lock, error) {
 	l := &Lock{Entries: map[string]Entry{}}
 	file := token.NewFile(name, -1, len(b))
@@ -124,7 +126,7 @@ func ParseLock(name string, b []byte) (*Lock, error) {
 		}
 		e := Entry{Repository: fields[0], Pos: pos(0)}
 		var ok bool
-		if e.Chart, e.Version, ok = strings.Cut(fields[1], "@"); !ok || e.Chart == "" || e.Version == "" || strings.ContainsAny(e.Version, "/") {
+		if e.Chart, e.Version, ok = strings.Cut(fields[1], "@"); !ok || !chartName.MatchString(e.Chart) || !chartVersion.MatchString(e.Version) {
 			bad(1, "%q is not CHART@VERSION", fields[1])
 			continue
 		}
@@ -162,10 +164,18 @@ func ParseLock(name string, b []byte) (*Lock, error) {
 		l.Entries[e.Key()] = e
 	}
 	if err := errs.Err(); err != nil {
-		return nil, err
+		// The well-formed lines, for charts lock to clean up after.
+		return l, err
 	}
 	return l, nil
 }
+
+// chartName and chartVersion are the schema's: an archive's name is made
+// of them, and must stay a file of ArchiveDir.
+var (
+	chartName    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$`)
+	chartVersion = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+)
 
 func splitFields(s string) (fields []string, offsets []int) {
 	i := 0
@@ -208,4 +218,20 @@ func Format(entries []Entry) []byte {
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
+}
+
+// Check reports what keeps a chart, as an environment installs it (its
+// overrides applied), from being locked or fetched: a repository chart
+// without a version, and an OCI version an OCI tag cannot hold.
+func Check(c *model.Chart, errs *diag.List) {
+	if c.Repository == "" {
+		return
+	}
+	if c.Version == "" {
+		errs.Add(c.RepositoryPos, "%s.version: give the exact chart version to install from %s; charts.lock records its digest", c.Path, c.Repository)
+		return
+	}
+	if c.OCI() && strings.Contains(c.Version, "+") {
+		errs.Add(c.VersionPos, "%s.version: %q: an OCI tag cannot hold '+' (helm push writes it as '_'); give the version as the registry tags it", c.Path, c.Version)
+	}
 }

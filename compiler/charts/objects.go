@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -16,11 +17,28 @@ import (
 // Objects turns what a chart renders into the objects the rules check,
 // each placed at the chart (c.Pos) and named after it. A namespaced
 // object without a namespace is in the release's, as Helm installs it;
-// a custom resource is namespaced unless one of the chart's CRDs says
-// its kind is cluster-scoped.
-func Objects(c *model.Chart, ms []Manifest) ([]*model.Object, error) {
-	clusterCRs := map[schema.GroupKind]bool{}
-	for _, m := range ms {
+// a custom resource is namespaced unless cluster (ClusterKinds) holds its
+// kind.
+func Objects(c *model.Chart, ms []Manifest, cluster map[schema.GroupKind]bool) ([]*model.Object, error) {
+	var out []*model.Object
+	for _, m := range flatten(ms) {
+		o, err := object(c, m, cluster)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", m.Template, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// ClusterKinds adds to into (made when nil) the kinds that the
+// CustomResourceDefinitions among ms and objs define as cluster-scoped.
+func ClusterKinds(ms []Manifest, objs []*model.Object, into ...map[schema.GroupKind]bool) map[schema.GroupKind]bool {
+	out := map[schema.GroupKind]bool{}
+	if len(into) > 0 && into[0] != nil {
+		out = into[0]
+	}
+	for _, m := range flatten(ms) {
 		if m.Object["kind"] != "CustomResourceDefinition" {
 			continue
 		}
@@ -29,18 +47,15 @@ func Objects(c *model.Chart, ms []Manifest) ([]*model.Object, error) {
 		group, _ := spec["group"].(string)
 		kind, _ := names["kind"].(string)
 		if spec["scope"] == "Cluster" {
-			clusterCRs[schema.GroupKind{Group: group, Kind: kind}] = true
+			out[schema.GroupKind{Group: group, Kind: kind}] = true
 		}
 	}
-	var out []*model.Object
-	for _, m := range flatten(ms) {
-		o, err := object(c, m, clusterCRs)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", m.Template, err)
+	for _, o := range objs {
+		if crd, ok := o.Typed.(*apiextensionsv1.CustomResourceDefinition); ok && crd.Spec.Scope == apiextensionsv1.ClusterScoped {
+			out[schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}] = true
 		}
-		out = append(out, o)
 	}
-	return out, nil
+	return out
 }
 
 // flatten replaces each List (kind: List, or any kind ending in List with

@@ -35,6 +35,7 @@ func (d *decoder) charts(v cue.Value, path string, system bool) []*model.ChartOv
 		if u, err := url.Parse(c.Repository); err == nil && u.User != nil {
 			// Not shown: it holds a credential.
 			d.errs.Add(c.RepositoryPos, "%s.repository: a URL with a user or password would put a credential in the output; give the repository's URL alone, with credentials in docker login (OCI) or a Secret the HelmRepository names", p)
+			c.Repository = u.Redacted() // for the messages that follow
 		}
 		c.LocalPath, c.LocalPathPos = str(f.v, "path")
 		c.LocalPath = strings.TrimSuffix(strings.TrimPrefix(c.LocalPath, "./"), "/")
@@ -146,7 +147,7 @@ func loadCharts(in *model.Input) error {
 		if c.Repository == "" {
 			dir := filepath.Join(filepath.Dir(in.Dir), filepath.FromSlash(c.LocalPath))
 			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-				errs.Add(c.LocalPathPos, "%s.path: there is no folder %s in the repository; a path is relative to the repository's root, which gitopsc takes to be the folder that holds the input folder", c.Path, c.LocalPath)
+				errs.Add(c.LocalPathPos, "%s.path: %s %s in the repository; a path is relative to the repository's root, which gitopsc takes to be the folder that holds the input folder", c.Path, noChartFolder, c.LocalPath)
 				continue
 			}
 			ch, err := loader.LoadDir(dir)
@@ -194,6 +195,25 @@ func loadCharts(in *model.Input) error {
 		}
 	}
 	return errs.Err()
+}
+
+// noChartFolder begins the message of a path chart's missing folder.
+const noChartFolder = "there is no folder"
+
+// MissingPathChart reports whether err says that a path chart's folder is
+// missing: for diff, which checks out the input folder alone unless the
+// input reads charts beside it.
+func MissingPathChart(err error) bool {
+	l, ok := err.(diag.List)
+	if !ok {
+		return false
+	}
+	for _, d := range l {
+		if strings.Contains(d.Msg, ".path: "+noChartFolder+" ") {
+			return true
+		}
+	}
+	return false
 }
 
 // nullKey is the path of the first null in values, or "".

@@ -124,6 +124,10 @@ func MergeChart(c *Chart, o *ChartOverride) Chart {
 	if o.Version != "" {
 		out.Version, out.VersionPos = o.Version, o.VersionPos
 	}
+	if o.Repository != "" || o.LocalPath != "" || o.Version != "" {
+		// Where this environment's chart comes from is written there.
+		out.Path = o.Path
+	}
 	if o.CRDs != "" {
 		out.CRDs = o.CRDs
 	}

@@ -32,9 +32,6 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 		for _, o := range env.Charts {
 			if o.Name == c.Name {
 				rc = model.MergeChart(c, o)
-				if rc.Repository != "" && rc.Version == "" {
-					errs.Add(o.RepositoryPos, "%s.version: give the exact chart version to install from %s; charts.lock records its digest", o.Path, rc.Repository)
-				}
 				if k := unmatchedNull(c.Values, o.Values, ""); k != "" {
 					errs.Add(o.ValuesPos, "%s.values.%s: null removes a key the system's values set, and they set none there; to turn off a chart's default, write the value that does", o.Path, k)
 				}
@@ -50,6 +47,14 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 	}
 	model.SortCharts(sys.Charts)
 	checkChartRefs(sys, env, errs)
+	var unusable diag.List
+	for _, c := range sys.Charts {
+		charts.Check(c, &unusable)
+	}
+	*errs = append(*errs, unusable...)
+	if len(unusable) > 0 {
+		return
+	}
 	if env.IsCompose() {
 		return
 	}
@@ -58,6 +63,7 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 		kubeVersion = fmt.Sprintf("v1.%d.0", env.Cluster.KubernetesMinor)
 	}
 	objs := append([]*model.Object(nil), sys.Objects...)
+	var rendered []renderedChart
 	for _, c := range sys.Charts {
 		lc := in.Charts[c.Key()]
 		switch {
@@ -105,14 +111,30 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 			errs.Add(pos, "%s: chart %s %s does not render: %s", c.Path, lc.Chart.Name(), c.Version, oneLine(r.err.Error()))
 			continue
 		}
-		co, err := charts.Objects(c, r.manifests)
+		rendered = append(rendered, renderedChart{c, lc.Chart.Name(), pos, r.manifests})
+	}
+	// A custom resource is cluster-scoped when any chart's CRD, or a CRD
+	// written under objects, says its kind is.
+	cluster := charts.ClusterKinds(nil, sys.Objects)
+	for _, rc := range rendered {
+		cluster = charts.ClusterKinds(rc.manifests, nil, cluster)
+	}
+	for _, rc := range rendered {
+		co, err := charts.Objects(rc.chart, rc.manifests, cluster)
 		if err != nil {
-			errs.Add(pos, "%s: chart %s %s renders %s", c.Path, lc.Chart.Name(), c.Version, oneLine(err.Error()))
+			errs.Add(rc.pos, "%s: chart %s %s renders %s", rc.chart.Path, rc.name, rc.chart.Version, oneLine(err.Error()))
 			continue
 		}
 		objs = append(objs, co...)
 	}
 	sys.Objects = objs
+}
+
+type renderedChart struct {
+	chart     *model.Chart
+	name      string
+	pos       model.Pos
+	manifests []charts.Manifest
 }
 
 // oneLine folds Helm's multi-line messages (schema violations, one per

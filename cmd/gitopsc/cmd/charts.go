@@ -110,8 +110,9 @@ func runChartsLock(c *cobra.Command, args []string, check bool, mirrorFlags []st
 		return err
 	}
 	old, err := charts.ReadLock(in.Dir)
-	if _, bad := err.(diag.List); bad {
-		old = &charts.Lock{Entries: map[string]charts.Entry{}} // rewritten whole
+	if _, bad := err.(diag.List); bad && !check {
+		// Rewritten whole; the archives of its well-formed lines that
+		// are no longer installed are removed.
 	} else if err != nil {
 		return err
 	}
@@ -121,6 +122,10 @@ func runChartsLock(c *cobra.Command, args []string, check bool, mirrorFlags []st
 	var clash diag.List
 	for _, ch := range in.ChartsUsed() {
 		if ch.Repository == "" {
+			continue
+		}
+		n := len(clash)
+		if charts.Check(ch, &clash); len(clash) > n {
 			continue
 		}
 		a := charts.Entry{Chart: ch.ChartName, Version: ch.Version}.Archive()

@@ -191,12 +191,15 @@ type baseInput struct {
 // in memory. An error that is not an outside failure means the base does
 // not compile.
 func loadBase(ctx context.Context, repo *gitcheckout.Repo, commit, ref string, head *model.Input) (b *baseInput, copyDir string, err error) {
-	tree := repo.Tree()
-	if usesPathCharts(head) && tree == repo.Prefix {
-		// Path charts are read beside the input folder.
-		if tree = path.Dir(repo.Prefix); tree == "." {
-			tree = ""
-		}
+	// Path charts are read beside the input folder: its parent is checked
+	// out when the working tree reads them, or when the base turns out to.
+	tree, parent := repo.Tree(), path.Dir(repo.Prefix)
+	if parent == "." {
+		parent = ""
+	}
+	wide := tree == repo.Prefix && usesPathCharts(head)
+	if wide {
+		tree = parent
 	}
 	co, err := repo.Checkout(ctx, commit, tree)
 	if errors.Is(err, gitcheckout.ErrNotInRevision) {
@@ -207,6 +210,14 @@ func loadBase(ctx context.Context, repo *gitcheckout.Repo, commit, ref string, h
 	}
 	defer co.Close()
 	in, err := load.Dir(co.Dir)
+	if load.MissingPathChart(err) && !wide && tree == repo.Prefix {
+		co.Close()
+		if co, err = repo.Checkout(ctx, commit, parent); err != nil {
+			return nil, "", diag.OutsideErr(err)
+		}
+		defer co.Close()
+		in, err = load.Dir(co.Dir)
+	}
 	if err != nil {
 		return nil, co.Dir, err
 	}
