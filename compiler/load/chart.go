@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,10 +31,14 @@ func (d *decoder) charts(v cue.Value, path string, system bool) []*model.ChartOv
 		c.Namespace, c.NamespacePos = str(f.v, "namespace")
 		c.Repository, c.RepositoryPos = str(f.v, "repository")
 		c.Repository = strings.TrimSuffix(c.Repository, "/")
-		if u, err := url.Parse(c.Repository); err == nil && u.User != nil {
-			// Not shown: it holds a credential.
-			d.errs.Add(c.RepositoryPos, "%s.repository: a URL with a user or password would put a credential in the output; give the repository's URL alone, with credentials in docker login (OCI) or a Secret the HelmRepository names", p)
-			c.Repository = u.Redacted() // for the messages that follow
+		if scheme, rest, ok := strings.Cut(c.Repository, "://"); ok {
+			host, _, _ := strings.Cut(rest, "/")
+			if i := strings.LastIndexByte(host, '@'); i >= 0 {
+				// Not shown, here or in the messages that follow: it
+				// holds a credential (a user may be a token).
+				d.errs.Add(c.RepositoryPos, "%s.repository: a URL with a user or password would put a credential in the output; give the repository's URL alone, with credentials in docker login (OCI) or a Secret the HelmRepository names", p)
+				c.Repository = scheme + "://" + rest[i+1:]
+			}
 		}
 		c.LocalPath, c.LocalPathPos = str(f.v, "path")
 		c.LocalPath = strings.TrimSuffix(strings.TrimPrefix(c.LocalPath, "./"), "/")
@@ -121,6 +124,9 @@ func (d *decoder) envCharts(v cue.Value, path string, sys *model.System) []*mode
 		if sys.Chart(c.Name) == nil {
 			c.New = true
 			d.completeChart(c)
+			if k := nullKey(c.Values, ""); k != "" {
+				d.errs.Add(c.ValuesPos, "%s.values.%s: null removes a key of the system's values, and the system has no chart %s; to turn off a chart's default, write the value that does", c.Path, k, c.Name)
+			}
 		}
 	}
 	return out

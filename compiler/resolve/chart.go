@@ -32,6 +32,9 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 		for _, o := range env.Charts {
 			if o.Name == c.Name {
 				rc = model.MergeChart(c, o)
+				if rc.LocalPath != "" && o.Version != "" {
+					errs.Add(o.VersionPos, "%s.version: a path chart's version is the one its Chart.yaml gives; leave out version", o.Path)
+				}
 				if k := unmatchedNull(c.Values, o.Values, ""); k != "" {
 					errs.Add(o.ValuesPos, "%s.values.%s: null removes a key the system's values set, and they set none there; to turn off a chart's default, write the value that does", o.Path, k)
 				}
