@@ -158,7 +158,7 @@ func loadCharts(in *model.Input) error {
 			}
 			ch, err := loader.LoadDir(dir)
 			if err != nil {
-				errs.Add(c.LocalPathPos, "%s.path: cannot load the chart in %s: %s", c.Path, c.LocalPath, helmProblem(err))
+				errs.Add(c.LocalPathPos, "%s.path: cannot load the chart in %s: %s", c.Path, c.LocalPath, err)
 				continue
 			}
 			in.Charts[key] = &model.LoadedChart{Chart: ch}
@@ -194,7 +194,7 @@ func loadCharts(in *model.Input) error {
 		default:
 			ch, err := loader.LoadArchive(strings.NewReader(string(b)))
 			if err != nil {
-				lc.Problem = fmt.Sprintf("%s is not a chart archive: %s", e.Archive(), helmProblem(err))
+				lc.Problem = fmt.Sprintf("%s is not a chart archive: %s", e.Archive(), err)
 			} else {
 				lc.Chart = ch
 			}
@@ -244,9 +244,4 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// helmProblem is a Helm error without its wrapping of the path.
-func helmProblem(err error) string {
-	return err.Error()
 }
