@@ -387,32 +387,28 @@ if [ "${E2E_FLUX:-0}" = 1 ]; then
 	PIDS+=($!)
 	wait_for kwok "${PIDS[-1]}" "http://127.0.0.1:$KWOK_PORT/healthz"
 
-	mkdir -p "$WORK/flux/source-storage" "$WORK/flux/source-tmp" "$WORK/flux/kustomize-tmp" "$WORK/flux/helm-tmp"
-	SC_METRICS=$(free_port); SC_HEALTH=$(free_port); SC_STORAGE=$(free_port)
-	RUNTIME_NAMESPACE=flux-system KUBECONFIG="$WORK/kubeconfig" TMPDIR="$WORK/flux/source-tmp" \
-		"$SOURCE_CONTROLLER" --watch-all-namespaces \
-		--metrics-addr="127.0.0.1:$SC_METRICS" --health-addr="127.0.0.1:$SC_HEALTH" \
+	# start_controller NAME BINARY ARGS...: a Flux controller as a process
+	# with the kubeconfig, a private TMPDIR, loopback metrics and health
+	# addresses, waited for on its /readyz.
+	start_controller() {
+		local name=$1 bin=$2 metrics health
+		shift 2
+		metrics=$(free_port); health=$(free_port)
+		mkdir -p "$WORK/flux/$name-tmp"
+		RUNTIME_NAMESPACE=flux-system KUBECONFIG="$WORK/kubeconfig" TMPDIR="$WORK/flux/$name-tmp" \
+			"$bin" --watch-all-namespaces \
+			--metrics-addr="127.0.0.1:$metrics" --health-addr="127.0.0.1:$health" "$@" \
+			>"$WORK/$name.log" 2>&1 &
+		PIDS+=($!)
+		wait_for "$name" "${PIDS[-1]}" "http://127.0.0.1:$health/readyz"
+	}
+	mkdir -p "$WORK/flux/source-storage"
+	SC_STORAGE=$(free_port)
+	start_controller source-controller "$SOURCE_CONTROLLER" \
 		--storage-path="$WORK/flux/source-storage" --storage-addr="127.0.0.1:$SC_STORAGE" \
-		--storage-adv-addr="127.0.0.1:$SC_STORAGE" \
-		>"$WORK/source-controller.log" 2>&1 &
-	PIDS+=($!)
-	wait_for source-controller "${PIDS[-1]}" "http://127.0.0.1:$SC_HEALTH/readyz"
-	KC_METRICS=$(free_port); KC_HEALTH=$(free_port)
-	RUNTIME_NAMESPACE=flux-system KUBECONFIG="$WORK/kubeconfig" TMPDIR="$WORK/flux/kustomize-tmp" \
-		"$KUSTOMIZE_CONTROLLER" --watch-all-namespaces \
-		--metrics-addr="127.0.0.1:$KC_METRICS" --health-addr="127.0.0.1:$KC_HEALTH" \
-		--requeue-dependency=5s \
-		>"$WORK/kustomize-controller.log" 2>&1 &
-	PIDS+=($!)
-	wait_for kustomize-controller "${PIDS[-1]}" "http://127.0.0.1:$KC_HEALTH/readyz"
-	HC_METRICS=$(free_port); HC_HEALTH=$(free_port)
-	RUNTIME_NAMESPACE=flux-system KUBECONFIG="$WORK/kubeconfig" TMPDIR="$WORK/flux/helm-tmp" \
-		"$HELM_CONTROLLER" --watch-all-namespaces \
-		--metrics-addr="127.0.0.1:$HC_METRICS" --health-addr="127.0.0.1:$HC_HEALTH" \
-		--requeue-dependency=5s \
-		>"$WORK/helm-controller.log" 2>&1 &
-	PIDS+=($!)
-	wait_for helm-controller "${PIDS[-1]}" "http://127.0.0.1:$HC_HEALTH/readyz"
+		--storage-adv-addr="127.0.0.1:$SC_STORAGE"
+	start_controller kustomize-controller "$KUSTOMIZE_CONTROLLER" --requeue-dependency=5s
+	start_controller helm-controller "$HELM_CONTROLLER" --requeue-dependency=5s
 	say "kube-scheduler, kwok $KWOK_VERSION, source-controller $FLUX_SOURCE_VERSION, kustomize-controller $FLUX_KUSTOMIZE_VERSION and helm-controller $FLUX_HELM_VERSION up after $(( $(date +%s) - started ))s"
 fi
 

@@ -22,6 +22,7 @@ import (
 	"cuelang.org/go/cue/token"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
+	"github.com/gitopsc/gitopsc/compiler/images"
 	"github.com/gitopsc/gitopsc/compiler/model"
 )
 
@@ -98,25 +99,15 @@ func ParseLock(name string, b []byte) (*Lock, error) {
 	file := token.NewFile(name, -1, len(b))
 	file.SetLinesForContent(b)
 	var errs diag.List
-	line, start := 0, 0
 	firstLine := map[string]int{}
 	byArchive := map[string]string{}
-	for start < len(b) {
-		end := bytes.IndexByte(b[start:], '\n')
-		if end < 0 {
-			end = len(b)
-		} else {
-			end += start
+	for _, ln := range images.LockLines(b) {
+		line := ln.N
+		fields := make([]string, len(ln.Fields))
+		for i, f := range ln.Fields {
+			fields[i] = f.S
 		}
-		line++
-		text := string(b[start:end])
-		lineStart := start
-		start = end + 1
-		fields, offs := splitFields(text)
-		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
-			continue
-		}
-		pos := func(i int) token.Pos { return file.Pos(lineStart+offs[i], token.NoRelPos) }
+		pos := func(i int) token.Pos { return file.Pos(ln.Fields[i].Off, token.NoRelPos) }
 		bad := func(i int, format string, args ...any) {
 			errs.Add(pos(i), format+"; run gitopsc charts lock to rewrite the lock", args...)
 		}
@@ -176,25 +167,6 @@ var (
 	chartName    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$`)
 	chartVersion = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 )
-
-func splitFields(s string) (fields []string, offsets []int) {
-	i := 0
-	for i < len(s) {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r') {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		j := i
-		for j < len(s) && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' {
-			j++
-		}
-		fields, offsets = append(fields, s[i:j]), append(offsets, i)
-		i = j
-	}
-	return fields, offsets
-}
 
 func validDigest(d string) bool {
 	h, ok := strings.CutPrefix(d, "sha256:")

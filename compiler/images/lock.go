@@ -176,30 +176,15 @@ func ParseLock(name string, b []byte) (*Lock, error) {
 		errs.Add(file.Pos(offset, token.NoRelPos), format+rewriteHint, args...)
 	}
 	firstLine := map[string]int{}
-	line, start := 0, 0
-	for start < len(b) {
-		end := bytes.IndexByte(b[start:], '\n')
-		if end < 0 {
-			end = len(b)
-		} else {
-			end += start
-		}
-		line++
-		text := string(b[start:end])
-		offset := start
-		start = end + 1
-
-		f := lockFields(text, offset)
-		if len(f) == 0 || strings.HasPrefix(f[0].s, "#") {
-			continue
-		}
+	for _, ln := range LockLines(b) {
+		line, f := ln.N, ln.Fields
 		e, off, problem := parseLockLine(f)
 		if problem != "" {
 			bad(off, "%s", problem)
 			continue
 		}
 		if first, dup := firstLine[e.Ref]; dup {
-			bad(f[0].off, "%s is locked twice (first at line %d)", e.Ref, first)
+			bad(f[0].Off, "%s is locked twice (first at line %d)", e.Ref, first)
 			continue
 		}
 		firstLine[e.Ref] = line
@@ -211,15 +196,45 @@ func ParseLock(name string, b []byte) (*Lock, error) {
 	return l, nil
 }
 
-// lockField is one blank-separated field of a lock line and its offset in
-// the file.
-type lockField struct {
-	s   string
-	off int
+// LockField is one blank-separated field of a lock file's line and its
+// offset in the file.
+type LockField struct {
+	S   string
+	Off int
 }
 
-func lockFields(text string, offset int) []lockField {
-	var out []lockField
+// LockLine is a line of a lock file that holds more than blanks or a
+// comment: its number and its fields.
+type LockLine struct {
+	N      int
+	Fields []LockField
+}
+
+// LockLines splits a lock file (the image lock, the chart lock) into its
+// lines that hold fields, a comment (#) or a blank line left out.
+func LockLines(b []byte) []LockLine {
+	var out []LockLine
+	line, start := 0, 0
+	for start < len(b) {
+		end := bytes.IndexByte(b[start:], '\n')
+		if end < 0 {
+			end = len(b)
+		} else {
+			end += start
+		}
+		line++
+		f := lockFields(string(b[start:end]), start)
+		start = end + 1
+		if len(f) == 0 || strings.HasPrefix(f[0].S, "#") {
+			continue
+		}
+		out = append(out, LockLine{N: line, Fields: f})
+	}
+	return out
+}
+
+func lockFields(text string, offset int) []LockField {
+	var out []LockField
 	i := 0
 	for i < len(text) {
 		for i < len(text) && isBlank(text[i]) {
@@ -230,7 +245,7 @@ func lockFields(text string, offset int) []lockField {
 			j++
 		}
 		if j > i {
-			out = append(out, lockField{text[i:j], offset + i})
+			out = append(out, LockField{text[i:j], offset + i})
 		}
 		i = j
 	}
@@ -241,36 +256,36 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 
 // parseLockLine reads "REFERENCE sha256:DIGEST [PLATFORM[;user=USER]]..."
 // or says what is wrong with it and where.
-func parseLockLine(f []lockField) (e Entry, offset int, problem string) {
+func parseLockLine(f []LockField) (e Entry, offset int, problem string) {
 	ref := f[0]
 	for _, marker := range []string{"<<<<<<<", "|||||||", "=======", ">>>>>>>"} {
-		if strings.HasPrefix(ref.s, marker) {
-			return e, ref.off, "a merge conflict marker"
+		if strings.HasPrefix(ref.S, marker) {
+			return e, ref.Off, "a merge conflict marker"
 		}
 	}
-	if strings.HasPrefix(ref.s, "sha256:") {
-		return e, ref.off, "the line starts with a digest; want \"REFERENCE sha256:DIGEST [PLATFORM]...\""
+	if strings.HasPrefix(ref.S, "sha256:") {
+		return e, ref.Off, "the line starts with a digest; want \"REFERENCE sha256:DIGEST [PLATFORM]...\""
 	}
-	if msg := refProblem(ref.s); msg != "" {
-		return e, ref.off, msg
+	if msg := refProblem(ref.S); msg != "" {
+		return e, ref.Off, msg
 	}
 	if len(f) < 2 {
-		return e, ref.off + len(ref.s), fmt.Sprintf("%s has no digest; want \"REFERENCE sha256:DIGEST [PLATFORM]...\"", ref.s)
+		return e, ref.Off + len(ref.S), fmt.Sprintf("%s has no digest; want \"REFERENCE sha256:DIGEST [PLATFORM]...\"", ref.S)
 	}
 	d := f[1]
-	if off, msg := digestProblem(d.s); msg != "" {
-		return e, d.off + off, msg
+	if off, msg := digestProblem(d.S); msg != "" {
+		return e, d.Off + off, msg
 	}
 	plats := make([]string, 0, len(f)-2)
 	users := map[string]string{}
 	seen := map[string]bool{}
 	for _, p := range f[2:] {
-		plat, attrs, hasAttrs := strings.Cut(p.s, ";")
+		plat, attrs, hasAttrs := strings.Cut(p.S, ";")
 		if _, err := ParsePlatform(plat); err != nil {
-			return e, p.off, err.Error()
+			return e, p.Off, err.Error()
 		}
 		if seen[plat] {
-			return e, p.off, fmt.Sprintf("platform %s is listed twice", plat)
+			return e, p.Off, fmt.Sprintf("platform %s is listed twice", plat)
 		}
 		seen[plat] = true
 		plats = append(plats, plat)
@@ -279,10 +294,10 @@ func parseLockLine(f []lockField) (e Entry, offset int, problem string) {
 		}
 		user, ok := strings.CutPrefix(attrs, userAttribute)
 		if !ok {
-			return e, p.off + len(plat) + 1, fmt.Sprintf("platform %s: %q is not user=USER", plat, attrs)
+			return e, p.Off + len(plat) + 1, fmt.Sprintf("platform %s: %q is not user=USER", plat, attrs)
 		}
 		if strings.Contains(user, ";") {
-			return e, p.off + len(plat) + 1 + len(userAttribute) + strings.IndexByte(user, ';'), fmt.Sprintf("platform %s: one user=USER, not %q", plat, attrs)
+			return e, p.Off + len(plat) + 1 + len(userAttribute) + strings.IndexByte(user, ';'), fmt.Sprintf("platform %s: one user=USER, not %q", plat, attrs)
 		}
 		users[plat] = user
 	}
@@ -290,7 +305,7 @@ func parseLockLine(f []lockField) (e Entry, offset int, problem string) {
 	if len(users) == 0 {
 		users = nil
 	}
-	return Entry{Ref: ref.s, Digest: d.s, Platforms: plats, Users: users}, 0, ""
+	return Entry{Ref: ref.S, Digest: d.S, Platforms: plats, Users: users}, 0, ""
 }
 
 // refProblem says why s is not a reference the lock can hold: a

@@ -57,12 +57,7 @@ func newCharts() *cobra.Command {
 		Short: "Record and keep the chart archives an input installs",
 		Long: `Charts manages DIR/charts.lock and DIR/charts/, the record and the copies of
 the Helm chart versions an input installs from repositories.`,
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return diag.Usagef("unknown command %q for %s (see %s --help)", args[0], c.CommandPath(), c.CommandPath())
-			}
-			return c.Help()
-		},
+		RunE: runGroup,
 	}
 	c.AddCommand(newChartsLock())
 	return c

@@ -72,12 +72,7 @@ func newImages() *cobra.Command {
 		Long: `Images manages DIR/images.lock, the record of what each image reference of
 an input resolved to: its digest, the platforms it publishes and the user
 each platform's image runs as.`,
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return diag.Usagef("unknown command %q for %s (see %s --help)", args[0], c.CommandPath(), c.CommandPath())
-			}
-			return c.Help()
-		},
+		RunE: runGroup,
 	}
 	c.AddCommand(newImagesLock())
 	return c
@@ -258,4 +253,13 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// runGroup runs a command that only groups others (images, charts): its
+// help, or a usage error for an unknown subcommand.
+func runGroup(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return diag.Usagef("unknown command %q for %s (see %s --help)", args[0], c.CommandPath(), c.CommandPath())
+	}
+	return c.Help()
 }
