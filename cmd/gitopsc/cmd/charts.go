@@ -13,7 +13,6 @@ import (
 
 	"github.com/gitopsc/gitopsc/compiler/charts"
 	"github.com/gitopsc/gitopsc/compiler/diag"
-	"github.com/gitopsc/gitopsc/compiler/images"
 )
 
 const chartsLockDoc = `Lock fetches every chart version the environments of DIR (default
@@ -88,13 +87,9 @@ func runChartsLock(c *cobra.Command, args []string, check bool, mirrorFlags []st
 	if timeout <= 0 {
 		return diag.Usagef("--timeout must be above 0 (see %s --help)", c.CommandPath())
 	}
-	var mirrors []images.Mirror
-	for _, m := range mirrorFlags {
-		mi, err := images.ParseMirror(m)
-		if err != nil {
-			return diag.Usagef("%v", err)
-		}
-		mirrors = append(mirrors, mi)
+	mirrors, err := parseMirrors(mirrorFlags)
+	if err != nil {
+		return err
 	}
 	dir := DefaultInput
 	if len(args) > 0 {

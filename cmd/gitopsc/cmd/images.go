@@ -113,13 +113,9 @@ func runImagesLock(c *cobra.Command, args []string, f imagesLockFlags) error {
 	if f.jobs < 1 || f.attempts < 1 || f.timeout <= 0 {
 		return diag.Usagef("--jobs and --attempts must be at least 1 and --timeout above 0 (see %s --help)", c.CommandPath())
 	}
-	var mirrors []images.Mirror
-	for _, m := range f.mirrors {
-		mi, err := images.ParseMirror(m)
-		if err != nil {
-			return diag.Usagef("%v", err)
-		}
-		mirrors = append(mirrors, mi)
+	mirrors, err := parseMirrors(f.mirrors)
+	if err != nil {
+		return err
 	}
 	if f.layout != "" && len(mirrors) > 0 {
 		return diag.Usagef("--mirror maps registries; it does not apply with --layout")
@@ -262,4 +258,17 @@ func runGroup(c *cobra.Command, args []string) error {
 		return diag.Usagef("unknown command %q for %s (see %s --help)", args[0], c.CommandPath(), c.CommandPath())
 	}
 	return c.Help()
+}
+
+// parseMirrors parses the --mirror flags; a bad one is a usage error.
+func parseMirrors(flags []string) ([]images.Mirror, error) {
+	var out []images.Mirror
+	for _, m := range flags {
+		mi, err := images.ParseMirror(m)
+		if err != nil {
+			return nil, diag.Usagef("%v", err)
+		}
+		out = append(out, mi)
+	}
+	return out, nil
 }
