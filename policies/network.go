@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/gitopsc/gitopsc/compiler/model"
 	"github.com/gitopsc/gitopsc/compiler/render"
@@ -196,6 +197,21 @@ func checkNetwork(ctx *Context) []Finding {
 		for _, f := range c.TalksTo {
 			if t := sys.Component(f.Target); t != nil {
 				declared[key(workloadRef(c), workloadRef(t), f.Port)] = f.Pos
+			}
+		}
+	}
+	// With the operator's discovery, the scrapes of the Prometheus pods
+	// are declared by the components' metrics.
+	if m := sys.Monitoring; m.Operator() && m.Prometheus != nil {
+		sel := labels.SelectorFromSet(settingsSet(m.Prometheus.Labels))
+		for _, w := range workloads(ctx) {
+			if w.Namespace != m.Prometheus.Namespace || !sel.Matches(labels.Set(w.Template.Labels)) {
+				continue
+			}
+			for _, c := range sys.Components {
+				if c.Metrics != nil {
+					declared[key(reach.WorkloadRef{Namespace: w.Namespace, Name: w.Name}, workloadRef(c), c.Metrics.Port)] = c.Metrics.Pos
+				}
 			}
 		}
 	}

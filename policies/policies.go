@@ -27,7 +27,7 @@ const (
 // Rule is one check.
 type Rule struct {
 	ID        string // family prefix and number: "QUOTA003"
-	Family    string // quota, network, image, secret, security, job
+	Family    string // quota, network, image, secret, security, job, monitoring
 	Severity  Severity
 	Title     string // one line, for "gitopsc rules"
 	Rationale string // why the rule exists, for "gitopsc explain"
@@ -98,6 +98,7 @@ func Rules() []*Rule {
 	all = append(all, jobRules...)
 	all = append(all, identityRules...)
 	all = append(all, composeRules...)
+	all = append(all, monitoringRules...)
 	all = append(all, waiverRule)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	return all

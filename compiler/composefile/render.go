@@ -856,6 +856,9 @@ func (rd *renderer) noteList() []string {
 		}
 		out = append(out, fmt.Sprintf("charts are installed by Helm on a cluster and are not rendered: %s", strings.Join(names, ", ")))
 	}
+	if m := rd.sys.Monitoring; m.Operator() {
+		out = append(out, fmt.Sprintf("monitoring discovery is \"operator\", which Compose has no prometheus-operator for: no PodMonitor or PrometheusRule is rendered (%s unused); a Prometheus among the services finds its targets as its own configuration says", render.Count(len(m.Alerts), "alert")))
+	}
 	out = append(out, "each namespace is a network and only declared flows join two; inside one network every port is open, and a flow to an external opens the way out to any host")
 	return out
 }

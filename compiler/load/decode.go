@@ -203,6 +203,7 @@ func (d *decoder) system(v cue.Value) *model.System {
 	// Tenants last: their namespaces, components, secrets and objects
 	// join the system's, sorted in with them.
 	d.tenants(v, s)
+	s.Monitoring = d.monitoring(v.LookupPath(cuePath("monitoring")), "system.monitoring")
 	model.SortObjects(s.Objects)
 	d.duplicateObjects(s.Objects)
 	return s
@@ -683,6 +684,7 @@ func (d *decoder) environment(f field, sys *model.System) *model.Environment {
 	model.SortObjects(e.Objects)
 	d.duplicateObjects(e.Objects)
 	e.Charts = d.envCharts(v.LookupPath(cuePath("charts")), path+".charts", sys)
+	e.Monitoring = d.monitoring(v.LookupPath(cuePath("monitoring")), path+".monitoring")
 	for _, c := range sortedFields(v.LookupPath(cuePath("components"))) {
 		e.Components = append(e.Components, d.override(c, path+".components."+c.label))
 	}

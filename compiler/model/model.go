@@ -56,6 +56,9 @@ type System struct {
 	// tenant states for its components, applied before an environment's.
 	Tenants         []*Tenant
 	TenantOverrides []*Override
+	// Monitoring is how Prometheus finds the metrics endpoints, and its
+	// alerts; nil when the input says nothing (annotations, no alerts).
+	Monitoring *Monitoring
 
 	index    sync.Once
 	byName   map[string]*Component
@@ -474,7 +477,9 @@ type Environment struct {
 	// Charts change the system's of the same name or add charts of the
 	// environment's own; sorted by name.
 	Charts []*ChartOverride
-	Policy PolicySettings
+	// Monitoring overrides the system's; nil when not given.
+	Monitoring *Monitoring
+	Policy     PolicySettings
 }
 
 // ComposeHost is the machine that runs a Compose environment.

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
+	"github.com/gitopsc/gitopsc/compiler/model"
 )
 
 // Prerequisites says what a cluster must have before the environment's
@@ -100,23 +102,26 @@ func (o *Output) Prerequisites() []string {
 	}
 	for _, ns := range slices.Sorted(maps.Keys(foreign)) {
 		if !namespaces[ns] {
-			add("Namespace %s, for %s written under objects (gitopsc renders the system's namespaces only)", ns, count(foreign[ns], "object"))
+			add("Namespace %s, for %s written under objects (gitopsc renders the system's namespaces only)", ns, Count(foreign[ns], "object"))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(custom)) {
 		if !crds[k] {
-			add("the CustomResourceDefinition of %s and the controller that serves it, for %s written under objects", k, count(custom[k], "object"))
+			add("the CustomResourceDefinition of %s and the controller that serves it, for %s written under objects", k, Count(custom[k], "object"))
 		}
 	}
+	if line := o.operatorNeeds(crds); line != "" {
+		add("%s", line)
+	}
 	if len(sops) > 0 {
-		add("Secret %s/%s: the SOPS age key (age.agekey), for %s", env.Flux.SourceNamespace, env.Flux.DecryptionSecret, count(len(sops), "SOPS-encrypted Secret"))
+		add("Secret %s/%s: the SOPS age key (age.agekey), for %s", env.Flux.SourceNamespace, env.Flux.DecryptionSecret, Count(len(sops), "SOPS-encrypted Secret"))
 	}
 	if len(stores) > 0 {
 		if crds["ExternalSecret.external-secrets.io"] {
 			// A chart installs the operator.
-			add("%s, for %s", strings.Join(uniq(stores), " and "), count(len(stores), "ExternalSecret"))
+			add("%s, for %s", strings.Join(uniq(stores), " and "), Count(len(stores), "ExternalSecret"))
 		} else {
-			add("External Secrets Operator (%s) and %s, for %s", ExternalSecretAPIVersion, strings.Join(uniq(stores), " and "), count(len(stores), "ExternalSecret"))
+			add("External Secrets Operator (%s) and %s, for %s", ExternalSecretAPIVersion, strings.Join(uniq(stores), " and "), Count(len(stores), "ExternalSecret"))
 		}
 	}
 	for _, c := range uniq(ingress) {
@@ -137,11 +142,11 @@ func (o *Output) Prerequisites() []string {
 	if len(lbs) > 0 {
 		switch cl.Distribution {
 		case "eks":
-			add("loadBalancerClass service.k8s.aws/nlb: the AWS Load Balancer Controller, for %s", count(len(lbs), "LoadBalancer Service"))
+			add("loadBalancerClass service.k8s.aws/nlb: the AWS Load Balancer Controller, for %s", Count(len(lbs), "LoadBalancer Service"))
 		case "minikube":
-			add("minikube tunnel running on the host, which gives LoadBalancer Services an address, for %s", count(len(lbs), "LoadBalancer Service"))
+			add("minikube tunnel running on the host, which gives LoadBalancer Services an address, for %s", Count(len(lbs), "LoadBalancer Service"))
 		default:
-			add("a load balancer controller: k3s's ServiceLB (k3s without --disable=servicelb), for %s", count(len(lbs), "LoadBalancer Service"))
+			add("a load balancer controller: k3s's ServiceLB (k3s without --disable=servicelb), for %s", Count(len(lbs), "LoadBalancer Service"))
 		}
 	}
 	for _, c := range uniq(classes) {
@@ -216,9 +221,65 @@ func uniq(s []string) []string {
 	return slices.Compact(s)
 }
 
-func count(n int, what string) string {
+// Count is n of what, in the plural unless n is 1: "3 PodMonitors".
+func Count(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// operatorNeeds says what the PodMonitors and the PrometheusRule gitopsc
+// renders need: the prometheus-operator, unless a chart or objects hold
+// its CRDs, and a Prometheus that selects them, unless one is rendered
+// (rule MON001 checks that one).
+func (o *Output) operatorNeeds(crds map[string]bool) string {
+	monitors, rules := 0, 0
+	prometheus := false
+	for _, obj := range o.Checked() {
+		switch {
+		case obj.APIVersion != MonitoringAPIVersion:
+		case obj.Kind == "Prometheus":
+			prometheus = true
+		case obj.Source == nil && obj.Kind == "PodMonitor":
+			monitors++
+		case obj.Source == nil && obj.Kind == "PrometheusRule":
+			rules++
+		}
+	}
+	if monitors+rules == 0 {
+		return ""
+	}
+	var what []string
+	if monitors > 0 {
+		what = append(what, Count(monitors, "PodMonitor"))
+	}
+	if rules > 0 {
+		what = append(what, "the PrometheusRule "+AlertsName)
+	}
+	m := o.Env.System.Monitoring
+	selects := "a Prometheus whose podMonitorSelector and ruleSelector match " + selectorText(m, o.Env.System.Name) + ", with podMonitorNamespaceSelector and ruleNamespaceSelector {} (every namespace)"
+	operator := crds["PodMonitor.monitoring.coreos.com"] && crds["PrometheusRule.monitoring.coreos.com"]
+	switch {
+	case operator && prometheus:
+		return ""
+	case operator:
+		return selects + ", for " + strings.Join(what, " and ")
+	case prometheus:
+		return "the prometheus-operator's CRDs (PodMonitor, PrometheusRule), for " + strings.Join(what, " and ")
+	}
+	return "the prometheus-operator (" + MonitoringAPIVersion + ") and " + selects + ", for " + strings.Join(what, " and ")
+}
+
+// selectorText shows the labels a Prometheus must select gitopsc's
+// monitoring objects by.
+func selectorText(m *model.Monitoring, system string) string {
+	if len(m.Labels) == 0 {
+		return LabelPartOf + ": " + system
+	}
+	var kv []string
+	for _, s := range m.Labels {
+		kv = append(kv, s.Key+": "+s.Value)
+	}
+	return strings.Join(kv, ", ")
 }

@@ -154,6 +154,7 @@ func Render(r *model.Resolved, facts images.Facts) (*Output, error) {
 	for _, c := range rd.sys.Components {
 		rd.component(c)
 	}
+	rd.monitoring()
 	rd.secrets()
 	rd.rawObjects()
 	rd.charts()

@@ -289,7 +289,7 @@ func Replicated(c *model.Component) bool {
 
 func (rd *renderer) podTemplate(c *model.Component, path string, labels map[string]string, configSum string) corev1.PodTemplateSpec {
 	annotations := map[string]string{AnnotationChecksum: configSum}
-	if m := c.Metrics; m != nil {
+	if m := c.Metrics; m != nil && !rd.sys.Monitoring.Operator() {
 		annotations[model.AnnotationScrape] = "true"
 		annotations[model.AnnotationMetricsPort] = strconv.Itoa(c.Port(m.Port).Number)
 		annotations[model.AnnotationMetricsPath] = m.Path

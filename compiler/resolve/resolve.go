@@ -69,6 +69,7 @@ func environment(in *model.Input, env *model.Environment, renders chartRenders) 
 		sys.Components = append(sys.Components, rc)
 	}
 	sameIngress(sys, &errs)
+	sys.Monitoring = monitoring(in.System.Monitoring, env, sys, &errs)
 	sys.Objects = objects(in, env, &errs)
 	resolveCharts(in, env, sys, renders, &errs)
 	workloadNames(sys, env, &errs)
