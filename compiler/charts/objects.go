@@ -2,13 +2,17 @@ package charts
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/gitopsc/gitopsc/compiler/kinds"
 	"github.com/gitopsc/gitopsc/compiler/model"
@@ -93,6 +97,9 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %v", kind, name, err)
 	}
+	if err := checkLabels(meta); err != nil {
+		return nil, fmt.Errorf("%s %s: %v", kind, name, err)
+	}
 	o := &model.Object{Key: kind + "/" + name, Path: c.Path, APIVersion: apiVersion, Kind: kind, Name: name,
 		Group: gv.Group, Pos: c.Pos, Chart: c.Name, Template: m.Template}
 	gvk := gv.WithKind(kind)
@@ -142,4 +149,28 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 		}
 	}
 	return o, nil
+}
+
+// checkLabels refuses the labels the API server refuses. A value is not
+// repeated, as no label's is: a label is no place for a credential, but
+// one a chart writes there is not echoed either.
+func checkLabels(meta map[string]any) error {
+	labels, _ := meta["labels"].(map[string]any)
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+			return fmt.Errorf("metadata.labels: key %q: %s, which the API server refuses", k, strings.Join(msgs, "; "))
+		}
+		v, ok := labels[k].(string)
+		if !ok {
+			return fmt.Errorf("metadata.labels.%s: not a string, which the API server refuses", k)
+		}
+		if msgs := validation.IsValidLabelValue(v); len(msgs) > 0 {
+			msg := fmt.Sprintf("metadata.labels.%s: the value is not a label value, which the API server refuses: %s", k, strings.Join(msgs, "; "))
+			if strings.Contains(v, "+"+PathRevision) {
+				msg += `; helm-controller gives a chart it builds from git the version VERSION+REVISION, and "+" is no label character: write the version in a label as {{ .Chart.Version | replace "+" "_" }}, as helm create's charts do`
+			}
+			return errors.New(msg)
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // DefaultKubeVersion is the Kubernetes version a chart is rendered for
@@ -125,15 +127,21 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 	return out, nil
 }
 
-// decodeAll decodes each YAML document of b that holds something.
+// decodeAll decodes the YAML documents of a rendered file. A key given
+// twice is refused, as the kustomize post-renderer that pins a chart's
+// images refuses it on the cluster (Helm alone would keep the last).
 func decodeAll(b []byte) ([]map[string]any, error) {
-	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+	r := yaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
 	var out []map[string]any
 	for {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err == io.EOF {
+		doc, err := r.Read()
+		if err == io.EOF {
 			return out, nil
 		} else if err != nil {
+			return nil, err
+		}
+		raw, err := sigsyaml.YAMLToJSONStrict(doc)
+		if err != nil {
 			return nil, err
 		}
 		if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
@@ -147,6 +155,24 @@ func decodeAll(b []byte) ([]map[string]any, error) {
 		}
 		out = append(out, m)
 	}
+}
+
+// PathRevision stands for the git revision helm-controller appends to the
+// version of a chart it builds from a GitRepository (reconcileStrategy
+// Revision: "0.1.0+" and the commit's first 12 hex digits). gitopsc
+// renders path charts at that shape of version, so a template that puts
+// .Chart.Version in a label, where "+" is refused, fails here as it
+// fails on the cluster.
+const PathRevision = "000000000000"
+
+// AtRevision is ch with its version as helm-controller gives a chart it
+// builds from a git repository.
+func AtRevision(ch *chart.Chart) *chart.Chart {
+	out := *ch
+	md := *ch.Metadata
+	md.Version += "+" + PathRevision
+	out.Metadata = &md
+	return &out
 }
 
 // Compatible reports whether the chart's kubeVersion constraint, if it

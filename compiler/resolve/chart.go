@@ -103,7 +103,11 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 		key := strings.Join([]string{c.Key(), c.Name, c.Namespace, kubeVersion, string(b)}, "\x00")
 		r, done := renders[key]
 		if !done {
-			r.manifests, r.err = charts.Render(lc.Chart, c.Name, c.Namespace, c.Values, kubeVersion)
+			ch := lc.Chart
+			if c.LocalPath != "" {
+				ch = charts.AtRevision(ch)
+			}
+			r.manifests, r.err = charts.Render(ch, c.Name, c.Namespace, c.Values, kubeVersion)
 			renders[key] = r
 		}
 		pos := c.ValuesPos

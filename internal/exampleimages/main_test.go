@@ -23,7 +23,16 @@ func TestShippedLockIsCurrent(t *testing.T) {
 }
 
 func testLockIsCurrent(t *testing.T, src string) {
-	dir := t.TempDir()
+	root := t.TempDir()
+	dir := filepath.Join(root, filepath.Base(src))
+	// Path charts are read beside the input folder.
+	if charts, err := filepath.Abs(filepath.Join(src, "..", "charts")); err == nil {
+		if _, err := os.Stat(charts); err == nil {
+			if err := os.Symlink(charts, filepath.Join(root, "charts")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
