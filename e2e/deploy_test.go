@@ -12,6 +12,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitopsc/gitopsc/compiler"
+	"github.com/gitopsc/gitopsc/compiler/images"
+	"github.com/gitopsc/gitopsc/compiler/load"
+	"github.com/gitopsc/gitopsc/compiler/model"
 )
 
 // deployment is one environment applied to the control plane.
@@ -22,7 +27,8 @@ type deployment struct {
 	quotas     []ref
 	workloads  []*workload
 	warnings   []string // the API server's warnings, "file: text"
-	notes      []string // how secrets were stood in for
+	notes      []string // how secrets were stood in for, and charts installed
+	cluster    []ref    // cluster-scoped objects charts installed, removed at the end
 }
 
 // workload is a Deployment, StatefulSet or Job and what should run of it.
@@ -107,6 +113,9 @@ func deploy(t *testing.T, ctx context.Context, k *kube, tree *envTree) *deployme
 			}
 			d.objects++
 			d.record(t, obj)
+			if r := refOf(obj); r.Kind == "HelmRelease" {
+				d.installChart(t, ctx, k, tree, f, r)
+			}
 			if refOf(obj).Kind == "ExternalSecret" {
 				// No operator runs here: create the Secret it would.
 				s, keys := placeholderSecret(obj)
@@ -523,6 +532,9 @@ func quotaUsage(t *testing.T, ctx context.Context, k *kube, d *deployment) []str
 func (d *deployment) teardown(t *testing.T, ctx context.Context, k *kube) {
 	began := time.Now()
 	defer func() { t.Logf("%s: namespaces deleted in %s", d.env, since(began)) }()
+	if len(d.cluster) > 0 {
+		defer removeAndWait(t, ctx, k, d.cluster, 2*time.Minute)
+	}
 	for _, ns := range d.namespaces {
 		if err := k.remove(ctx, ref{APIVersion: "v1", Kind: "Namespace", Name: ns}); err != nil {
 			t.Errorf("delete namespace %s: %v", ns, err)
@@ -551,4 +563,95 @@ func (d *deployment) teardown(t *testing.T, ctx context.Context, k *kube) {
 
 func since(t time.Time) time.Duration {
 	return time.Since(t).Round(100 * time.Millisecond)
+}
+
+// installChart does what helm-controller does for the HelmRelease r, which
+// no controller reconciles here: it applies the objects its chart renders,
+// CRDs first and established before anything else, the rest in Helm's
+// kind order, each checked as the layers' objects are (the API server must
+// take it without a warning, its pods are waited for). A HelmRelease
+// gitopsc rendered no objects for fails the test.
+func (d *deployment) installChart(t *testing.T, ctx context.Context, k *kube, tree *envTree, f file, r ref) {
+	t.Helper()
+	objs, ok := tree.charts[r.Name]
+	if !ok {
+		t.Fatalf("%s: %s: no chart objects for it (tree.charts has %d charts)", f.rel, r, len(tree.charts))
+	}
+	var crds, rest []file
+	for _, o := range objs {
+		if refOf(o.obj).Kind == "CustomResourceDefinition" {
+			crds = append(crds, o)
+		} else {
+			rest = append(rest, o)
+		}
+	}
+	var names []string
+	for _, c := range crds {
+		if _, err := k.apply(ctx, c.obj); err != nil {
+			t.Errorf("%s: the API server refused %s: %v", c.rel, refOf(c.obj), err)
+			continue
+		}
+		names = append(names, refOf(c.obj).Name)
+		d.cluster = append(d.cluster, refOf(c.obj))
+	}
+	waitEstablished(t, ctx, k, names)
+	sortForApply(rest)
+	for _, o := range rest {
+		warnings, err := k.apply(ctx, o.obj)
+		if err != nil {
+			t.Errorf("%s: the API server refused %s: %v", o.rel, refOf(o.obj), err)
+			continue
+		}
+		for _, w := range warnings {
+			d.warnings = append(d.warnings, o.rel+": "+w)
+		}
+		if or := refOf(o.obj); or.Namespace == "" {
+			d.cluster = append(d.cluster, or)
+		}
+		d.record(t, o.obj)
+	}
+	d.objects += len(objs)
+	d.notes = append(d.notes, fmt.Sprintf("%s: %s: no helm-controller runs here: applied in its stead the %d objects its chart renders (%d CRDs first)", tree.name, r, len(objs), len(crds)))
+}
+
+// chartObjects renders the input in dir for env and returns, by chart
+// name (the name of its HelmRelease), the objects each chart renders.
+func chartObjects(t *testing.T, dir, env string) map[string][]file {
+	t.Helper()
+	in, err := load.Dir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := images.ReadLock(in.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var selected []*model.Environment
+	for _, e := range in.Environments {
+		if e.Name == env {
+			selected = append(selected, e)
+		}
+	}
+	results, err := compiler.Render(in, selected, lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]file{}
+	for _, r := range results {
+		for _, o := range r.Output.Charted {
+			b, err := json.Marshal(o.Obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var obj map[string]any
+			if err := json.Unmarshal(b, &obj); err != nil {
+				t.Fatal(err)
+			}
+			obj["apiVersion"], obj["kind"] = o.APIVersion, o.Kind
+			delete(obj, "status")
+			chart := o.Source.Chart
+			out[chart] = append(out[chart], file{rel: "chart " + chart + ": " + o.Source.Template, obj: obj})
+		}
+	}
+	return out
 }

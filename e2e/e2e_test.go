@@ -82,7 +82,7 @@ func TestControlPlane(t *testing.T) {
 
 	for _, dir := range shippedOutput(t, root) {
 		t.Run("shipped/"+filepath.Base(dir), func(t *testing.T) {
-			testShipped(t, ctx, k, dir)
+			testShipped(t, ctx, k, root, dir)
 		})
 	}
 	for _, v := range variants {
@@ -95,11 +95,12 @@ func TestControlPlane(t *testing.T) {
 // testShipped applies one environment of the shipped output and checks
 // that every object and every pod is admitted, at the start and with every
 // autoscaled workload at its HPA maximum.
-func testShipped(t *testing.T, ctx context.Context, k *kube, envDir string) {
+func testShipped(t *testing.T, ctx context.Context, k *kube, root, envDir string) {
 	tree, err := readEnvTree(envDir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tree.charts = chartObjects(t, filepath.Join(root, "environments"), tree.name)
 	d := deploy(t, ctx, k, tree)
 	for _, n := range d.notes {
 		fmt.Println("e2e: " + n)
@@ -170,6 +171,7 @@ func testVariant(t *testing.T, ctx context.Context, k *kube, root string, v vari
 			if err != nil {
 				t.Fatal(err)
 			}
+			tree.charts = chartObjects(t, dir, tree.name)
 			tree.name = v.name + "/" + tree.name
 			if v.rule == "" {
 				testClean(t, ctx, k, tree, v)
@@ -429,6 +431,13 @@ func applyCRDs(t *testing.T, ctx context.Context, k *kube, files []string) []str
 			names = append(names, refOf(obj).Name)
 		}
 	}
+	waitEstablished(t, ctx, k, names)
+	return names
+}
+
+// waitEstablished waits until each CRD named is served.
+func waitEstablished(t *testing.T, ctx context.Context, k *kube, names []string) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for _, n := range names {
 		for {
@@ -454,7 +463,6 @@ func applyCRDs(t *testing.T, ctx context.Context, k *kube, files []string) []str
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	return names
 }
 
 // readDocuments reads every object of a multi-document YAML file.

@@ -56,6 +56,10 @@ func TestFlux(t *testing.T) {
 	src := filepath.Join(root, "environments")
 	copyDir(t, src, filepath.Join(full, "environments"))
 	pruneInput(t, filepath.Join(full, "environments"), filepath.Join(pruned, "environments"))
+	// The path charts the input installs, read beside it.
+	for _, tree := range []string{full, pruned} {
+		copyDir(t, filepath.Join(root, "charts"), filepath.Join(tree, "charts"))
+	}
 	var needs map[string][]string
 	for _, tree := range []string{full, pruned} {
 		var stdout, stderr bytes.Buffer
@@ -446,11 +450,32 @@ func waitKustomizations(t *testing.T, ctx context.Context, k *kube, env string, 
 				s, reason, msg := g.ready()
 				lines = append(lines, fmt.Sprintf("  GitRepository flux-system: Ready=%s %s: %s", s, reason, msg))
 			}
+			lines = append(lines, helmReleases(ctx, k)...)
 			lines = append(lines, notReadyPods(ctx, k, namespaces)...)
 			t.Fatalf("%s: the Kustomizations did not reach the state the test waits for after %s (E2E_FLUX_TIMEOUT):\n%s", env, fluxTimeout, strings.Join(lines, "\n"))
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// helmReleases shows the Ready condition of every HelmRelease, for a
+// failure whose cause is Helm's: helm-controller writes it there, not in
+// its log.
+func helmReleases(ctx context.Context, k *kube) []string {
+	b, _, err := k.do(ctx, "GET", "/apis/helm.toolkit.fluxcd.io/v2/helmreleases", nil, "", nil)
+	if err != nil {
+		return nil
+	}
+	var list struct{ Items []fluxObject }
+	if json.Unmarshal(b, &list) != nil {
+		return nil
+	}
+	var lines []string
+	for _, hr := range list.Items {
+		s, reason, msg := hr.ready()
+		lines = append(lines, fmt.Sprintf("  HelmRelease %s: Ready=%s %s: %s", hr.Metadata.Name, s, reason, msg))
+	}
+	return lines
 }
 
 // checkDependsOnOrder checks that Flux applied each layer only after the
@@ -1001,8 +1026,9 @@ func pruneInput(t *testing.T, src, dst string) {
 	edit("system.cue", func(s string) (string, error) {
 		return cutBlock(s, "\t\t\""+prunedNamespace+"\": {")
 	})
-	// The Compose environment's Prometheus configuration goes with it.
-	for _, f := range []string{"monitoring.cue", "compose.cue"} {
+	// The Compose environment's Prometheus configuration goes with it,
+	// and the monitoring stack eks installs there.
+	for _, f := range []string{"monitoring.cue", "compose.cue", "eks-monitoring.cue"} {
 		if err := os.Remove(filepath.Join(dst, f)); err != nil {
 			t.Fatal(err)
 		}

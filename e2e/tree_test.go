@@ -21,6 +21,10 @@ type envTree struct {
 	dir    string
 	flux   []file  // the Flux Kustomizations themselves, applied first
 	layers []layer // in dependsOn order
+	// charts are the objects each chart renders, by the name of its
+	// HelmRelease, as gitopsc rendered them (images pinned as the
+	// post-renderer pins them): what helm-controller would install.
+	charts map[string][]file
 }
 
 type layer struct {

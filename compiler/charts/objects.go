@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -24,13 +27,25 @@ import (
 // a custom resource is namespaced unless cluster (ClusterKinds) holds its
 // kind.
 func Objects(c *model.Chart, ms []Manifest, cluster map[schema.GroupKind]bool) ([]*model.Object, error) {
-	var out []*model.Object
-	for _, m := range flatten(ms) {
-		o, err := object(c, m, cluster)
+	flat := flatten(ms)
+	out := make([]*model.Object, len(flat))
+	errs := make([]error, len(flat))
+	// Decoding a chart's CRDs into their types is most of the work: the
+	// objects are decoded side by side, each into its own place.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(flat)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(flat); i = int(next.Add(1)) - 1 {
+				out[i], errs[i] = object(c, flat[i], cluster)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", m.Template, err)
+			return nil, fmt.Errorf("%s: %v", flat[i].Template, err)
 		}
-		out = append(out, o)
 	}
 	return out, nil
 }
@@ -112,12 +127,16 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 		}
 		namespaced = !kinds.ClusterScoped[kind]
 	}
+	raw := m.raw
 	if namespaced {
 		o.Namespace = ns
 		if o.Namespace == "" {
 			o.Namespace = c.Namespace
 		}
-		meta["namespace"] = o.Namespace
+		if ns != o.Namespace {
+			meta["namespace"] = o.Namespace
+			raw = nil // no longer what Object is
+		}
 	}
 	if !builtin {
 		o.Fields = m.Object
@@ -127,7 +146,10 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 	if _, ok := typed.(metav1.Object); !ok {
 		return nil, fmt.Errorf("%s %s: not an object the API server stores", kind, name)
 	}
-	b, err := json.Marshal(m.Object)
+	b := raw
+	if b == nil {
+		b, err = json.Marshal(m.Object)
+	}
 	if err == nil {
 		err = json.Unmarshal(b, typed)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -31,6 +32,9 @@ type Manifest struct {
 	Hook     []string
 	// Object is the object as JSON decodes it, numbers as json.Number.
 	Object map[string]any
+	// raw is the JSON Object was decoded from, when it is still that:
+	// typed decoding reads it rather than encoding Object again.
+	raw []byte
 }
 
 // Render renders a chart as helm install would for release name in
@@ -73,8 +77,30 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 	if err != nil {
 		return nil, err
 	}
+	// The CRDs are files, not templates: they are decoded while the
+	// templates render.
+	type decoded struct {
+		ms  []Manifest
+		err error
+	}
+	crds := make(chan decoded, 1)
+	go func() {
+		var d decoded
+		for _, crd := range ch.CRDObjects() {
+			objs, err := decodeCached(crd.File.Data)
+			if err != nil {
+				d.err = fmt.Errorf("%s: %v", crd.Filename, err)
+				break
+			}
+			for _, o := range objs {
+				d.ms = append(d.ms, Manifest{Template: crd.Filename, Object: o.obj, raw: o.raw})
+			}
+		}
+		crds <- d
+	}()
 	files, err := engine.Render(ch, vals)
 	if err != nil {
+		<-crds
 		return nil, err
 	}
 	for f := range files {
@@ -84,25 +110,21 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 	}
 	hooks, manifests, err := releaseutil.SortManifests(files, caps.APIVersions, releaseutil.InstallOrder)
 	if err != nil {
+		<-crds
 		return nil, err
 	}
-	var out []Manifest
-	for _, crd := range ch.CRDObjects() {
-		objs, err := decodeAll(crd.File.Data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", crd.Filename, err)
-		}
-		for _, o := range objs {
-			out = append(out, Manifest{Template: crd.Filename, Object: o})
-		}
+	d := <-crds
+	if d.err != nil {
+		return nil, d.err
 	}
+	out := d.ms
 	for _, m := range manifests {
-		objs, err := decodeAll([]byte(m.Content))
+		objs, err := decodeCached([]byte(m.Content))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", m.Name, err)
 		}
 		for _, o := range objs {
-			out = append(out, Manifest{Template: m.Name, Object: o})
+			out = append(out, Manifest{Template: m.Name, Object: o.obj, raw: o.raw})
 		}
 	}
 	sort.SliceStable(hooks, func(i, j int) bool { return hooks[i].Weight < hooks[j].Weight })
@@ -116,45 +138,63 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 		if test {
 			continue
 		}
-		objs, err := decodeAll([]byte(h.Manifest))
+		objs, err := decodeCached([]byte(h.Manifest))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", h.Path, err)
 		}
 		for _, o := range objs {
-			out = append(out, Manifest{Template: h.Path, Hook: events, Object: o})
+			out = append(out, Manifest{Template: h.Path, Hook: events, Object: o.obj, raw: o.raw})
 		}
 	}
 	return out, nil
 }
 
+// doc is one decoded YAML document: the object, and its JSON.
+type doc struct {
+	obj map[string]any
+	raw []byte
+}
+
 // decodeAll decodes the YAML documents of a rendered file. A key given
 // twice is refused, as the kustomize post-renderer that pins a chart's
 // images refuses it on the cluster (Helm alone would keep the last).
-func decodeAll(b []byte) ([]map[string]any, error) {
+func decodeAll(b []byte) ([]doc, error) {
 	r := yaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
-	var out []map[string]any
+	var out []doc
 	for {
-		doc, err := r.Read()
+		d, err := r.Read()
 		if err == io.EOF {
 			return out, nil
 		} else if err != nil {
 			return nil, err
 		}
-		raw, err := sigsyaml.YAMLToJSONStrict(doc)
+		raw, err := sigsyaml.YAMLToJSONStrict(d)
 		if err != nil {
 			return nil, err
 		}
 		if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 			continue
 		}
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		var m map[string]any
-		if err := d.Decode(&m); err != nil {
+		m, err := decodeObject(raw)
+		if err != nil {
 			return nil, fmt.Errorf("not an object: %v", err)
 		}
-		out = append(out, m)
+		out = append(out, doc{obj: m, raw: raw})
 	}
+}
+
+// decodeObject decodes a JSON object, numbers as json.Number.
+func decodeObject(raw []byte) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("null")
+	}
+	return m, nil
 }
 
 // PathRevision stands for the git revision helm-controller appends to the

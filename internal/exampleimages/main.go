@@ -128,4 +128,9 @@ var upstreamUsers = map[string]string{
 	// prometheus/prometheus v3.2.1 Dockerfile: USER nobody (uid 65534 in
 	// its busybox base).
 	"prometheus": "nobody",
+	// prometheus-operator v0.85.0 Dockerfile: USER 65534.
+	"prometheus-operator": "65534",
+	// kube-state-metrics v2.15.0 Dockerfile: USER nobody (uid 65534 in
+	// its distroless base).
+	"kube-state-metrics": "nobody",
 }
