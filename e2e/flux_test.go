@@ -126,6 +126,10 @@ func TestFlux(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// What each tree's charts render: the objects helm-controller
+		// installs, and uninstalls with a HelmRelease the commit removes.
+		trees[env].charts = chartObjects(t, filepath.Join(full, "environments"), env)
+		after.charts = chartObjects(t, filepath.Join(pruned, "environments"), env)
 		t.Run(env, func(t *testing.T) {
 			if i > 0 {
 				head = publish(t, work, repo, url, full, "gitopsc build of environments/ as shipped")
@@ -1445,6 +1449,47 @@ func testFluxPrune(t *testing.T, ctx context.Context, k *kube, before, after *en
 		before.name, commit, prunedComponent, prunedNamespace, strings.Join(gone, ", "), reconciled, prunedN, strings.Join(byKind, ", "),
 		len(kept), strings.Join(kept, ", "))
 
+	// What helm-controller uninstalls with the HelmReleases the
+	// inventories lost: the objects their charts render, deleted, except
+	// the CRDs of a chart's crds/ folder, which Helm never deletes.
+	beforeCharts, helmKeeps := chartIDs(before)
+	afterCharts, _ := chartIDs(after)
+	uninstalled := minus(beforeCharts, afterCharts)
+	helmKept, helmDeleted := 0, 0
+	for _, id := range sortedKeys(uninstalled) {
+		r := beforeCharts[id]
+		var obj struct {
+			Metadata struct{ DeletionTimestamp *string }
+		}
+		if helmKeeps[id] {
+			if err := k.get(ctx, r, nil, &obj); err != nil {
+				t.Errorf("%s: a CRD of a chart's crds/ folder, which helm uninstall keeps: %v", r, err)
+			}
+			helmKept++
+			continue
+		}
+		for {
+			err := k.get(ctx, r, nil, &obj)
+			if isNotFound(err) {
+				helmDeleted++
+				break
+			}
+			if err != nil {
+				t.Errorf("%s: %v", r, err)
+				break
+			}
+			if time.Now().After(waitGone) {
+				t.Errorf("%s: its chart's HelmRelease is gone but it is still in the cluster", r)
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	if len(uninstalled) > 0 {
+		fmt.Printf("e2e: flux: %s: helm-controller uninstalled what the removed HelmReleases' charts render: %d objects deleted, %d CRDs of their crds/ folders kept (Helm never deletes those)\n",
+			before.name, helmDeleted, helmKept)
+	}
+
 	// gitopsc diff --base between the two commits, in the repository.
 	var stdout, stderr bytes.Buffer
 	args := []string{"diff", input, "--base", base, "--env", before.name, "--format", "json"}
@@ -1483,12 +1528,45 @@ func testFluxPrune(t *testing.T, ctx context.Context, k *kube, before, after *en
 			}
 		}
 	}
-	if d := sameSet(removed, lost); d != "" {
-		t.Errorf("gitopsc diff --base %s: the objects it reports removed are not those Flux's inventories lost: %s", base, d)
+	// gitopsc diff shows a chart's objects like its own: what Flux's
+	// inventories lost and gained, and what the charts render less or more.
+	wantRemoved, wantAdded := union(lost, uninstalled), union(gained, minus(afterCharts, beforeCharts))
+	if d := sameSet(removed, wantRemoved); d != "" {
+		t.Errorf("gitopsc diff --base %s: the objects it reports removed are not those Flux's inventories lost and the removed charts rendered: %s", base, d)
 	}
-	if d := sameSet(added, gained); d != "" {
-		t.Errorf("gitopsc diff --base %s: the objects it reports added are not those Flux's inventories gained: %s", base, d)
+	if d := sameSet(added, wantAdded); d != "" {
+		t.Errorf("gitopsc diff --base %s: the objects it reports added are not those Flux's inventories gained and the added charts render: %s", base, d)
 	}
-	fmt.Printf("e2e: flux: %s: gitopsc diff --base %.12s: %d removed, %d added, %d changed; removed and added are the %d objects Flux's inventories lost and the %d they gained\n",
-		before.name, base, len(removed), len(added), changed, len(lost), len(gained))
+	fmt.Printf("e2e: flux: %s: gitopsc diff --base %.12s: %d removed, %d added, %d changed; removed and added are the %d objects Flux's inventories lost and the %d they gained, with the %d the removed charts rendered\n",
+		before.name, base, len(removed), len(added), changed, len(lost), len(gained), len(uninstalled))
+}
+
+// chartIDs are the objects tree's charts render, by inventory ID, and
+// which of them are CRDs of a chart's crds/ folder (Helm installs those
+// and never upgrades or deletes them).
+func chartIDs(tree *envTree) (ids map[string]ref, crdsFolder map[string]bool) {
+	ids, crdsFolder = map[string]ref{}, map[string]bool{}
+	for _, objs := range tree.charts {
+		for _, f := range objs {
+			r := refOf(f.obj)
+			id := inventoryID(r)
+			ids[id] = r
+			if r.Kind == "CustomResourceDefinition" && strings.Contains(f.rel, "crds/") {
+				crdsFolder[id] = true
+			}
+		}
+	}
+	return ids, crdsFolder
+}
+
+// union is the set of the keys of a and b.
+func union(a, b map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(a)+len(b))
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
 }
