@@ -55,6 +55,7 @@ func TestFlux(t *testing.T) {
 	full, pruned := filepath.Join(work, "full"), filepath.Join(work, "pruned")
 	src := filepath.Join(root, "environments")
 	copyDir(t, src, filepath.Join(full, "environments"))
+	withoutChartWebhooks(t, filepath.Join(full, "environments"))
 	pruneInput(t, filepath.Join(full, "environments"), filepath.Join(pruned, "environments"))
 	// The path charts the input installs, read beside it.
 	for _, tree := range []string{full, pruned} {
@@ -1569,4 +1570,20 @@ func union(a, b map[string]bool) map[string]bool {
 		out[k] = true
 	}
 	return out
+}
+
+// withoutChartWebhooks adds to the input in dir what leaves the admission
+// webhooks of the External Secrets Operator's chart out: kwok runs no
+// container, so no server answers them, and the chart's store webhooks
+// are fixed at failurePolicy Fail (only the ExternalSecret one follows
+// webhook.failurePolicy), so the API server would refuse every
+// ClusterSecretStore. Everything else is installed as shipped.
+func withoutChartWebhooks(t *testing.T, dir string) {
+	t.Helper()
+	const f = "e2e-webhooks.cue"
+	src := "package platform\n\n// Written by the e2e (withoutChartWebhooks): kwok runs no webhook server.\nenvironments: eks: charts: \"external-secrets\": values: webhook: create: false\n"
+	if err := os.WriteFile(filepath.Join(dir, f), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("e2e: flux: %s: the External Secrets Operator chart is installed without its admission webhooks (webhook.create: false): kwok runs no server to answer them\n", f)
 }

@@ -7,7 +7,7 @@ import (
 
 var (
 	secretName    = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY)`)
-	notSecretName = regexp.MustCompile(`(?i)(_FILE|_PATH|_DIR|_NAME|_ID|_REF|_HEADER|_TTL|_LENGTH|_EXPIRY|_URL|_ENDPOINT|_ENABLED)$`)
+	notSecretName = regexp.MustCompile(`(?i)(_FILE|_PATH|_DIR|_NAME|_NAMESPACE|_ID|_REF|_HEADER|_TTL|_LENGTH|_EXPIRY|_URL|_ENDPOINT|_ENABLED)$`)
 )
 
 // SecretLikeName reports whether a setting's name says it holds a

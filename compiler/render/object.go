@@ -17,10 +17,20 @@ import (
 // their pods' images pinned by digest like the components'.
 func (rd *renderer) rawObjects() {
 	chartKinds := rd.chartKinds()
+	chartNamespaces := map[string]bool{}
+	for _, c := range rd.sys.Charts {
+		chartNamespaces[c.Namespace] = true
+	}
 	for _, o := range rd.sys.Objects {
 		layer := LayerPlatform
 		if o.Namespace != "" && rd.sys.Namespace(o.Namespace) != nil {
 			layer = o.Namespace
+		}
+		if layer != LayerPlatform && o.Group == "networking.k8s.io" && o.Kind == "NetworkPolicy" && chartNamespaces[layer] {
+			// A chart's pods start under the namespace's default deny,
+			// which platform holds: the ways out written for them come
+			// with it, before Helm installs them and waits for them.
+			layer = LayerPlatform
 		}
 		if layer == LayerPlatform && chartKinds[o.Group+"/"+o.Kind] {
 			// Its CRD comes with a chart, which the platform layer

@@ -38,6 +38,7 @@ func (o *Output) Prerequisites() []string {
 		add("Flux: %s, and the GitRepository %s/%s and the Kustomization of %s that flux bootstrap --path=%s creates", controllers, env.Flux.SourceNamespace, env.Flux.SourceName, fluxDir, fluxDir)
 	}
 	var sops, stores, classes, ingress, lbs, tls []string
+	provided := map[string]bool{}
 	hpa, gpus := false, false
 	for _, obj := range o.Objects {
 		switch t := obj.Obj.(type) {
@@ -73,7 +74,16 @@ func (o *Output) Prerequisites() []string {
 		if obj.Kind == "ExternalSecret" {
 			stores = append(stores, externalStore(o, obj.Name, obj.Namespace))
 		}
+		switch obj.Kind {
+		case "ClusterSecretStore":
+			provided["ClusterSecretStore "+obj.Name] = true
+		case "SecretStore":
+			provided["SecretStore "+obj.Namespace+"/"+obj.Name] = true
+		}
 	}
+	// A store written under objects comes with the output.
+	externals := len(stores)
+	stores = slices.DeleteFunc(stores, func(s string) bool { return provided[s] })
 	for _, c := range o.Env.System.Components {
 		gpus = gpus || c.Resources.GPUs > 0
 	}
@@ -106,6 +116,10 @@ func (o *Output) Prerequisites() []string {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(custom)) {
+		if externals > 0 && strings.HasSuffix(k, ".external-secrets.io") {
+			// The External Secrets Operator's line below covers it.
+			continue
+		}
 		if !crds[k] {
 			add("the CustomResourceDefinition of %s and the controller that serves it, for %s written under objects", k, Count(custom[k], "object"))
 		}
@@ -116,12 +130,16 @@ func (o *Output) Prerequisites() []string {
 	if len(sops) > 0 {
 		add("Secret %s/%s: the SOPS age key (age.agekey), for %s", env.Flux.SourceNamespace, env.Flux.DecryptionSecret, Count(len(sops), "SOPS-encrypted Secret"))
 	}
-	if len(stores) > 0 {
-		if crds["ExternalSecret.external-secrets.io"] {
-			// A chart installs the operator.
-			add("%s, for %s", strings.Join(uniq(stores), " and "), Count(len(stores), "ExternalSecret"))
-		} else {
-			add("External Secrets Operator (%s) and %s, for %s", ExternalSecretAPIVersion, strings.Join(uniq(stores), " and "), Count(len(stores), "ExternalSecret"))
+	if externals > 0 {
+		// A chart that holds the CRDs installs the operator.
+		operator := !crds["ExternalSecret.external-secrets.io"]
+		switch {
+		case operator && len(stores) > 0:
+			add("External Secrets Operator (%s) and %s, for %s", ExternalSecretAPIVersion, strings.Join(uniq(stores), " and "), Count(externals, "ExternalSecret"))
+		case operator:
+			add("External Secrets Operator (%s), for %s", ExternalSecretAPIVersion, Count(externals, "ExternalSecret"))
+		case len(stores) > 0:
+			add("%s, for %s", strings.Join(uniq(stores), " and "), Count(externals, "ExternalSecret"))
 		}
 	}
 	for _, c := range uniq(ingress) {

@@ -133,4 +133,7 @@ var upstreamUsers = map[string]string{
 	// kube-state-metrics v2.15.0 Dockerfile: USER nobody (uid 65534 in
 	// its distroless base).
 	"kube-state-metrics": "nobody",
+	// external-secrets v0.16.2 Dockerfile: USER 65534 (its controller,
+	// webhook and cert-controller are one image).
+	"external-secrets": "65534",
 }
