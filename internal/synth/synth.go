@@ -3,8 +3,8 @@
 // flows, autoscaled and stateful members, jobs and cron jobs, port
 // mappings, config files that read other components' addresses, native
 // sidecars, flows to externals, GPU workloads on a tainted node pool, pod
-// labels and annotations, readers of the Kubernetes API and E
-// environments. The same (N, E, seed) always gives the same files.
+// labels and annotations, readers of the Kubernetes API, tenants of a
+// template, raw objects and E environments. The same (N, E, seed) always gives the same files.
 package synth
 
 import (
@@ -75,6 +75,8 @@ func Write(dir string, n, e int, seed uint64) error {
 		"system.cue":     system(n, seed),
 		"images.lock":    lock(),
 		"components.cue": components(n, seed),
+		"tenants.cue":    tenancy(n),
+		"objects.cue":    objects(n),
 	}
 	for ns := 0; ns < namespaces(n); ns++ {
 		files[fmt.Sprintf("files-ns-%d.cue", ns)] = configFiles(ns, n)
@@ -304,7 +306,14 @@ func environment(i, n int, seed uint64) string {
 			fmt.Fprintf(&b, "\t\t%q: config: ENVIRONMENT: \"env-%d\"\n", name(c), i)
 		}
 	}
-	b.WriteString("\t}\n}\n")
+	b.WriteString("\t}\n")
+	// And one tenant's web front, and the staging issuer in every second
+	// environment.
+	fmt.Fprintf(&b, "\ttenants: \"tenant-%d\": components: web: autoscale: max: %d\n", i%tenants(n), 2+i)
+	if i%2 == 1 {
+		fmt.Fprintf(&b, "\tobjects: letsencrypt: %s\n", issuer("https://acme-staging-v02.api.letsencrypt.org/directory"))
+	}
+	b.WriteString("}\n")
 	return b.String()
 }
 

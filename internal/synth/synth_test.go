@@ -3,6 +3,7 @@ package synth
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gitopsc/gitopsc/compiler"
@@ -42,6 +43,31 @@ func TestGeneratedSystemIsValid(t *testing.T) {
 		}
 		if kinds["Deployment"] != 2 || kinds["HorizontalPodAutoscaler"] != 1 || kinds["CustomResourceDefinition"] != 1 {
 			t.Errorf("%s: the charts render %v", r.Resolved.Env.Name, kinds)
+		}
+		// The tenants' components and the raw objects are there, in the
+		// tenants' namespaces and the system's.
+		var tenantDeployments, rawDeployments, issuers int
+		issuer := ""
+		for _, o := range r.Output.Objects {
+			switch {
+			case o.Kind == "Deployment" && o.Source != nil:
+				rawDeployments++
+			case o.Kind == "Deployment" && strings.HasPrefix(o.Namespace, "tenant-"):
+				tenantDeployments++
+			case o.Kind == "ClusterIssuer":
+				issuers++
+				issuer = o.Source.Pos.String()
+			}
+		}
+		if want := tenants(120) * ComponentsPerTenant; tenantDeployments != want {
+			t.Errorf("%s: %d Deployments in tenants' namespaces, want %d", r.Resolved.Env.Name, tenantDeployments, want)
+		}
+		if rawDeployments != namespaces(120) || issuers != 1 {
+			t.Errorf("%s: %d raw Deployments (want %d) and %d ClusterIssuers (want 1)", r.Resolved.Env.Name, rawDeployments, namespaces(120), issuers)
+		}
+		// Every second environment has its own issuer.
+		if wantEnv := r.Resolved.Env.Name == "env-1"; strings.Contains(issuer, "env-1.cue") != wantEnv {
+			t.Errorf("%s: the issuer comes from %s", r.Resolved.Env.Name, issuer)
 		}
 		for _, f := range policies.Check(r.Resolved, r.Output, lock, policies.Options{}) {
 			if f.Severity == policies.Error || f.Severity == policies.Warning {
