@@ -82,7 +82,7 @@ func (o *Output) Prerequisites() []string {
 		}
 	}
 	// A store written under objects comes with the output.
-	externals := len(stores)
+	externalSecrets := len(stores)
 	stores = slices.DeleteFunc(stores, func(s string) bool { return provided[s] })
 	for _, c := range o.Env.System.Components {
 		gpus = gpus || c.Resources.GPUs > 0
@@ -116,7 +116,7 @@ func (o *Output) Prerequisites() []string {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(custom)) {
-		if externals > 0 && strings.HasSuffix(k, ".external-secrets.io") {
+		if externalSecrets > 0 && strings.HasSuffix(k, ".external-secrets.io") {
 			// The External Secrets Operator's line below covers it.
 			continue
 		}
@@ -130,16 +130,16 @@ func (o *Output) Prerequisites() []string {
 	if len(sops) > 0 {
 		add("Secret %s/%s: the SOPS age key (age.agekey), for %s", env.Flux.SourceNamespace, env.Flux.DecryptionSecret, Count(len(sops), "SOPS-encrypted Secret"))
 	}
-	if externals > 0 {
+	if externalSecrets > 0 {
 		// A chart that holds the CRDs installs the operator.
 		operator := !crds["ExternalSecret.external-secrets.io"]
 		switch {
 		case operator && len(stores) > 0:
-			add("External Secrets Operator (%s) and %s, for %s", ExternalSecretAPIVersion, strings.Join(uniq(stores), " and "), Count(externals, "ExternalSecret"))
+			add("External Secrets Operator (%s) and %s, for %s", ExternalSecretAPIVersion, strings.Join(uniq(stores), " and "), Count(externalSecrets, "ExternalSecret"))
 		case operator:
-			add("External Secrets Operator (%s), for %s", ExternalSecretAPIVersion, Count(externals, "ExternalSecret"))
+			add("External Secrets Operator (%s), for %s", ExternalSecretAPIVersion, Count(externalSecrets, "ExternalSecret"))
 		case len(stores) > 0:
-			add("%s, for %s", strings.Join(uniq(stores), " and "), Count(externals, "ExternalSecret"))
+			add("%s, for %s", strings.Join(uniq(stores), " and "), Count(externalSecrets, "ExternalSecret"))
 		}
 	}
 	for _, c := range uniq(ingress) {

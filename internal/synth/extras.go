@@ -5,10 +5,10 @@ import (
 	"strings"
 )
 
-// ComponentsPerTenant is how many components one tenant runs, and
-// tenants(n) how many tenants a system of n components serves: one per
-// 100 of its own components, so that a tenant's components are about one
-// in eight of all.
+// ComponentsPerTenant is how many components one tenant runs (the
+// workspace template's), and tenants(n) how many tenants a system of n
+// components serves: one per 100 of its own components, so that the
+// tenants' components are about 3% of all.
 const ComponentsPerTenant = 3
 
 func tenants(n int) int { return max(1, n/100) }
