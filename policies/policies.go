@@ -85,6 +85,8 @@ type Context struct {
 	Facts  images.Facts
 	// Today decides waiver expiry.
 	Today time.Time
+
+	workloads []*workload // see workloads
 }
 
 // Rules returns every built-in rule, sorted by ID.

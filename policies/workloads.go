@@ -53,8 +53,16 @@ func (w *workload) pos() model.Pos {
 
 // workloads lists the rendered workloads in output order, with HPA
 // maxima applied and the rolling-update surge rounded up as the
-// Deployment controller rounds it.
+// Deployment controller rounds it. A dozen rules read the list: it is
+// made once per context, and read only.
 func workloads(ctx *Context) []*workload {
+	if ctx.workloads == nil {
+		ctx.workloads = listWorkloads(ctx)
+	}
+	return ctx.workloads
+}
+
+func listWorkloads(ctx *Context) []*workload {
 	hpaMax := map[string]int{}
 	for _, o := range ctx.Output.Objects {
 		switch h := o.Obj.(type) {
@@ -110,6 +118,9 @@ func workloads(ctx *Context) []*workload {
 		}
 		w.Component = ctx.Env.System.Component(o.Component)
 		out = append(out, w)
+	}
+	if out == nil {
+		out = []*workload{}
 	}
 	return out
 }

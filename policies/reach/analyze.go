@@ -3,7 +3,6 @@ package reach
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -60,7 +60,7 @@ type policy struct {
 	allPods bool
 	// isolates holds the effective policyTypes.
 	isolates [2]bool
-	selected bitset
+	selected set
 	// rules holds the rules of the effective directions only.
 	rules [2][]rule
 }
@@ -76,7 +76,7 @@ type rule struct {
 	peers   []peer
 	// reach is the union of the peers' workloads; like them it is shared
 	// and read-only.
-	reach bitset
+	reach set
 }
 
 func (r *rule) allowsPort(p containerPort) bool {
@@ -104,7 +104,7 @@ func (r *rule) broad() bool {
 
 type peer struct {
 	// workloads are those the peer matches; empty for an ipBlock.
-	workloads bitset
+	workloads set
 	// everyone is set for a peer that matches every pod in every namespace
 	// or every address.
 	everyone bool
@@ -135,13 +135,31 @@ type analyzer struct {
 	namespaces []namespace
 	nsIndex    map[string]int
 	workloads  []workload
-	peerCache  map[string]bitset
+	peerCache  map[peerKey]set
 	known      map[string]bool // namespace names, built on first use
 	unlisted   map[string]unlisted
 	selectors  map[string]*selector
+	keyBuf     []byte
+	// byLabel lists, per namespace and label, the workloads that carry
+	// it, in increasing order; built on first use.
+	byLabel map[labelKey][]int32
 	// none and all are the empty and the full set of workloads, shared
 	// read-only like every peer's set.
-	none, all bitset
+	none, all set
+}
+
+type labelKey struct {
+	ns         int
+	key, value string
+}
+
+// peerKey identifies the pods a peer selects: the pods sel matches in
+// namespace ns, or, when nsSel is set, in the namespaces it matches.
+// Selectors are converted once per distinct selector, so a pointer names
+// one.
+type peerKey struct {
+	ns         string
+	nsSel, sel *selector
 }
 
 // selector is a converted label selector with a key that identifies it
@@ -149,6 +167,9 @@ type analyzer struct {
 type selector struct {
 	labels.Selector
 	key string
+	// exactKey and exactValue are a label the selector requires, when it
+	// requires one: its pods are among those with that label.
+	exactKey, exactValue string
 }
 
 // Analyze computes the flows and external access the policies allow between
@@ -161,12 +182,12 @@ type selector struct {
 // and an *InvalidInputError for duplicate or malformed namespaces and
 // workloads.
 func Analyze(namespaces []Namespace, workloads []Workload, policies []networkingv1.NetworkPolicy) (*Result, error) {
-	a := &analyzer{nsIndex: map[string]int{}, peerCache: map[string]bitset{}, unlisted: map[string]unlisted{}, selectors: map[string]*selector{}}
+	a := &analyzer{nsIndex: map[string]int{}, peerCache: map[peerKey]set{}, unlisted: map[string]unlisted{}, selectors: map[string]*selector{}}
 	if err := a.addWorkloads(workloads, namespaces); err != nil {
 		return nil, err
 	}
 	n := len(a.workloads)
-	a.none, a.all = newBitset(n), fullBitset(n)
+	a.none, a.all = set{}, fullSet(n)
 	r := &Result{
 		workloads: a.workloads,
 		byRef:     make(map[WorkloadRef]int, n),
@@ -414,10 +435,11 @@ func (a *analyzer) compileRule(ns string, ref RuleRef, ports []networkingv1.Netw
 	if len(r.peers) == 1 {
 		r.reach = r.peers[0].workloads
 	} else {
-		r.reach = newBitset(len(a.workloads))
-		for _, p := range r.peers {
-			r.reach.or(p.workloads)
+		sets := make([]set, len(r.peers))
+		for i, p := range r.peers {
+			sets[i] = p.workloads
 		}
+		r.reach = union(len(a.workloads), sets)
 	}
 	return r, nil
 }
@@ -517,26 +539,42 @@ func (a *analyzer) compilePeer(ns string, np networkingv1.NetworkPolicyPeer) (pe
 // repeat the same few selectors many times, and conversion validates every
 // key and value.
 func (a *analyzer) selector(s *metav1.LabelSelector) (*selector, error) {
-	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(s.MatchLabels)) {
-		b.WriteString(k + "\x00" + s.MatchLabels[k] + "\x01")
+	var small [4]string
+	keys := small[:0]
+	for k := range s.MatchLabels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := a.keyBuf[:0]
+	for _, k := range keys {
+		b = append(append(append(append(b, k...), 0), s.MatchLabels[k]...), 1)
 	}
 	for _, e := range s.MatchExpressions {
-		b.WriteString("\x02" + e.Key + "\x00" + string(e.Operator))
+		b = append(append(append(append(b, 2), e.Key...), 0), e.Operator...)
 		for _, v := range e.Values {
-			b.WriteString("\x00" + v)
+			b = append(append(b, 0), v...)
 		}
 	}
-	key := b.String()
-	if sel, ok := a.selectors[key]; ok {
+	a.keyBuf = b
+	if sel, ok := a.selectors[string(b)]; ok {
 		return sel, nil
 	}
 	conv, err := metav1.LabelSelectorAsSelector(s)
 	if err != nil {
 		return nil, err
 	}
-	sel := &selector{Selector: conv, key: key}
-	a.selectors[key] = sel
+	sel := &selector{Selector: conv, key: string(b)}
+	if reqs, ok := conv.Requirements(); ok {
+		for _, r := range reqs {
+			switch r.Operator() {
+			case selection.Equals, selection.DoubleEquals, selection.In:
+				if v := r.ValuesUnsorted(); len(v) == 1 && sel.exactKey == "" {
+					sel.exactKey, sel.exactValue = r.Key(), v[0]
+				}
+			}
+		}
+	}
+	a.selectors[sel.key] = sel
 	return sel, nil
 }
 
@@ -549,58 +587,75 @@ func (s *selector) satisfiable() bool {
 // matches reports whether l matches s; a nil s matches everything.
 func (s *selector) matches(l labels.Set) bool { return s == nil || s.Matches(l) }
 
-// podKey identifies a pod selector for the peer cache: an absent selector
-// and an empty one both match every pod.
-func (s *selector) podKey() string {
-	if s == nil {
-		return ""
-	}
-	return s.key
-}
-
 // podsIn returns the workloads of namespace ns that sel matches; a nil sel
 // matches them all.
-func (a *analyzer) podsIn(ns string, sel *selector) bitset {
-	key := "ns\x00" + ns + "\x00" + sel.podKey()
-	if b, ok := a.peerCache[key]; ok {
-		return b
+func (a *analyzer) podsIn(ns string, sel *selector) set {
+	key := peerKey{ns: ns, sel: sel}
+	if s, ok := a.peerCache[key]; ok {
+		return s
 	}
-	b := newBitset(len(a.workloads))
+	var members []int32
 	if k, ok := a.nsIndex[ns]; ok {
-		a.addPods(b, a.namespaces[k], sel)
+		members = a.addPods(members, a.namespaces[k], sel)
 	}
-	a.peerCache[key] = b
-	return b
+	s := makeSet(len(a.workloads), members)
+	a.peerCache[key] = s
+	return s
 }
 
 // podsInNamespaces returns the workloads that podSel matches in the
 // namespaces that nsSel matches; a nil podSel matches every pod.
-func (a *analyzer) podsInNamespaces(nsSel, podSel *selector) bitset {
-	key := "sel\x00" + nsSel.key + "\x03" + podSel.podKey()
-	if b, ok := a.peerCache[key]; ok {
-		return b
+func (a *analyzer) podsInNamespaces(nsSel, podSel *selector) set {
+	key := peerKey{nsSel: nsSel, sel: podSel}
+	if s, ok := a.peerCache[key]; ok {
+		return s
 	}
-	b := newBitset(len(a.workloads))
+	var members []int32
 	// A selector on the namespace name, the usual kind, needs no scan.
 	if name, ok := nsSel.RequiresExactMatch(NamespaceNameLabel); ok {
 		if k, ok := a.nsIndex[name]; ok && nsSel.Matches(a.namespaces[k].labels) {
-			a.addPods(b, a.namespaces[k], podSel)
+			members = a.addPods(members, a.namespaces[k], podSel)
 		}
 	} else {
+		// Namespaces are sorted, and so are their workloads.
 		for _, ns := range a.namespaces {
 			if nsSel.Matches(ns.labels) {
-				a.addPods(b, ns, podSel)
+				members = a.addPods(members, ns, podSel)
 			}
 		}
 	}
-	a.peerCache[key] = b
-	return b
+	s := makeSet(len(a.workloads), members)
+	a.peerCache[key] = s
+	return s
 }
 
-func (a *analyzer) addPods(b bitset, ns namespace, sel *selector) {
-	for i := ns.first; i < ns.end; i++ {
-		if sel.matches(a.workloads[i].labels) {
-			b.set(i)
+// addPods appends to members the workloads of ns that sel matches, in
+// increasing order. A selector requiring a label looks only at the
+// workloads that carry it: a namespace may hold thousands.
+func (a *analyzer) addPods(members []int32, ns namespace, sel *selector) []int32 {
+	if sel == nil || sel.exactKey == "" {
+		for i := ns.first; i < ns.end; i++ {
+			if sel.matches(a.workloads[i].labels) {
+				members = append(members, int32(i))
+			}
+		}
+		return members
+	}
+	if a.byLabel == nil {
+		a.byLabel = map[labelKey][]int32{}
+		for k, ns := range a.namespaces {
+			for i := ns.first; i < ns.end; i++ {
+				for key, value := range a.workloads[i].labels {
+					lk := labelKey{k, key, value}
+					a.byLabel[lk] = append(a.byLabel[lk], int32(i))
+				}
+			}
 		}
 	}
+	for _, i := range a.byLabel[labelKey{a.nsIndex[ns.name], sel.exactKey, sel.exactValue}] {
+		if sel.matches(a.workloads[i].labels) {
+			members = append(members, i)
+		}
+	}
+	return members
 }

@@ -5,10 +5,11 @@ package reach
 //
 // A connection needs both ends: the sources the destination's ingress admits
 // on the port, intersected with the sources whose egress reaches the
-// destination on it. Both sides are unions of precomputed bitsets (a rule's
-// peers, a policy's selected workloads), so the work is proportional to
-// destinations × ports × rules touching the destination × workloads/64, not
-// to workloads² × policies.
+// destination on it. Both sides are unions of precomputed sets (a rule's
+// peers, a policy's selected workloads) added into a scratch bitset, so the
+// work is proportional to destinations × ports × (rules touching the
+// destination × their members + workloads/64), not to workloads² ×
+// policies.
 func flows(policies []policy, workloads []workload, isolated [2]bitset, selectedBy [2][][]int) ([][][]int32, []Flow) {
 	n := len(workloads)
 	all := fullBitset(n)
@@ -24,12 +25,12 @@ func flows(policies []policy, workloads []workload, isolated [2]bitset, selected
 	var egressToAll []*rule
 	for pi := range policies {
 		p := &policies[pi]
-		if p.selected.empty() {
+		if p.selected.len() == 0 {
 			continue
 		}
 		for ri := range p.rules[dirEgress] {
 			r := &p.rules[dirEgress][ri]
-			if r.reach.equal(all) {
+			if r.reach.len() == n {
 				egressToAll = append(egressToAll, r)
 				continue
 			}
@@ -55,7 +56,7 @@ func flows(policies []policy, workloads []workload, isolated [2]bitset, selected
 				for _, pi := range selectedBy[dirIngress][d] {
 					for ri := range policies[pi].rules[dirIngress] {
 						if r := &policies[pi].rules[dirIngress][ri]; r.allowsPort(pt) {
-							in.or(r.reach)
+							r.reach.addTo(in)
 						}
 					}
 				}
@@ -67,7 +68,7 @@ func flows(policies []policy, workloads []workload, isolated [2]bitset, selected
 			for _, rules := range [2][]*rule{egressTo[d], egressToAll} {
 				for _, r := range rules {
 					if r.allowsPort(pt) {
-						egress.or(policies[r.policy].selected)
+						policies[r.policy].selected.addTo(egress)
 					}
 				}
 			}

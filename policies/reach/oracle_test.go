@@ -373,6 +373,20 @@ func TestAgainstOracle(t *testing.T) {
 	for seed := range uint64(seeds) {
 		checkRandomSystem(t, seed)
 	}
+	// The small systems' sets are bitsets at the usual threshold; the
+	// analysis must not depend on the form.
+	defer func(d int) { denseFrom = d }(denseFrom)
+	for _, form := range []struct {
+		name  string
+		dense int
+	}{{"lists", 0}, {"bitsets", 1 << 30}} {
+		t.Run(form.name, func(t *testing.T) {
+			denseFrom = form.dense
+			for seed := range uint64(seeds / 4) {
+				checkRandomSystem(t, seed)
+			}
+		})
+	}
 }
 
 // FuzzAgainstOracle explores further seeds: go test -fuzz FuzzAgainstOracle.
