@@ -30,6 +30,12 @@ type Options struct {
 	// Check, when set, is called once per environment after rendering,
 	// side by side with building its tree; i is its index in selected.
 	Check func(i int, r *Result)
+	// Done, when set, is called once an environment's check and tree are
+	// done, before the next environment takes its CPU. It may set
+	// r.Output to nil: the rendered objects are the largest part of a
+	// result, and a caller that needs only what it took from them then
+	// does not hold every environment's at once.
+	Done func(i int, r *Result)
 }
 
 // Compile resolves every environment (so that a problem in any of them is
@@ -91,6 +97,9 @@ func Run(in *model.Input, selected []*model.Environment, facts images.Facts, opt
 			}
 			checked.Wait()
 			if errs[i] == nil {
+				if opts.Done != nil {
+					opts.Done(i, res)
+				}
 				results[i] = res
 			}
 		}()

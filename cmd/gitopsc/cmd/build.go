@@ -12,7 +12,6 @@ import (
 	"github.com/gitopsc/gitopsc/compiler/diag"
 	"github.com/gitopsc/gitopsc/compiler/emit"
 	"github.com/gitopsc/gitopsc/compiler/render"
-	"github.com/gitopsc/gitopsc/policies"
 )
 
 const buildDoc = `Build renders every environment of DIR (default ./environments) into
@@ -120,12 +119,12 @@ func newBuild() *cobra.Command {
 					if !d.Empty() {
 						stale = true
 					}
-					if err := warnUnlisted(c, envDir, r); err != nil {
+					if err := warnUnlisted(c, envDir, r.Result); err != nil {
 						return err
 					}
 					continue
 				}
-				if err := warnUnlisted(c, envDir, r); err != nil {
+				if err := warnUnlisted(c, envDir, r.Result); err != nil {
 					return err
 				}
 				d, err := emit.Write(outDir, r.Tree)
@@ -141,11 +140,11 @@ func newBuild() *cobra.Command {
 				if pf.format != "text" {
 					summary = c.ErrOrStderr()
 				}
-				fmt.Fprintf(summary, "%s: %d objects in %s (%s); %s\n", r.Tree.Env, len(r.Output.Objects), filepath.ToSlash(envDir), status, policies.Coverage(r.Resolved, r.Output))
-				for _, p := range r.Output.Prerequisites() {
+				fmt.Fprintf(summary, "%s: %d objects in %s (%s); %s\n", r.Tree.Env, r.objects, filepath.ToSlash(envDir), status, r.coverage)
+				for _, p := range r.prerequisites {
 					fmt.Fprintf(summary, "  needs %s\n", p)
 				}
-				for _, n := range r.Output.Notes {
+				for _, n := range r.notes {
 					fmt.Fprintf(summary, "  note: %s\n", n)
 				}
 			}

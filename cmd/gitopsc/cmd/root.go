@@ -132,7 +132,7 @@ func loadInput(args []string) (*model.Input, error) {
 // renders them (building their file trees when trees is set) and runs
 // every rule on each, with the image lock the rules read. Findings are
 // merged across environments.
-func compileInput(args, envs []string, trees bool, pf policyFlags) ([]*compiler.Result, []policies.Finding, error) {
+func compileInput(args, envs []string, trees bool, pf policyFlags) ([]*compiled, []policies.Finding, error) {
 	in, err := loadInput(args)
 	if err != nil {
 		return nil, nil, err
@@ -147,14 +147,32 @@ func compileInput(args, envs []string, trees bool, pf policyFlags) ([]*compiler.
 	}
 	opts := policies.Options{Strict: pf.strict, Today: time.Now().UTC()}
 	perEnv := make([][]policies.Finding, len(selected))
-	results, err := compiler.Run(in, selected, lock, compiler.Options{
+	out := make([]*compiled, len(selected))
+	_, err = compiler.Run(in, selected, lock, compiler.Options{
 		Trees: trees,
 		Check: func(i int, r *compiler.Result) { perEnv[i] = policies.Check(r.Resolved, r.Output, lock, opts) },
+		// What build and vet print of the rendered objects is taken as
+		// each environment is done, and the objects let go: at 5,000
+		// components they are most of the memory.
+		Done: func(i int, r *compiler.Result) {
+			out[i] = &compiled{Result: r, objects: len(r.Output.Objects), coverage: policies.Coverage(r.Resolved, r.Output),
+				prerequisites: r.Output.Prerequisites(), notes: r.Output.Notes}
+			r.Output = nil
+		},
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return results, policies.Merge(perEnv), nil
+	return out, policies.Merge(perEnv), nil
+}
+
+// compiled is an environment compiled for build or vet: its result
+// without the rendered objects, and what the summary line says of them.
+type compiled struct {
+	*compiler.Result
+	objects              int
+	coverage             string
+	prerequisites, notes []string
 }
 
 func selectEnvironments(in *model.Input, names []string) ([]*model.Environment, error) {

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
-	"github.com/gitopsc/gitopsc/policies"
 )
 
 const vetDoc = `Vet loads the CUE package in DIR (default ./environments), checks it
@@ -54,7 +53,7 @@ func newVet() *cobra.Command {
 				for _, r := range results {
 					fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s in %s, %s; %s)\n", r.Resolved.Env.Name,
 						count(len(r.Resolved.System.Components), "component"), count(len(r.Resolved.System.Namespaces), "namespace"),
-						count(len(r.Output.Objects), "object"), policies.Coverage(r.Resolved, r.Output))
+						count(r.objects, "object"), r.coverage)
 				}
 			}
 			return nil
