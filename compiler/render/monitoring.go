@@ -64,7 +64,7 @@ func (rd *renderer) podMonitor(c *model.Component, m *model.Monitoring) {
 	p := m.Prometheus
 	ports := []networkingv1.NetworkPolicyPort{policyPort(c.Port(port))}
 	promPeer := networkingv1.NetworkPolicyPeer{
-		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelNamespace: p.Namespace}},
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: rd.namespaceSelector(p.Namespace)},
 		PodSelector:       &metav1.LabelSelector{MatchLabels: settingsMap(p.Labels)},
 	}
 	// Named apart from flows' policies, whose names say both ends: the

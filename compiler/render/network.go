@@ -217,15 +217,19 @@ func (rd *renderer) addPolicy(owner *model.Component, name string, pos model.Pos
 // and pod labels together.
 func (rd *renderer) peer(c *model.Component) networkingv1.NetworkPolicyPeer {
 	return networkingv1.NetworkPolicyPeer{
-		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelNamespace: c.Namespace}},
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: rd.namespaceSelector(c.Namespace)},
 		PodSelector:       &metav1.LabelSelector{MatchLabels: rd.selectorLabels(c)},
 	}
 }
 
 func (rd *renderer) flowMeta(name string, owner *model.Component) metav1.ObjectMeta {
-	return metav1.ObjectMeta{
-		Name:      name,
-		Namespace: owner.Namespace,
-		Labels:    map[string]string{LabelPartOf: rd.sys.Name, LabelManagedBy: ManagedBy, LabelInstance: owner.ObjectName},
+	l, ok := rd.ownerLabels[owner]
+	if !ok {
+		l = map[string]string{LabelPartOf: rd.sys.Name, LabelManagedBy: ManagedBy, LabelInstance: owner.ObjectName}
+		if rd.ownerLabels == nil {
+			rd.ownerLabels = map[*model.Component]map[string]string{}
+		}
+		rd.ownerLabels[owner] = l
 	}
+	return metav1.ObjectMeta{Name: name, Namespace: owner.Namespace, Labels: l}
 }

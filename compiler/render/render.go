@@ -242,6 +242,13 @@ type renderer struct {
 	errs    *diag.List
 	objects []*Object
 	charted []*Object
+	// The label maps of a component's objects and selectors, and the
+	// namespace selectors of peers, made once and shared: a flow's
+	// policies repeat them, and at thousands of components separate
+	// maps were a fifth of the rendered objects' memory. Rendered
+	// objects are read-only, so sharing is safe.
+	selectors, ownerLabels map[*model.Component]map[string]string
+	nsSelectors            map[string]map[string]string
 }
 
 func (rd *renderer) add(o *Object) { rd.objects = append(rd.objects, o) }
@@ -273,7 +280,7 @@ func Pin(facts images.Facts, img model.Image, what string, errs *diag.List) stri
 // componentLabels are the labels of a component's objects; selector
 // labels are the stable subset that selects its pods.
 func (rd *renderer) componentLabels(c *model.Component) map[string]string {
-	l := rd.selectorLabels(c)
+	l := copyMap(rd.selectorLabels(c))
 	l[LabelInstance] = c.ObjectName
 	l[LabelManagedBy] = ManagedBy
 	if c.Image.Tag != "" {
@@ -282,8 +289,30 @@ func (rd *renderer) componentLabels(c *model.Component) map[string]string {
 	return l
 }
 
+// selectorLabels selects c's pods. The map is shared: copy it to change it.
 func (rd *renderer) selectorLabels(c *model.Component) map[string]string {
-	return map[string]string{LabelName: c.ObjectName, LabelPartOf: rd.sys.Name}
+	if l, ok := rd.selectors[c]; ok {
+		return l
+	}
+	l := map[string]string{LabelName: c.ObjectName, LabelPartOf: rd.sys.Name}
+	if rd.selectors == nil {
+		rd.selectors = map[*model.Component]map[string]string{}
+	}
+	rd.selectors[c] = l
+	return l
+}
+
+// namespaceSelector selects namespace ns by its name. The map is shared.
+func (rd *renderer) namespaceSelector(ns string) map[string]string {
+	if l, ok := rd.nsSelectors[ns]; ok {
+		return l
+	}
+	l := map[string]string{LabelNamespace: ns}
+	if rd.nsSelectors == nil {
+		rd.nsSelectors = map[string]map[string]string{}
+	}
+	rd.nsSelectors[ns] = l
+	return l
 }
 
 // versionLabel makes an image tag a valid label value (at most 63

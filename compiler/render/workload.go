@@ -133,8 +133,9 @@ func (rd *renderer) component(c *model.Component) {
 	path := c.Path
 	ns := c.Namespace
 	labels := rd.componentLabels(c)
+	// The component's objects share one label map (see renderer).
 	meta := func(name string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: copyMap(labels)}
+		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels}
 	}
 	obj := func(apiVersion, kind, name string, pos model.Pos, o any) {
 		rd.add(&Object{Layer: ns, APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name, Obj: o, Component: c.Name, Pos: pos})
