@@ -4,7 +4,9 @@
 // mappings, config files that read other components' addresses, native
 // sidecars, flows to externals, GPU workloads on a tainted node pool, pod
 // labels and annotations, readers of the Kubernetes API, tenants of a
-// template, raw objects and E environments. The same (N, E, seed) always gives the same files.
+// template, raw objects and E environments: k3s, EKS with node pools,
+// and Docker Compose, in turn. The same (N, E, seed) always gives the
+// same files.
 package synth
 
 import (
@@ -291,6 +293,13 @@ func environment(i, n int, seed uint64) string {
 		b.WriteString("\t\t}\n\t}\n")
 		// The LLM API is reached through a proxy in the VPC.
 		b.WriteString("\texternals: llm: {hosts: [\"llm-proxy.internal.example.com\"], cidrs: [\"10.1.96.0/24\"], ports: https: 8443}\n")
+	case 2:
+		// Docker Compose on a developer's machine, the platform's phase
+		// before Kubernetes: one compose.yaml of every component.
+		fmt.Fprintf(&b, "\tcompose: {arch: \"amd64\", cpu: \"%d\", memory: \"%dGi\"}\n", 64*namespaces(n), 256*namespaces(n))
+		// Tenants that call one system component share its network
+		// there, which a developer's machine accepts.
+		b.WriteString("\tpolicy: waivers: [{rule: \"NET007\", target: \"*\", reason: \"one developer's machine runs every tenant\", expires: \"2099-12-31\"}]\n")
 	default:
 		b.WriteString("\tcluster: {distribution: \"k3s\", arch: [\"amd64\"]}\n")
 	}
@@ -304,6 +313,16 @@ func environment(i, n int, seed uint64) string {
 			fmt.Fprintf(&b, "\t\t%q: autoscale: max: %d\n", name(c), 8+i)
 		} else {
 			fmt.Fprintf(&b, "\t\t%q: config: ENVIRONMENT: \"env-%d\"\n", name(c), i)
+		}
+	}
+	if i%3 == 2 {
+		// On Compose a sidecar shares the network of one container only:
+		// the components with one run once, as a developer's machine
+		// would run them.
+		for c := 0; c < n; c++ {
+			if hasSidecar(c) {
+				fmt.Fprintf(&b, "\t\t%q: replicas: 1\n", name(c))
+			}
 		}
 	}
 	b.WriteString("\t}\n")

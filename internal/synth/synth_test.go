@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gitopsc/gitopsc/compiler"
+	"github.com/gitopsc/gitopsc/compiler/composefile"
 	"github.com/gitopsc/gitopsc/compiler/images"
 	"github.com/gitopsc/gitopsc/compiler/load"
 	"github.com/gitopsc/gitopsc/policies"
@@ -35,6 +36,10 @@ func TestGeneratedSystemIsValid(t *testing.T) {
 		t.Fatalf("got %d environments, want 3", len(results))
 	}
 	for _, r := range results {
+		if r.Resolved.Env.IsCompose() {
+			checkCompose(t, r, lock)
+			continue
+		}
 		// Both charts render, their Deployments and the gateway's HPA
 		// among what the rules check.
 		kinds := map[string]int{}
@@ -69,11 +74,10 @@ func TestGeneratedSystemIsValid(t *testing.T) {
 		if wantEnv := r.Resolved.Env.Name == "env-1"; strings.Contains(issuer, "env-1.cue") != wantEnv {
 			t.Errorf("%s: the issuer comes from %s", r.Resolved.Env.Name, issuer)
 		}
-		for _, f := range policies.Check(r.Resolved, r.Output, lock, policies.Options{}) {
-			if f.Severity == policies.Error || f.Severity == policies.Warning {
-				t.Errorf("%s: %s %s", f.Env, f.Rule, f.Message)
-			}
-		}
+		checkClean(t, r, lock)
+	}
+	if !results[2].Resolved.Env.IsCompose() {
+		t.Errorf("env-2 is not a Compose environment")
 	}
 	again := t.TempDir()
 	if err := Write(again, 120, 3, 7); err != nil {
@@ -93,5 +97,40 @@ func TestGeneratedSystemIsValid(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkCompose checks the Compose environment: services for every
+// component, the tenants' too, and more for the sidecars (every tenth
+// system component has a log shipper); no chart or raw object rendered.
+func checkCompose(t *testing.T, r *compiler.Result, lock *images.Lock) {
+	t.Helper()
+	services := 0
+	of := map[string]bool{}
+	for _, o := range r.Output.Objects {
+		if o.Kind == composefile.KindService {
+			services++
+			of[o.Component] = true
+		}
+		if o.Source != nil {
+			t.Errorf("%s: raw object %s/%s rendered on Compose", r.Resolved.Env.Name, o.Kind, o.Name)
+		}
+	}
+	if want := 120 + tenants(120)*ComponentsPerTenant; len(of) != want || services <= want {
+		t.Errorf("%s: %d services of %d components; want services of %d components, and more for sidecars", r.Resolved.Env.Name, services, len(of), want)
+	}
+	if len(r.Output.Charted) != 0 {
+		t.Errorf("%s: %d chart objects rendered on Compose", r.Resolved.Env.Name, len(r.Output.Charted))
+	}
+	checkClean(t, r, lock)
+}
+
+// checkClean fails on any error or warning finding the environment has.
+func checkClean(t *testing.T, r *compiler.Result, lock *images.Lock) {
+	t.Helper()
+	for _, f := range policies.Check(r.Resolved, r.Output, lock, policies.Options{}) {
+		if f.Severity == policies.Error || f.Severity == policies.Warning {
+			t.Errorf("%s: %s %s", f.Env, f.Rule, f.Message)
+		}
 	}
 }
