@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gitopsc/gitopsc/compiler"
+	"github.com/gitopsc/gitopsc/compiler/composefile"
 	"github.com/gitopsc/gitopsc/compiler/emit"
 	"github.com/gitopsc/gitopsc/compiler/images"
 	"github.com/gitopsc/gitopsc/compiler/load"
@@ -32,6 +33,15 @@ func benchInputs(b *testing.B) []struct {
 		out = append(out, struct{ name, dir string }{fmt.Sprintf("N=%d,E=3", n), dir})
 	}
 	return out
+}
+
+// renderer renders r as compiler.Run does: a Compose environment into
+// a compose file's services, any other into Kubernetes objects.
+func renderer(r *model.Resolved) func(*model.Resolved, images.Facts) (*render.Output, error) {
+	if r.Env.IsCompose() {
+		return composefile.Render
+	}
+	return render.Render
 }
 
 func mustLoad(b *testing.B, dir string) (*model.Input, *images.Lock) {
@@ -81,7 +91,7 @@ func BenchmarkRender(b *testing.B) {
 		b.Run(in.name, func(b *testing.B) {
 			for b.Loop() {
 				for _, r := range all {
-					if _, err := render.Render(r, lock); err != nil {
+					if _, err := renderer(r)(r, lock); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -116,7 +126,7 @@ func BenchmarkEmit(b *testing.B) {
 		}
 		var outs []*render.Output
 		for _, r := range all {
-			o, err := render.Render(r, lock)
+			o, err := renderer(r)(r, lock)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -125,7 +135,11 @@ func BenchmarkEmit(b *testing.B) {
 		b.Run(in.name, func(b *testing.B) {
 			for b.Loop() {
 				for _, o := range outs {
-					if _, err := emit.Build(o, "bench"); err != nil {
+					build := emit.Build
+					if o.Env.Env.IsCompose() {
+						build = emit.BuildCompose
+					}
+					if _, err := build(o, "bench"); err != nil {
 						b.Fatal(err)
 					}
 				}
