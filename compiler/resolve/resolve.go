@@ -48,19 +48,23 @@ func environment(in *model.Input, env *model.Environment, renders chartRenders) 
 	for _, x := range in.System.Externals {
 		sys.Externals = append(sys.Externals, external(x, env))
 	}
+	// A tenant's own overrides first, then the environment's, each in
+	// the order written; found by name, since an environment may change
+	// a component in ten.
+	overrides := map[string][]*model.Override{}
+	for _, list := range [][]*model.Override{in.System.TenantOverrides, env.Components} {
+		for _, o := range list {
+			overrides[o.Name] = append(overrides[o.Name], o)
+		}
+	}
 	for _, c := range in.System.Components {
 		rc := clone(c)
 		where := c.Path + ".pool"
-		// A tenant's own overrides first, then the environment's.
-		for _, list := range [][]*model.Override{in.System.TenantOverrides, env.Components} {
-			for _, o := range list {
-				if o.Name == c.Name {
-					apply(rc, o, o.Path, &errs)
-					if o.Pool != "" {
-						rc.Pool, rc.PoolPos = o.Pool, o.PoolPos
-						where = o.Path + ".pool"
-					}
-				}
+		for _, o := range overrides[c.Name] {
+			apply(rc, o, o.Path, &errs)
+			if o.Pool != "" {
+				rc.Pool, rc.PoolPos = o.Pool, o.PoolPos
+				where = o.Path + ".pool"
 			}
 		}
 		place(rc, env, c.Path, where, &errs)
