@@ -6,61 +6,61 @@ import (
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
-	"cuelang.org/go/cue/build"
 	cueerrors "cuelang.org/go/cue/errors"
-	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
 	"github.com/gitopsc/gitopsc/compiler/model"
 )
 
-// addAddresses adds to inst a file that gives each component the address
-// CUE cannot compute: its cluster DNS name, as
-// system.components.NAME.host, from the component's label and its own
-// namespace (a template's component, reached inside its tenant, has its
-// name). A file or a config value that interpolates it reads the name the
-// compiler gives the component's Service, so no input hard-codes one; a
-// reference to a component that does not exist stays an undefined field,
-// which CUE reports where it is written.
+// withAddresses fills in what the model knows of each component's address
+// and CUE cannot compute: its cluster DNS name, as
+// system.components.NAME.host. A file or a config value that interpolates
+// it reads the name the compiler gives the component's Service, so no
+// input hard-codes one; a reference to a component that does not exist
+// stays an undefined field, which CUE reports where it is written.
 //
-// The addresses are pattern constraints evaluated with the input, not a
-// value unified with it afterwards: that cost a second unification of the
-// whole input, in time and in memory. The file's nodes have no position,
-// so that no message points into a file the user cannot open: CUE gives
-// the position of the user's conjunct instead.
-func addAddresses(inst *build.Instance) error {
-	var b strings.Builder
-	if inst.PkgName != "" {
-		b.WriteString("package " + inst.PkgName + "\n")
+// Each component's name and namespace are read from v itself; a
+// namespace that is not a concrete string gets no host, and the schema
+// reports the namespace.
+func withAddresses(v cue.Value, files []*ast.File) cue.Value {
+	if !namesHost(files) {
+		// Nothing reads an address: filling them in would cost a
+		// unification of the whole input.
+		return v
 	}
-	// A component gets an address once its namespace is a string: the
-	// host of one whose namespace is missing or not concrete is an
-	// undefined field, and the schema reports the namespace.
-	fmt.Fprintf(&b, `system: components: [Name=string]: {
-	namespace?: _
-	if (namespace & string) != _|_ {
-		host: "%s"
+	comps := v.LookupPath(cuePath(pathSystem + ".components"))
+	hosts := map[string]any{}
+	for _, c := range fields(comps) {
+		ns, err := c.v.LookupPath(cuePath("namespace")).String()
+		if err != nil || !dnsLabel.MatchString(c.label) || !dnsLabel.MatchString(ns) {
+			continue
+		}
+		hosts[c.label] = map[string]any{"host": model.ServiceDNSName(c.label, ns)}
 	}
+	fill := map[string]any{"components": hosts}
+	// A template's component is reached inside its tenant by its name,
+	// which resolves in the pod's own namespace.
+	templates := map[string]any{}
+	for _, t := range fields(v.LookupPath(cuePath(pathSystem + ".templates"))) {
+		th := map[string]any{}
+		for _, c := range fields(t.v.LookupPath(cuePath("components"))) {
+			if dnsLabel.MatchString(c.label) {
+				th[c.label] = map[string]any{"host": c.label}
+			}
+		}
+		if len(th) > 0 {
+			templates[t.label] = map[string]any{"components": th}
+		}
+	}
+	if len(templates) > 0 {
+		fill["templates"] = templates
+	}
+	if len(hosts) == 0 && len(templates) == 0 {
+		return v
+	}
+	return v.Unify(v.Context().Encode(map[string]any{pathSystem: fill}))
 }
-system: templates: [string]: components: [Name=string]: host: Name
-`, model.ServiceDNSName(`\(Name)`, `\(namespace)`))
-	f, err := parser.ParseFile(addressesFile, b.String())
-	if err != nil {
-		return fmt.Errorf("addresses: %w", err)
-	}
-	ast.Walk(f, func(n ast.Node) bool {
-		ast.SetPos(n, token.NoPos)
-		return true
-	}, nil)
-	if err := inst.AddSyntax(f); err != nil {
-		return fmt.Errorf("addresses: %w", err)
-	}
-	return nil
-}
-
-// addressesFile names the file of addresses; no position refers to it.
-const addressesFile = "gitopsc-addresses.cue"
 
 // namesHost reports whether the input selects a field called host
 // anywhere (x.host, x["host"]), the one way to read an address, or
@@ -147,15 +147,10 @@ func explainInterpolations(v cue.Value, errs diag.List) {
 
 // explainHost words a conflict with the host gitopsc fills in: the input
 // wrote a component's host itself.
-// It also says why reading the host of a component whose namespace is
-// invalid fails: the address is made of the namespace.
 func explainHost(errs diag.List) {
 	for i, d := range errs {
 		if path, ok := hostConflict(d.Msg); ok {
 			errs[i].Msg = fmt.Sprintf("%s.host: the component's host is its cluster DNS name, which gitopsc fills in for content to read; do not write it", path)
-		}
-		if comp, ok := strings.CutSuffix(d.Msg, ".namespace: invalid interpolation"); ok && strings.HasPrefix(comp, "system.components.") {
-			errs[i].Msg += ": " + comp + ".host is the component's name in its namespace, which is not valid"
 		}
 	}
 }

@@ -41,6 +41,20 @@ func (d *decoder) files(v cue.Value, where string) []model.File {
 	return out
 }
 
+// positionOf is where the input wrote v. Filling in addresses (see
+// withAddresses) adds a struct to each component, which moves the
+// component's own position from its label to its brace; every other
+// field keeps its position.
+func (d *decoder) positionOf(v cue.Value) model.Pos {
+	if !d.plain.Exists() {
+		return v.Pos()
+	}
+	if p := d.plain.LookupPath(v.Path()); p.Exists() {
+		return p.Pos()
+	}
+	return v.Pos()
+}
+
 // systemDirs are directories a files volume may not replace: the image
 // keeps what the process needs there (libraries, binaries, users, CA
 // certificates), and the kubelet mounts /etc/hosts and /etc/resolv.conf

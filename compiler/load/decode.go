@@ -85,6 +85,10 @@ type decoder struct {
 	dir        string
 	errs       *diag.List
 	systemName string
+	// plain is the input as written, without the addresses gitopsc
+	// fills in; the decoder reads the addressed value, and positions
+	// that filling moves from plain.
+	plain cue.Value
 }
 
 func (d *decoder) label(f field, what, path string) bool {
@@ -263,7 +267,7 @@ func resources(v cue.Value) model.Resources {
 
 func (d *decoder) component(f field, path string) *model.Component {
 	v := f.v
-	c := &model.Component{Name: f.label, ObjectName: f.label, Path: path, Pos: v.Pos(), Kind: model.Stateless}
+	c := &model.Component{Name: f.label, ObjectName: f.label, Path: path, Pos: d.positionOf(v), Kind: model.Stateless}
 	c.Namespace, c.NsPos = str(v, "namespace")
 	if k, pos := str(v, "kind"); k != "" {
 		c.Kind, c.KindPos = k, pos

@@ -68,17 +68,9 @@ func Dir(dir string) (_ *model.Input, err error) {
 		return nil, diag.Usagef("no CUE package in %s", dir)
 	}
 	inst := insts[0]
-	// The input's own files: without the addresses, which are gitopsc's.
-	files := inst.Files
-	syntax = files
+	syntax = inst.Files
 	if inst.Err != nil {
 		return nil, classed(diag.FromCUE(inst.Err), diag.ClassSyntax)
-	}
-	// Only an input that reads an address pays for them.
-	if namesHost(files) {
-		if err := addAddresses(inst); err != nil {
-			return nil, err
-		}
 	}
 	// Complete resolves the instance's identifiers; once done, building
 	// only reads the instance.
@@ -102,11 +94,13 @@ func Dir(dir string) (_ *model.Input, err error) {
 			r.panicky = recover()
 			dch <- r
 		}()
-		r.in, r.errs = decode(abs, cuecontext.New().BuildInstance(inst))
+		raw := cuecontext.New().BuildInstance(inst)
+		r.in, r.errs = decode(abs, raw, withAddresses(raw, inst.Files))
 	}()
-	v := cuecontext.New().BuildInstance(inst)
+	plain := cuecontext.New().BuildInstance(inst)
+	v := withAddresses(plain, inst.Files)
 	value = v
-	if err := validate(v.Context(), v, files); err != nil {
+	if err := validate(v.Context(), v, plain, inst.Files); err != nil {
 		return nil, err
 	}
 	r := <-dch
@@ -136,7 +130,7 @@ func Schema(ctx *cue.Context) (cue.Value, error) {
 }
 
 // validate checks an evaluated input against the schema.
-func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
+func validate(ctx *cue.Context, v, plain cue.Value, syntax []*ast.File) error {
 	sv, err := Schema(ctx)
 	if err != nil {
 		return err
@@ -148,7 +142,7 @@ func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
 	u := sv.LookupPath(cuePath(rootDefinition)).Unify(v)
 	if err := u.Validate(cue.Concrete(true), cue.Final()); err != nil {
 		words := patternWords(ctx, sv)
-		src := diag.Source{Locate: locator(v, syntax), Suggest: suggester(sv.LookupPath(cuePath(rootDefinition))),
+		src := diag.Source{Locate: locator(plain, syntax), Suggest: suggester(sv.LookupPath(cuePath(rootDefinition))),
 			Describe: func(bound string) string { return words[bound] }}
 	next:
 		for _, d := range explainPatterns(words, diag.FromCUEIn(err, src)) {
@@ -163,17 +157,22 @@ func validate(ctx *cue.Context, v cue.Value, syntax []*ast.File) error {
 	explainInterpolations(v, errs)
 	explainHost(errs)
 	if len(errs) == 0 && v.Err() != nil {
-		errs = diag.FromCUEIn(v.Err(), diag.Source{Locate: locator(v, syntax)})
+		errs = diag.FromCUEIn(v.Err(), diag.Source{Locate: locator(plain, syntax)})
 	}
 	return errs.Err()
 }
 
 // decode turns a validated input into the model and checks what the
 // schema cannot express: names and references.
-func decode(dir string, v cue.Value) (*model.Input, diag.List) {
+//
+// Values are read from addressed, the input with the addresses gitopsc
+// fills in (see withAddresses), where every one is concrete; a
+// component's position from plain, the input as written, since filling
+// moves it from the component's label to its brace.
+func decode(dir string, plain, addressed cue.Value) (*model.Input, diag.List) {
 	var errs diag.List
-	d := &decoder{dir: dir, errs: &errs}
-	in := d.input(v)
+	d := &decoder{dir: dir, errs: &errs, plain: plain}
+	in := d.input(addressed)
 	if len(errs) > 0 {
 		return nil, errs
 	}

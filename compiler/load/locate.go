@@ -20,10 +20,7 @@ func locator(v cue.Value, files []*ast.File) func([]string) (token.Pos, bool) {
 	return func(path []string) (token.Pos, bool) {
 		vp, vn := valuePos(v, path)
 		sp, sn := syntaxPos(files, path)
-		// On a tie the syntax wins: it holds the label the user wrote,
-		// where the value may hold the brace of a struct, or nothing
-		// for a field the addresses add.
-		if sn >= vn && sn > 0 {
+		if sn > vn {
 			return sp, sn == len(path)
 		}
 		return vp, vn > 0 && vn == len(path)
