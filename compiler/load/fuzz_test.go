@@ -47,7 +47,8 @@ var plants = []string{
 }
 
 // FuzzLoad edits the shipped input at random and loads it. Whatever the
-// edit, loading must not panic, every input error must sit in a file of
+// edit, the fast check must not accept what CUE refuses, loading must
+// not panic, every input error must sit in a file of
 // the input (never the embedded schema, never nowhere), and no message
 // may repeat a value written where a secret belongs.
 func FuzzLoad(f *testing.F) {
@@ -78,6 +79,12 @@ func FuzzLoad(f *testing.F) {
 		p := plants[int(plant)%len(plants)]
 		if p != "" {
 			write(t, filepath.Join(dir, "zz_plant.cue"), "package platform\n\n"+p+"\n")
+		}
+		// The fast check accepts nothing CUE refuses (see shape.go).
+		if v, ok := evaluate(dir); ok {
+			if fast, err := verdicts(t, v); fast && err != nil {
+				t.Errorf("the fast check accepts what CUE refuses: %v", err)
+			}
 		}
 		_, err := Dir(dir)
 		if err == nil {

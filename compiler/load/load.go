@@ -130,15 +130,21 @@ func Schema(ctx *cue.Context) (cue.Value, error) {
 }
 
 // validate checks an evaluated input against the schema.
+//
+// An input the fast check accepts (see shape.go) needs no unification
+// with the schema; any other is unified, and CUE's errors are reported.
 func validate(ctx *cue.Context, v, plain cue.Value, syntax []*ast.File) error {
-	sv, err := Schema(ctx)
-	if err != nil {
-		return err
-	}
 	var errs diag.List
 	// Literal secret values get their own message rather than a type
 	// conflict, and their CUE errors are not repeated.
 	literal := checkSecretLiterals(v, &errs)
+	if s, _ := schemaShape(); len(errs) == 0 && v.Err() == nil && s.accepts(v) {
+		return nil
+	}
+	sv, err := Schema(ctx)
+	if err != nil {
+		return err
+	}
 	u := sv.LookupPath(cuePath(rootDefinition)).Unify(v)
 	if err := u.Validate(cue.Concrete(true), cue.Final()); err != nil {
 		words := patternWords(ctx, sv)
