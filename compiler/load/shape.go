@@ -54,6 +54,9 @@ type structShape struct {
 type fieldShape struct {
 	s        *shape
 	optional bool
+	// required marks a field written name!: the input must have it,
+	// whatever its value.
+	required bool
 }
 
 // patternShape is [key]: value; a nil key is [string].
@@ -226,7 +229,8 @@ func (c *shapeCompiler) structure(v cue.Value, path string) *shape {
 			return c.fail(path, "a field that is not a regular one")
 		}
 		name := sel.Unquoted()
-		f := &fieldShape{optional: sel.ConstraintType() == cue.OptionalConstraint}
+		f := &fieldShape{optional: sel.ConstraintType() == cue.OptionalConstraint,
+			required: sel.ConstraintType() == cue.RequiredConstraint}
 		f.s = c.compile(it.Value(), path+"."+name)
 		st.fields[name] = f
 		if !f.optional {
@@ -413,7 +417,12 @@ func (s *shape) check(x cue.Value) verdict {
 		// A disjunction the input writes with a default ("info" |
 		// string) is that default once concrete, as CUE takes it.
 		if d, ok := x.Default(); ok && d.Kind() != cue.BottomKind {
-			return r.and(s.check(d))
+			// The default is all the check reads; the alternatives it
+			// does not read may still unify, so it never refutes.
+			if r = r.and(s.check(d)); r == no {
+				return maybe
+			}
+			return r
 		}
 		return maybe
 	}
@@ -501,7 +510,7 @@ func (st *structShape) check(x cue.Value) verdict {
 	// it is concrete: an empty struct of patterns, a list that may be
 	// empty; otherwise the value is incomplete.
 	for _, name := range st.required {
-		if !x.LookupPath(cue.MakePath(cue.Str(name))).Exists() && !st.fields[name].s.absentOK() {
+		if f := st.fields[name]; !x.LookupPath(cue.MakePath(cue.Str(name))).Exists() && (f.required || !f.s.absentOK()) {
 			return maybe
 		}
 	}
@@ -559,7 +568,7 @@ func (s *shape) absentOK() bool {
 		return false
 	case s.st != nil:
 		for _, name := range s.st.required {
-			if !s.st.fields[name].s.absentOK() {
+			if f := s.st.fields[name]; f.required || !f.s.absentOK() {
 				return false
 			}
 		}
