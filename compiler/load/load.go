@@ -48,6 +48,9 @@ func Dir(dir string) (_ *model.Input, err error) {
 	if _, err := readInput(dir, abs); err != nil {
 		return nil, err
 	}
+	// The fast check's shapes are compiled, in a context of their own,
+	// while the input is parsed and evaluated.
+	go schemaShape()
 	// Whatever went wrong, no message repeats a secret's value. What
 	// looks like one is gathered only then: a valid input pays nothing.
 	var syntax []*ast.File
@@ -77,44 +80,24 @@ func Dir(dir string) (_ *model.Input, err error) {
 	if err := inst.Complete(); err != nil {
 		return nil, classed(diag.FromCUE(err), diag.ClassSyntax)
 	}
-	// The parsed input is evaluated twice, side by side, in two CUE
-	// contexts (a context is not safe for concurrent use): one validates
-	// it against the schema, the other decodes it into the model.
-	// Decoding is the largest cost of loading after validation, and it
-	// need not wait: its result is used only once validation has passed.
-	type decoded struct {
-		in      *model.Input
-		errs    diag.List
-		panicky any
-	}
-	dch := make(chan decoded, 1)
-	go func() {
-		var r decoded
-		defer func() {
-			r.panicky = recover()
-			dch <- r
-		}()
-		raw := cuecontext.New().BuildInstance(inst)
-		r.in, r.errs = decode(abs, raw, withAddresses(raw, inst.Files))
-	}()
+	// The input is evaluated once: the fast check (shape.go) makes
+	// validating a valid input cheaper than a second evaluation in a
+	// context of its own, side by side, would be.
 	plain := cuecontext.New().BuildInstance(inst)
 	v := withAddresses(plain, inst.Files)
 	value = v
 	if err := validate(v.Context(), v, plain, inst.Files); err != nil {
 		return nil, err
 	}
-	r := <-dch
-	if r.panicky != nil {
-		panic(r.panicky)
+	in, errs := decode(abs, plain, v)
+	if len(errs) > 0 {
+		return nil, errs.Err()
 	}
-	if len(r.errs) > 0 {
-		return nil, r.errs.Err()
-	}
-	if err := loadCharts(r.in); err != nil {
+	if err := loadCharts(in); err != nil {
 		return nil, err
 	}
-	r.in.Arg = dir
-	return r.in, nil
+	in.Arg = dir
+	return in, nil
 }
 
 // Schema evaluates the embedded schema in ctx.
