@@ -81,8 +81,8 @@ func FuzzLoad(f *testing.F) {
 			write(t, filepath.Join(dir, "zz_plant.cue"), "package platform\n\n"+p+"\n")
 		}
 		// The fast check accepts nothing CUE refuses (see shape.go).
-		if v, ok := evaluate(dir); ok {
-			if fast, err := verdicts(t, v); fast && err != nil {
+		if v, files, ok := evaluate(dir); ok {
+			if fast, err := verdicts(t, v, files); fast && err != nil {
 				t.Errorf("the fast check accepts what CUE refuses: %v", err)
 			}
 		}

@@ -48,9 +48,6 @@ func Dir(dir string) (_ *model.Input, err error) {
 	if _, err := readInput(dir, abs); err != nil {
 		return nil, err
 	}
-	// The fast check's shapes are compiled, in a context of their own,
-	// while the input is parsed and evaluated.
-	go schemaShape()
 	// Whatever went wrong, no message repeats a secret's value. What
 	// looks like one is gathered only then: a valid input pays nothing.
 	var syntax []*ast.File
@@ -80,24 +77,71 @@ func Dir(dir string) (_ *model.Input, err error) {
 	if err := inst.Complete(); err != nil {
 		return nil, classed(diag.FromCUE(err), diag.ClassSyntax)
 	}
-	// The input is evaluated once: the fast check (shape.go) makes
-	// validating a valid input cheaper than a second evaluation in a
-	// context of its own, side by side, would be.
-	plain := cuecontext.New().BuildInstance(inst)
-	v := withAddresses(plain, inst.Files)
-	value = v
-	if err := validate(v.Context(), v, plain, inst.Files); err != nil {
+	in, err := evaluateInput(abs, inst, plainData(inst.Files), &value)
+	if err != nil {
 		return nil, err
-	}
-	in, errs := decode(abs, plain, v)
-	if len(errs) > 0 {
-		return nil, errs.Err()
 	}
 	if err := loadCharts(in); err != nil {
 		return nil, err
 	}
 	in.Arg = dir
 	return in, nil
+}
+
+// evaluateInput evaluates, validates and decodes a loaded instance,
+// leaving in *value what validation read. Written as plain data
+// (plainInput, see plainData), the
+// input is evaluated once, checked by the fast check (shape.go), and
+// decoded. Otherwise it is evaluated twice, side by side, in two CUE
+// contexts (a context is not safe for concurrent use): one unifies it
+// with the schema, the other decodes it, which need not wait, since its
+// result is used only once validation has passed.
+func evaluateInput(abs string, inst *build.Instance, plainInput bool, value *cue.Value) (*model.Input, error) {
+	if plainInput {
+		// The fast check's shapes are compiled, in a context of their
+		// own, while the input is evaluated.
+		go schemaShape()
+		plain := cuecontext.New().BuildInstance(inst)
+		v := withAddresses(plain, inst.Files)
+		*value = v
+		if err := validate(v.Context(), v, plain, inst.Files, true); err != nil {
+			return nil, err
+		}
+		in, errs := decode(abs, plain, v)
+		if len(errs) > 0 {
+			return nil, errs.Err()
+		}
+		return in, nil
+	}
+	type decoded struct {
+		in      *model.Input
+		errs    diag.List
+		panicky any
+	}
+	dch := make(chan decoded, 1)
+	go func() {
+		var r decoded
+		defer func() {
+			r.panicky = recover()
+			dch <- r
+		}()
+		raw := cuecontext.New().BuildInstance(inst)
+		r.in, r.errs = decode(abs, raw, withAddresses(raw, inst.Files))
+	}()
+	plain := cuecontext.New().BuildInstance(inst)
+	v := withAddresses(plain, inst.Files)
+	*value = v
+	if err := validate(v.Context(), v, plain, inst.Files, false); err != nil {
+		return nil, err
+	}
+	r := <-dch
+	if r.panicky != nil {
+		panic(r.panicky)
+	}
+	if len(r.errs) > 0 {
+		return nil, r.errs.Err()
+	}
+	return r.in, nil
 }
 
 // Schema evaluates the embedded schema in ctx.
@@ -114,15 +158,18 @@ func Schema(ctx *cue.Context) (cue.Value, error) {
 
 // validate checks an evaluated input against the schema.
 //
-// An input the fast check accepts (see shape.go) needs no unification
-// with the schema; any other is unified, and CUE's errors are reported.
-func validate(ctx *cue.Context, v, plain cue.Value, syntax []*ast.File) error {
+// With fast, for an input written as plain data, one the fast check
+// accepts (see shape.go) needs no unification with the schema; any
+// other is unified, and CUE's errors are reported.
+func validate(ctx *cue.Context, v, plain cue.Value, syntax []*ast.File, fast bool) error {
 	var errs diag.List
 	// Literal secret values get their own message rather than a type
 	// conflict, and their CUE errors are not repeated.
 	literal := checkSecretLiterals(v, &errs)
-	if s, _ := schemaShape(); len(errs) == 0 && v.Err() == nil && s.accepts(v) {
-		return nil
+	if fast {
+		if s, _ := schemaShape(); len(errs) == 0 && v.Err() == nil && s.accepts(v) {
+			return nil
+		}
 	}
 	sv, err := Schema(ctx)
 	if err != nil {

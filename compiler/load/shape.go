@@ -3,11 +3,13 @@ package load
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
+	"cuelang.org/go/cue/token"
 )
 
 // The fast check recognises an input the schema accepts without
@@ -16,6 +18,12 @@ import (
 // once into shapes (what the schema allows at each place: kinds,
 // patterns, bounds, fields, list elements, alternatives) and walks the
 // input's concrete values against them.
+//
+// It reads the input as evaluated alone, so it serves only an input
+// written as plain data (see plainData): one whose code cannot see the
+// fields the schema adds when the two are unified (an empty config, an
+// empty talksTo), by iterating, testing, closing, patterning or copying
+// a struct that holds them. Any other input is unified with the schema.
 //
 // It only ever says yes or "ask CUE": an input it does not accept is
 // unified with the schema as before, and CUE's errors, with their
@@ -76,7 +84,14 @@ type scalarCheck func(any) bool
 
 // schemaShape returns the shape of #Root, compiled once, and the paths
 // of what it could not read.
-var schemaShape = sync.OnceValues(func() (*shape, []string) {
+var schemaShape = sync.OnceValues(func() (_ *shape, unknown []string) {
+	// A schema the compiler trips on leaves every input to CUE.
+	defer func() {
+		if r := recover(); r != nil {
+			schemaPatterns = nil
+			_, unknown = &shape{unknown: true}, []string{fmt.Sprint("the shape compiler panicked: ", r)}
+		}
+	}()
 	ctx := cuecontext.New()
 	sv, err := Schema(ctx)
 	if err != nil {
@@ -85,6 +100,9 @@ var schemaShape = sync.OnceValues(func() (*shape, []string) {
 	c := &shapeCompiler{root: sv, refs: map[string]*shape{}, patterns: map[string]bool{}}
 	s := c.compile(sv.LookupPath(cuePath(rootDefinition)), rootDefinition)
 	schemaPatterns = c.patterns
+	if len(c.unknown) > 0 {
+		s = &shape{unknown: true}
+	}
 	return s, c.unknown
 })
 
@@ -132,10 +150,8 @@ func (c *shapeCompiler) compile(v cue.Value, path string) *shape {
 		if k == cue.StructKind {
 			// The value holds the conjuncts' fields merged; a disjunction
 			// among them would leave them undecided.
-			for _, a := range args {
-				if aop, _ := c.resolve(a).Expr(); aop == cue.OrOp {
-					return c.fail(path, "a conjunction with a disjunction")
-				}
+			if c.holdsDisjunction(v, 0) {
+				return c.fail(path, "a conjunction with a disjunction")
 			}
 			return c.structure(v, path)
 		}
@@ -207,6 +223,27 @@ func (c *shapeCompiler) reference(v cue.Value, path string) *shape {
 	s := c.compile(root.LookupPath(p), key)
 	c.refs[key] = s
 	return s
+}
+
+// holdsDisjunction reports whether a conjunction has a disjunction
+// among its conjuncts, at any depth: its merged fields would be
+// undecided.
+func (c *shapeCompiler) holdsDisjunction(v cue.Value, depth int) bool {
+	if depth > 16 {
+		return true
+	}
+	op, args := c.resolve(v).Expr()
+	switch op {
+	case cue.OrOp:
+		return true
+	case cue.AndOp:
+		for _, a := range args {
+			if c.holdsDisjunction(a, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // resolve follows a reference, for a look at what it names.
@@ -491,6 +528,10 @@ func (st *structShape) check(x cue.Value) verdict {
 			matched = true
 		}
 		for _, p := range st.patterns {
+			if p.key != nil && !p.key.plainKey() {
+				r = maybe // whether it applies is not known
+				continue
+			}
 			if p.key != nil && !p.key.acceptsScalar(name) {
 				continue
 			}
@@ -540,6 +581,20 @@ func (l *listShape) check(x cue.Value) verdict {
 		return maybe
 	}
 	return r
+}
+
+// plainKey reports whether a key pattern's shape is one acceptsScalar
+// decides: constraints on a string, all of them read.
+func (s *shape) plainKey() bool {
+	if s.unknown || s.anyOf != nil || s.st != nil || s.list != nil || s.kinds&cue.StringKind == 0 {
+		return false
+	}
+	for _, a := range s.allOf {
+		if !a.plainKey() {
+			return false
+		}
+	}
+	return true
 }
 
 // acceptsScalar checks a field's name against a key pattern's shape.
@@ -605,6 +660,74 @@ func concrete(x cue.Value) bool {
 			if !concrete(it.Value()) {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// predeclared are the identifiers plain data may use: CUE's types and
+// top, which reference no field.
+var predeclared = map[string]bool{"_": true, "string": true, "int": true, "bool": true, "number": true,
+	"float": true, "bytes": true, "null": true, "true": true, "false": true}
+
+// plainData reports whether the input is written as data the fast check
+// can judge evaluated alone: literals, structs, lists, arithmetic, and
+// references only inside interpolations, where a value is a string or
+// an error either way. No comprehension, call, import, let, alias,
+// definition, pattern, default or disjunction: each can see or carry
+// the fields the schema adds (for k, v in c; c.config != _|_; len(c);
+// close, a definition or a pattern applied to them; x: c copied where
+// they are not allowed; *c.config | {}), which only unifying with the
+// schema shows.
+func plainData(files []*ast.File) bool {
+	plain := true
+	depth := 0 // interpolations around the node
+	var before func(ast.Node) bool
+	after := func(n ast.Node) {
+		if _, ok := n.(*ast.Interpolation); ok {
+			depth--
+		}
+	}
+	before = func(n ast.Node) bool {
+		if !plain {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.Package:
+			return false
+		case *ast.Interpolation:
+			depth++
+		case *ast.Comprehension, *ast.CallExpr, *ast.ImportDecl, *ast.ImportSpec, *ast.LetClause,
+			*ast.Alias, *ast.BottomLit, *ast.Ellipsis:
+			plain = false
+		case *ast.UnaryExpr:
+			plain = n.Op != token.MUL
+		case *ast.BinaryExpr:
+			plain = n.Op != token.OR
+		case *ast.Field:
+			// The label is checked here, not walked as a reference.
+			switch l := n.Label.(type) {
+			case *ast.Ident:
+				plain = !strings.HasPrefix(l.Name, "#") && !strings.HasPrefix(l.Name, "_#") && !predeclared[l.Name]
+			case *ast.BasicLit:
+			default:
+				plain = false // a pattern, an alias, a dynamic label
+			}
+			if plain {
+				ast.Walk(n.Value, before, after)
+			}
+			return false
+		case *ast.Ident:
+			plain = depth > 0 || predeclared[n.Name]
+		case *ast.SelectorExpr, *ast.IndexExpr, *ast.SliceExpr:
+			plain = depth > 0
+		}
+		return plain
+	}
+	for _, f := range files {
+		ast.Walk(f, before, after)
+		if !plain {
+			return false
 		}
 	}
 	return true
