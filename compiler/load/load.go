@@ -89,13 +89,13 @@ func Dir(dir string) (_ *model.Input, err error) {
 }
 
 // evaluateInput evaluates, validates and decodes a loaded instance,
-// leaving in *value what validation read. Written as plain data
-// (plainInput, see plainData), the
-// input is evaluated once, checked by the fast check (shape.go), and
-// decoded. Otherwise it is evaluated twice, side by side, in two CUE
-// contexts (a context is not safe for concurrent use): one unifies it
-// with the schema, the other decodes it, which need not wait, since its
-// result is used only once validation has passed.
+// leaving in *value what validation read. An input written as plain
+// data (plainInput; see plainData) is evaluated once, checked by the
+// fast check (shape.go) and decoded. Any other is evaluated twice, side
+// by side, in two CUE contexts (a context is not safe for concurrent
+// use): one unifies it with the schema, the other decodes it, which
+// need not wait, since its result is used only once validation has
+// passed.
 func evaluateInput(abs string, inst *build.Instance, plainInput bool, value *cue.Value) (*model.Input, error) {
 	if plainInput {
 		// The fast check's shapes are compiled, in a context of their

@@ -441,3 +441,44 @@ func TestShapeAgreesOnCUE(t *testing.T) {
 		t.Fatal("the edits prove nothing")
 	}
 }
+
+// TestPlainData: what the fast check serves, and what it leaves to CUE.
+func TestPlainData(t *testing.T) {
+	for _, c := range []struct {
+		src   string
+		plain bool
+	}{
+		{`a: 1, b: "x", c: [1, {d: true}], e: null, f: 1 + 2, g: int, h: _`, true},
+		{`a: b: "\(c.d):\(c["e"])", c: {d: "x", e: 1}`, true},
+		{`"a-b": {"c.d": 1}, _hidden: 2`, true},
+		{`x: {a: 1}, y: x`, false},
+		{`x: {a: 1}, y: {x}`, false},
+		{`x: {a: 1}, y: x.a`, false},
+		{`x: [1], y: x[0]`, false},
+		{`x: [for i in [1] {i}]`, false},
+		{`if true {x: 1}`, false},
+		{`x: len("a")`, false},
+		{`x: _|_`, false},
+		{`x: *1 | 2`, false},
+		{`x: 1 | 2`, false},
+		{`#D: {a: int}, x: #D & {a: 1}`, false},
+		{`_#D: {a: int}`, false},
+		{`x: [string]: int`, false},
+		{`x: [...int]`, false},
+		{`x: {...}`, false},
+		{`let y = 1, x: 1`, false},
+		{`X=x: 1, z: 1`, false},
+		{`(x): 1, x: "k"`, false},
+		{`x: "\(len("a"))"`, false},
+		{`string: 1`, false},
+		{"import \"strings\"\nx: strings.ToUpper(\"a\")", false},
+	} {
+		f, err := parser.ParseFile("in.cue", "package p\n"+c.src)
+		if err != nil {
+			t.Fatalf("%s: %v", c.src, err)
+		}
+		if got := plainData([]*ast.File{f}); got != c.plain {
+			t.Errorf("plainData(%s) = %v, want %v", c.src, got, c.plain)
+		}
+	}
+}
