@@ -514,7 +514,7 @@ func (st *structShape) check(x cue.Value) verdict {
 		}
 		name := sel.Unquoted()
 		v := it.Value()
-		matched := false
+		matched, undecided := false, false
 		if f := st.fields[name]; f != nil {
 			if r = r.and(f.s.check(v)); r == no {
 				return no
@@ -526,7 +526,7 @@ func (st *structShape) check(x cue.Value) verdict {
 		}
 		for _, p := range st.patterns {
 			if p.key != nil && !p.key.plainKey() {
-				r = maybe // whether it applies is not known
+				undecided = true // whether it applies is not known
 				continue
 			}
 			if p.key != nil && !p.key.acceptsScalar(name) {
@@ -537,7 +537,10 @@ func (st *structShape) check(x cue.Value) verdict {
 			}
 			matched = true
 		}
-		if !matched {
+		switch {
+		case undecided:
+			r = r.and(maybe)
+		case !matched:
 			return no // field not allowed
 		}
 	}

@@ -482,3 +482,19 @@ func TestPlainData(t *testing.T) {
 		}
 	}
 }
+
+// TestUndecidedKeyPattern: a field that only a key pattern the check
+// cannot read might allow is not "not allowed".
+func TestUndecidedKeyPattern(t *testing.T) {
+	st := &structShape{fields: map[string]*fieldShape{},
+		patterns: []patternShape{{key: &shape{unknown: true}, value: &shape{kinds: cue.TopKind}}}}
+	s := &shape{kinds: cue.StructKind, st: st}
+	x := cuecontext.New().CompileString(`a: 1`)
+	if got := s.check(x); got != maybe {
+		t.Errorf("check = %v, want maybe", got)
+	}
+	st.patterns = nil
+	if got := s.check(x); got != no {
+		t.Errorf("without the pattern, check = %v, want no", got)
+	}
+}
