@@ -140,9 +140,9 @@ func evaluate(dir string) (cue.Value, []*ast.File, bool) {
 }
 
 // TestShapeAgreesWithCUE: whatever the fast check accepts, CUE accepts,
-// over every input of the testscripts, the shipped ones and thousands
-// of edits of the shipped system; and it accepts the shipped inputs
-// themselves, or nothing would be gained.
+// over every input of the testscripts, the shipped ones and a synthetic
+// one; and it accepts the shipped inputs written as plain data and the
+// synthetic one, or nothing would be gained.
 func TestShapeAgreesWithCUE(t *testing.T) {
 	fastN, cueN, all := 0, 0, 0
 	dirs, shipped := inputDirs(t)
@@ -295,10 +295,10 @@ func set(d any, p []any, x any) {
 	}
 }
 
-// cueEdits are files added to the shipped input: what CUE writes and
-// JSON cannot (hidden fields, definitions, optional fields, defaults,
-// constraints left open), each of which the fast check must either
-// take as CUE does or leave to CUE.
+// cueEdits are files added to the shipped input's data: what CUE
+// writes and JSON cannot (hidden fields, definitions, optional fields,
+// defaults, constraints left open, references), each of which the fast
+// check must either take as CUE does or leave to CUE.
 var cueEdits = []string{
 	`_note: "a hidden field at the top"`,
 	`system: components: "php-app": _x: 1`,
@@ -400,7 +400,8 @@ var cueEdits = []string{
 // meeting the shipped input's values.
 const zz = `system: components: zz: {namespace: "external-env", image: "registry.example.com/zz:1.0.0", resources: {requests: {cpu: "1", memory: "1Gi"}, limits: {cpu: "1", memory: "1Gi"}}}`
 
-// TestShapeAgreesOnCUE adds each of cueEdits to the shipped input.
+// TestShapeAgreesOnCUE adds each of cueEdits to the shipped input's
+// data, written out as one file.
 func TestShapeAgreesOnCUE(t *testing.T) {
 	// The shipped input uses comprehensions, which leave it to CUE; its
 	// data, written out, is plain.
