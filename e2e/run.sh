@@ -225,12 +225,17 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 # free_port prints a loopback port nothing listens on and this run has not
-# handed out yet.
+# handed out yet, below the kernel's ephemeral range: a port from inside
+# it can be taken, between the pick and the bind, by one of the run's own
+# outgoing connections (a controller once failed to bind its metrics
+# port so).
 TAKEN=" "
+EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "${EPHEMERAL_LOW:-0}" -gt 12000 ] 2>/dev/null || EPHEMERAL_LOW=32768
 free_port() {
 	local p
 	for _ in $(seq 1 200); do
-		p=$(( 20000 + RANDOM % 30000 ))
+		p=$(( 10000 + RANDOM % (EPHEMERAL_LOW - 10000) ))
 		case "$TAKEN" in *" $p "*) continue ;; esac
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			TAKEN="$TAKEN$p "
