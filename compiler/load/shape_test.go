@@ -499,3 +499,38 @@ func TestUndecidedKeyPattern(t *testing.T) {
 		t.Errorf("without the pattern, check = %v, want no", got)
 	}
 }
+
+// FuzzShape edits the shipped input's data, written out as one file of
+// plain data, at random: the fast check must not accept what CUE
+// refuses.
+func FuzzShape(f *testing.F) {
+	v, _, ok := evaluate("../../environments")
+	if !ok {
+		f.Fatal("the shipped input does not load")
+	}
+	base, err := v.MarshalJSON()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(uint32(0), uint8(0), "")
+	f.Add(uint32(400), uint8(3), `"zz": 1,`)
+	f.Add(uint32(900), uint8(1), "-")
+	f.Add(uint32(1500), uint8(6), `{}`)
+	f.Add(uint32(2500), uint8(2), `"UPPER"`)
+	f.Add(uint32(3100), uint8(4), `[]`)
+	f.Add(uint32(5000), uint8(8), `2147483648`)
+	f.Fuzz(func(t *testing.T, at uint32, del uint8, insert string) {
+		src := string(base)
+		i := int(at % uint32(len(src)+1))
+		j := min(i+int(del), len(src))
+		src = src[:i] + insert + src[j:]
+		file, err := parser.ParseFile("edit.cue", src)
+		if err != nil {
+			return
+		}
+		ev := cuecontext.New().BuildFile(file)
+		if fast, err := verdicts(t, ev, []*ast.File{file}); fast && err != nil {
+			t.Errorf("the fast check accepts what CUE refuses: %v", err)
+		}
+	})
+}
