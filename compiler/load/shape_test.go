@@ -128,6 +128,21 @@ func inputDirs(t *testing.T) ([]string, map[string]bool) {
 	return dirs, shipped
 }
 
+// shippedData returns the shipped input's data, evaluated and written
+// out as JSON: plain data, which the fast check serves.
+func shippedData(tb testing.TB) []byte {
+	tb.Helper()
+	v, _, ok := evaluate("../../environments")
+	if !ok {
+		tb.Fatal("the shipped input does not load")
+	}
+	b, err := v.MarshalJSON()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 // evaluate loads dir as Dir does, up to the value validate checks.
 func evaluate(dir string) (cue.Value, []*ast.File, bool) {
 	abs, _ := filepath.Abs(dir)
@@ -182,14 +197,7 @@ var mutations = []any{"x", "", "UPPER", "/abs", "a:b", "10.0.0.0/8", 0, -1, 1, 7
 // TestShapeAgreesOnEdits edits the shipped input, exported as data, one
 // place at a time: a value replaced, a field removed, a field added.
 func TestShapeAgreesOnEdits(t *testing.T) {
-	v, _, ok := evaluate("../../environments")
-	if !ok {
-		t.Fatal("the shipped input does not load")
-	}
-	b, err := v.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := shippedData(t)
 	var doc any
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
@@ -405,14 +413,7 @@ const zz = `system: components: zz: {namespace: "external-env", image: "registry
 func TestShapeAgreesOnCUE(t *testing.T) {
 	// The shipped input uses comprehensions, which leave it to CUE; its
 	// data, written out, is plain.
-	v, _, ok := evaluate("../../environments")
-	if !ok {
-		t.Fatal("the shipped input does not load")
-	}
-	base, err := v.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := shippedData(t)
 	refused, accepted := 0, 0
 	for i, e := range append([]string{""}, cueEdits...) {
 		dir := t.TempDir()
@@ -504,14 +505,7 @@ func TestUndecidedKeyPattern(t *testing.T) {
 // plain data, at random: the fast check must not accept what CUE
 // refuses.
 func FuzzShape(f *testing.F) {
-	v, _, ok := evaluate("../../environments")
-	if !ok {
-		f.Fatal("the shipped input does not load")
-	}
-	base, err := v.MarshalJSON()
-	if err != nil {
-		f.Fatal(err)
-	}
+	base := shippedData(f)
 	f.Add(uint32(0), uint8(0), "")
 	f.Add(uint32(400), uint8(3), `"zz": 1,`)
 	f.Add(uint32(900), uint8(1), "-")
