@@ -3,8 +3,12 @@ package resolve
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+
+	"helm.sh/helm/v3/pkg/chart"
 
 	"github.com/gitopsc/gitopsc/compiler/charts"
 	"github.com/gitopsc/gitopsc/compiler/diag"
@@ -66,7 +70,18 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 		kubeVersion = fmt.Sprintf("v1.%d.0", env.Cluster.KubernetesMinor)
 	}
 	objs := append([]*model.Object(nil), sys.Objects...)
-	var rendered []renderedChart
+	// The charts that can be rendered are first listed, then those not
+	// rendered yet are rendered side by side (each is Helm's template
+	// engine and a decoding of its CRDs, one CPU's work), then their
+	// results are taken in the charts' order.
+	type job struct {
+		c    *model.Chart
+		name string
+		pos  model.Pos
+		key  string
+		ch   *chart.Chart
+	}
+	var jobs []job
 	for _, c := range sys.Charts {
 		lc := in.Charts[c.Key()]
 		switch {
@@ -100,25 +115,44 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 			continue
 		}
 		b, _ := json.Marshal(c.Values)
-		key := strings.Join([]string{c.Key(), c.Name, c.Namespace, kubeVersion, string(b)}, "\x00")
-		r, done := renders[key]
-		if !done {
-			ch := lc.Chart
-			if c.LocalPath != "" {
-				ch = charts.AtRevision(ch)
-			}
-			r.manifests, r.err = charts.Render(ch, c.Name, c.Namespace, c.Values, kubeVersion)
-			renders[key] = r
+		ch := lc.Chart
+		if c.LocalPath != "" {
+			ch = charts.AtRevision(ch)
 		}
 		pos := c.ValuesPos
 		if !pos.IsValid() {
 			pos = c.Pos
 		}
-		if r.err != nil {
-			errs.Add(pos, "%s: chart %s %s does not render: %s", c.Path, lc.Chart.Name(), c.Version, oneLine(r.err.Error()))
+		key := strings.Join([]string{c.Key(), c.Name, c.Namespace, kubeVersion, string(b)}, "\x00")
+		jobs = append(jobs, job{c, lc.Chart.Name(), pos, key, ch})
+	}
+	pending := map[string]*chartRender{}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for _, j := range jobs {
+		if _, done := renders[j.key]; done || pending[j.key] != nil {
 			continue
 		}
-		rendered = append(rendered, renderedChart{c, lc.Chart.Name(), pos, r.manifests})
+		r := &chartRender{}
+		pending[j.key] = r
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r.manifests, r.err = charts.Render(j.ch, j.c.Name, j.c.Namespace, j.c.Values, kubeVersion)
+		})
+	}
+	wg.Wait()
+	for key, r := range pending {
+		renders[key] = *r
+	}
+	var rendered []renderedChart
+	for _, j := range jobs {
+		r := renders[j.key]
+		if r.err != nil {
+			errs.Add(j.pos, "%s: chart %s %s does not render: %s", j.c.Path, j.name, j.c.Version, oneLine(r.err.Error()))
+			continue
+		}
+		rendered = append(rendered, renderedChart{j.c, j.name, j.pos, r.manifests})
 	}
 	// A custom resource is cluster-scoped when any chart's CRD, or a CRD
 	// written under objects, says its kind is.
@@ -126,13 +160,20 @@ func resolveCharts(in *model.Input, env *model.Environment, sys *model.System, r
 	for _, rc := range rendered {
 		cluster = charts.ClusterKinds(rc.manifests, nil, cluster)
 	}
-	for _, rc := range rendered {
-		co, err := charts.Objects(rc.chart, rc.manifests, cluster)
-		if err != nil {
+	// Each chart's objects are decoded side by side (Objects spreads one
+	// chart's over the CPUs too), and taken in the charts' order.
+	cos := make([][]*model.Object, len(rendered))
+	coErrs := make([]error, len(rendered))
+	for i, rc := range rendered {
+		wg.Go(func() { cos[i], coErrs[i] = charts.Objects(rc.chart, rc.manifests, cluster) })
+	}
+	wg.Wait()
+	for i, rc := range rendered {
+		if err := coErrs[i]; err != nil {
 			errs.Add(rc.pos, "%s: chart %s %s renders %s", rc.chart.Path, rc.name, rc.chart.Version, oneLine(err.Error()))
 			continue
 		}
-		objs = append(objs, co...)
+		objs = append(objs, cos[i]...)
 	}
 	sys.Objects = objs
 }
