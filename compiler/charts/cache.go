@@ -19,7 +19,7 @@ const cacheMin = 16 << 10
 
 // cacheVersion names the layout of an entry; a change of it makes every
 // older entry unused.
-const cacheVersion = "decoded-v1"
+const cacheVersion = "decoded-v2"
 
 var cacheDirOnce = sync.OnceValue(func() string {
 	dir := os.Getenv("GITOPSC_CACHE")
@@ -48,8 +48,10 @@ func decodeCached(b []byte) ([]doc, error) {
 }
 
 // decodeIn is decodeCached with the cache in dir ("": none). An entry
-// holds the file's documents as JSON, one a line (compact JSON has no
-// line break).
+// holds the SHA-256 of the rest on its first line, then the file's
+// documents as JSON, one a line (compact JSON has no line break). The
+// documents are not checked as JSON when read (which costs as much as
+// decoding them) but by the sum.
 func decodeIn(dir string, b []byte) ([]doc, error) {
 	if len(b) < cacheMin || dir == "" {
 		return decodeAll(b)
@@ -64,14 +66,15 @@ func decodeIn(dir string, b []byte) ([]doc, error) {
 	if err != nil {
 		return nil, err
 	}
-	var entry bytes.Buffer
+	var docs bytes.Buffer
 	for _, d := range out {
-		if err := json.Compact(&entry, d.raw); err != nil {
+		if err := json.Compact(&docs, d.raw); err != nil {
 			return out, nil
 		}
-		entry.WriteByte('\n')
+		docs.WriteByte('\n')
 	}
-	writeEntry(path, entry.Bytes())
+	sum = sha256.Sum256(docs.Bytes())
+	writeEntry(path, append([]byte(hex.EncodeToString(sum[:])+"\n"), docs.Bytes()...))
 	return out, nil
 }
 
@@ -82,13 +85,18 @@ func readEntry(path string) ([]doc, bool) {
 	if err != nil || len(raw) == 0 || raw[len(raw)-1] != '\n' {
 		return nil, false
 	}
+	want, raw, _ := bytes.Cut(raw, []byte("\n"))
+	sum := sha256.Sum256(raw)
+	if string(want) != hex.EncodeToString(sum[:]) || len(raw) == 0 {
+		return nil, false
+	}
 	var out []doc
 	for line := range bytes.SplitSeq(raw[:len(raw)-1], []byte("\n")) {
-		m, err := decodeObject(line)
+		h, err := decodeHead(line)
 		if err != nil {
 			return nil, false
 		}
-		out = append(out, doc{obj: m, raw: line})
+		out = append(out, doc{raw: line, head: h})
 	}
 	return out, true
 }

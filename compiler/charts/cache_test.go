@@ -55,19 +55,33 @@ func TestDecodeCacheGivesWhatDecodingGives(t *testing.T) {
 			t.Fatalf("%s: %d documents, want %d", name, len(got), len(want))
 		}
 		for i := range want {
-			if !reflect.DeepEqual(got[i].obj, want[i].obj) {
+			g, err := decodeObject(got[i].raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _ := decodeObject(want[i].raw)
+			if !reflect.DeepEqual(g, w) || !reflect.DeepEqual(got[i].head, want[i].head) {
 				t.Errorf("%s: document %d differs from decoding it", name, i)
 			}
 		}
 	}
 
-	// A damaged entry is decoded again and rewritten.
-	for _, damage := range []string{"", "{\"kind\": \"CustomRes", "[]\n", "null\n"} {
+	// A damaged entry is decoded again and rewritten: a document changed
+	// under its sum too, which its head alone would not show.
+	entry, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(entry), `"ConfigMap"`, `"ConfigMapX"`, 1)
+	if changed == string(entry) {
+		t.Fatal("the entry holds no ConfigMap")
+	}
+	for _, damage := range []string{"", "{\"kind\": \"CustomRes", "[]\n", "null\n", changed} {
 		if err := os.WriteFile(files[0], []byte(damage), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		got, err := decodeIn(dir, b)
-		if err != nil || len(got) != len(want) || !reflect.DeepEqual(got[1].obj, want[1].obj) {
+		if err != nil || len(got) != len(want) || !reflect.DeepEqual(got[1].head, want[1].head) || string(got[1].raw) != string(want[1].raw) {
 			t.Fatalf("with the entry %q: %d documents, %v", damage, len(got), err)
 		}
 		if again, ok := readEntry(files[0]); !ok || len(again) != len(want) {

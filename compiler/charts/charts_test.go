@@ -1,6 +1,10 @@
 package charts
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -96,7 +100,7 @@ func TestRenderDependencies(t *testing.T) {
 		}
 		var out []string
 		for _, m := range ms {
-			out = append(out, m.Object["metadata"].(map[string]any)["name"].(string))
+			out = append(out, m.Head().Metadata.(map[string]any)["name"].(string))
 		}
 		return out
 	}
@@ -113,4 +117,139 @@ func TestRenderDependencies(t *testing.T) {
 	if _, err := Render(top, "app", "apps", nil, DefaultKubeVersion); err == nil || !strings.Contains(err.Error(), "cache") {
 		t.Errorf("a dependency the chart does not hold: %v", err)
 	}
+}
+
+// The head read from an object's JSON, skipping the rest, is what
+// reading the decoded object gives: for mistyped and missing parts, and
+// for every document of the shipped charts' CRDs.
+func TestHeadAgreesWithObject(t *testing.T) {
+	raws := []string{
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","labels":{"n":1}},"data":{"x":"y"}}`,
+		`{"apiVersion":5,"kind":["K"],"metadata":"m"}`,
+		`{"kind":"CustomResourceDefinition","spec":"cluster"}`,
+		`{"kind":"CustomResourceDefinition","spec":{"group":7,"scope":"Cluster","names":"Widget"}}`,
+		`{"kind":"CustomResourceDefinition","spec":{"group":"g","scope":["Cluster"],"names":{"kind":{"k":1}}}}`,
+		`{"kind":"ConfigMapList","items":{"a":1}}`,
+		`{"kind":"List","items":[{"kind":"ConfigMap","metadata":{"name":"a"}},3]}`,
+		`{"kind":"List","items":null,"metadata":null,"spec":null}`,
+		`{"kind":"List","items":[]}`,
+		`{"kind":"PodList","items":[{"kind":"List","items":[{"kind":"Pod"}]}]}`,
+		`{}`,
+	}
+	files, err := filepath.Glob("../../charts/*/crds/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped CRDs: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, err := decodeAll(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range docs {
+			raws = append(raws, string(d.raw))
+		}
+	}
+	for _, raw := range raws {
+		headsAgree(t, raw)
+	}
+	for _, bad := range []string{`[]`, `null`, `"s"`, `{"kind":`, ``} {
+		if _, err := decodeHead([]byte(bad)); err == nil {
+			t.Errorf("%q: read as an object", bad)
+		}
+	}
+}
+
+// headsAgree fails t when the head decodeHead reads of the JSON object
+// raw is not the one read from it decoded, or when the two flatten into
+// other objects.
+func headsAgree(t *testing.T, raw string) {
+	t.Helper()
+	obj, err := decodeObject([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeHead([]byte(raw))
+	if err != nil {
+		t.Fatalf("%.60s: %v", raw, err)
+	}
+	want := headOf(obj)
+	// Items are compared decoded, and only when they are a list
+	// (only then are they read): the JSON may differ in spacing.
+	if _, isList := obj["items"].([]any); isList {
+		var gi, wi any
+		json.Unmarshal(got.Items, &gi)
+		json.Unmarshal(want.Items, &wi)
+		if !reflect.DeepEqual(gi, wi) {
+			t.Errorf("%.60s: items %s, want %s", raw, got.Items, want.Items)
+		}
+	}
+	g, w := *got, *want
+	g.Items, w.Items = nil, nil
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("%.60s: head %+v, want %+v", raw, g, w)
+	}
+	// A List held as JSON flattens as the decoded one does.
+	fromRaw := flatten([]Manifest{{raw: []byte(raw), head: got}})
+	fromObj := flatten([]Manifest{{Object: obj}})
+	if len(fromRaw) != len(fromObj) {
+		t.Fatalf("%.60s: flattened into %d, want %d", raw, len(fromRaw), len(fromObj))
+	}
+	for i := range fromObj {
+		if !reflect.DeepEqual(fromRaw[i].Head().Kind, fromObj[i].Head().Kind) {
+			t.Errorf("%.60s: item %d differs", raw, i)
+		}
+	}
+}
+
+// FuzzHead holds decodeHead to the decoded object's head on any JSON
+// object, and to no panic on anything else.
+func FuzzHead(f *testing.F) {
+	for _, s := range []string{`{"apiVersion":"v1","kind":"List","items":[{"kind":"A"}],"metadata":{"name":"x"}}`,
+		`{"kind":"CustomResourceDefinition","spec":{"group":"g","scope":"Cluster","names":{"kind":"W","plural":"ws"}}}`,
+		`{"k\u0069nd":"A","x":[1,{"a":"\"}"}]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		var obj map[string]any
+		if json.Unmarshal([]byte(raw), &obj) != nil || obj == nil {
+			decodeHead([]byte(raw))
+			return
+		}
+		headsAgree(t, raw)
+	})
+}
+
+// BenchmarkDecodeHead reads the head of the largest shipped CRD, as
+// Render does for each document, beside encoding/json's reading of it
+// into a map, what Render did before.
+func BenchmarkDecodeHead(b *testing.B) {
+	y, err := os.ReadFile("../../charts/monitoring-stack/crds/monitoring.coreos.com_prometheuses.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	docs, err := decodeAll(y)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := docs[0].raw
+	b.Run("scan", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			if _, err := decodeHead(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("map", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			if _, err := decodeObject(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

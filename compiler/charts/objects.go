@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,14 +59,13 @@ func ClusterKinds(ms []Manifest, objs []*model.Object, into ...map[schema.GroupK
 		out = into[0]
 	}
 	for _, m := range flatten(ms) {
-		if m.Object["kind"] != "CustomResourceDefinition" {
+		h := m.Head()
+		if h.Kind != "CustomResourceDefinition" {
 			continue
 		}
-		spec, _ := m.Object["spec"].(map[string]any)
-		names, _ := spec["names"].(map[string]any)
-		group, _ := spec["group"].(string)
-		kind, _ := names["kind"].(string)
-		if spec["scope"] == "Cluster" {
+		group, _ := h.Spec.Group.(string)
+		kind, _ := h.Spec.Names.Kind.(string)
+		if h.Spec.Scope == "Cluster" {
 			out[schema.GroupKind{Group: group, Kind: kind}] = true
 		}
 	}
@@ -82,9 +82,17 @@ func ClusterKinds(ms []Manifest, objs []*model.Object, into ...map[schema.GroupK
 func flatten(ms []Manifest) []Manifest {
 	var out []Manifest
 	for _, m := range ms {
-		kind, _ := m.Object["kind"].(string)
-		items, ok := m.Object["items"].([]any)
-		if !strings.HasSuffix(kind, "List") || !ok {
+		h := m.Head()
+		kind, _ := h.Kind.(string)
+		var items []any
+		if strings.HasSuffix(kind, "List") && len(h.Items) > 0 {
+			d := json.NewDecoder(bytes.NewReader(h.Items))
+			d.UseNumber()
+			if d.Decode(&items) != nil {
+				items = nil // not a list of items
+			}
+		}
+		if items == nil {
 			out = append(out, m)
 			continue
 		}
@@ -100,9 +108,10 @@ func flatten(ms []Manifest) []Manifest {
 }
 
 func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*model.Object, error) {
-	apiVersion, _ := m.Object["apiVersion"].(string)
-	kind, _ := m.Object["kind"].(string)
-	meta, _ := m.Object["metadata"].(map[string]any)
+	h := m.Head()
+	apiVersion, _ := h.APIVersion.(string)
+	kind, _ := h.Kind.(string)
+	meta, _ := h.Metadata.(map[string]any)
 	name, _ := meta["name"].(string)
 	ns, _ := meta["namespace"].(string)
 	if apiVersion == "" || kind == "" || name == "" {
@@ -127,27 +136,30 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 		}
 		namespaced = !kinds.ClusterScoped[kind]
 	}
-	raw := m.raw
 	if namespaced {
 		o.Namespace = ns
 		if o.Namespace == "" {
 			o.Namespace = c.Namespace
 		}
-		if ns != o.Namespace {
-			meta["namespace"] = o.Namespace
-			raw = nil // no longer what Object is
-		}
 	}
 	if !builtin {
-		o.Fields = m.Object
+		fields, err := m.Fields()
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %v", kind, name, err)
+		}
+		if namespaced && ns != o.Namespace {
+			fields["metadata"].(map[string]any)["namespace"] = o.Namespace
+		}
+		o.Fields = fields
 		return o, nil
 	}
 	typed, _ := sch.New(gvk)
-	if _, ok := typed.(metav1.Object); !ok {
+	om, ok := typed.(metav1.Object)
+	if !ok {
 		return nil, fmt.Errorf("%s %s: not an object the API server stores", kind, name)
 	}
-	b := raw
-	if b == nil {
+	b := m.raw
+	if m.Object != nil {
 		b, err = json.Marshal(m.Object)
 	}
 	if err == nil {
@@ -155,6 +167,9 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %v", kind, name, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if namespaced && ns != o.Namespace {
+		om.SetNamespace(o.Namespace)
 	}
 	o.Typed = typed
 	if spec, _ := model.PodSpec(typed); spec != nil {

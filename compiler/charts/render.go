@@ -30,11 +30,32 @@ type Manifest struct {
 	// "crds/crd.yaml"; Hook the Helm hook events it runs on, if it is one.
 	Template string
 	Hook     []string
-	// Object is the object as JSON decodes it, numbers as json.Number.
+	// Object is the object as JSON decodes it, numbers as json.Number,
+	// for a manifest made of one (a List's item); one Render decodes is
+	// held as its JSON instead, raw, read by Fields.
 	Object map[string]any
-	// raw is the JSON Object was decoded from, when it is still that:
-	// typed decoding reads it rather than encoding Object again.
-	raw []byte
+	// raw is the object's JSON, when Object is nil, and head what is read
+	// of it before its type is known: a CRD's schema, most of a chart's
+	// bytes, is decoded once, into its type, and not also into maps.
+	raw  []byte
+	head *head
+}
+
+// Head is what is read of m to place it and to know its type.
+func (m *Manifest) Head() *head {
+	if m.head == nil {
+		m.head = headOf(m.Object)
+	}
+	return m.head
+}
+
+// Fields is the object m holds, decoded: Object, or a fresh decoding of
+// its JSON that the caller may change.
+func (m *Manifest) Fields() (map[string]any, error) {
+	if m.Object != nil || m.raw == nil {
+		return m.Object, nil
+	}
+	return decodeObject(m.raw)
 }
 
 // Render renders a chart as helm install would for release name in
@@ -93,7 +114,7 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 				break
 			}
 			for _, o := range objs {
-				d.ms = append(d.ms, Manifest{Template: crd.Filename, Object: o.obj, raw: o.raw})
+				d.ms = append(d.ms, Manifest{Template: crd.Filename, raw: o.raw, head: o.head})
 			}
 		}
 		crds <- d
@@ -124,7 +145,7 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 			return nil, fmt.Errorf("%s: %v", m.Name, err)
 		}
 		for _, o := range objs {
-			out = append(out, Manifest{Template: m.Name, Object: o.obj, raw: o.raw})
+			out = append(out, Manifest{Template: m.Name, raw: o.raw, head: o.head})
 		}
 	}
 	sort.SliceStable(hooks, func(i, j int) bool { return hooks[i].Weight < hooks[j].Weight })
@@ -143,16 +164,16 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 			return nil, fmt.Errorf("%s: %v", h.Path, err)
 		}
 		for _, o := range objs {
-			out = append(out, Manifest{Template: h.Path, Hook: events, Object: o.obj, raw: o.raw})
+			out = append(out, Manifest{Template: h.Path, Hook: events, raw: o.raw, head: o.head})
 		}
 	}
 	return out, nil
 }
 
-// doc is one decoded YAML document: the object, and its JSON.
+// doc is one decoded YAML document: its JSON, and its head.
 type doc struct {
-	obj map[string]any
-	raw []byte
+	raw  []byte
+	head *head
 }
 
 // decodeAll decodes the YAML documents of a rendered file. A key given
@@ -175,11 +196,11 @@ func decodeAll(b []byte) ([]doc, error) {
 		if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 			continue
 		}
-		m, err := decodeObject(raw)
+		h, err := decodeHead(raw)
 		if err != nil {
 			return nil, fmt.Errorf("not an object: %v", err)
 		}
-		out = append(out, doc{obj: m, raw: raw})
+		out = append(out, doc{raw: raw, head: h})
 	}
 }
 

@@ -39,7 +39,16 @@ func (rd *renderer) rawObjects() {
 		}
 		var obj any
 		if o.Typed != nil {
-			c := o.Typed.(runtime.Object).DeepCopyObject()
+			var c runtime.Object
+			if crd, ok := o.Typed.(*apiextensionsv1.CustomResourceDefinition); ok {
+				// Its schema, most of a chart's bytes, is only read from
+				// here on: the metadata alone is copied, to be changed.
+				cp := *crd
+				crd.ObjectMeta.DeepCopyInto(&cp.ObjectMeta)
+				c = &cp
+			} else {
+				c = o.Typed.(runtime.Object).DeepCopyObject()
+			}
 			m := c.(metav1.Object)
 			m.SetNamespace(o.Namespace)
 			m.SetLabels(rd.rawLabels(m.GetLabels()))
