@@ -5,9 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // cacheMin is the size from which a rendered file's decoded documents are
@@ -73,21 +77,93 @@ func decodeIn(dir string, b []byte) ([]doc, error) {
 		}
 		docs.WriteByte('\n')
 	}
-	sum = sha256.Sum256(docs.Bytes())
-	writeEntry(path, append([]byte(hex.EncodeToString(sum[:])+"\n"), docs.Bytes()...))
+	writeEntry(path, summed(docs.Bytes()))
 	return out, nil
+}
+
+// protoObject is a type of the Kubernetes API with protobuf encoding.
+type protoObject interface {
+	Marshal() ([]byte, error)
+	Unmarshal([]byte) error
+	GetObjectKind() schema.ObjectKind
+}
+
+// decodeTyped decodes the JSON raw, an object of kind gvk, into obj, of
+// that kind's type, as encoding/json does. For a CRD of cacheMin bytes or
+// more, the decode cache keeps obj's protobuf encoding, which decodes
+// several times faster (a CRD's schema: 28 MB/s from JSON, 120 from
+// protobuf). Protobuf leaves out apiVersion and kind, which gvk gives
+// back. Only a copy that gives what the JSON gave, encoded as JSON again,
+// is kept, so that an object is the same whether it came from the cache
+// or not. An error is always encoding/json's own.
+func decodeTyped(raw []byte, obj any, gvk schema.GroupVersionKind) error {
+	return decodeTypedIn(cacheDirOnce(), raw, obj, gvk)
+}
+
+func decodeTypedIn(dir string, raw []byte, obj any, gvk schema.GroupVersionKind) error {
+	// Only CRDs: their schemas are where decoding JSON is slow, and no
+	// rule reads them, so an empty list that protobuf gives back as none
+	// (the same JSON) changes nothing.
+	po, ok := obj.(protoObject)
+	if len(raw) < cacheMin || dir == "" || !ok || gvk.Group != "apiextensions.k8s.io" {
+		return json.Unmarshal(raw, obj)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%T\x00%s\x00", obj, gvk)
+	h.Write(raw)
+	name := hex.EncodeToString(h.Sum(nil))
+	path := filepath.Join(dir, name[:2], name+".pb")
+	if b, ok := readSummed(path); ok {
+		if po.Unmarshal(b) == nil {
+			po.GetObjectKind().SetGroupVersionKind(gvk)
+			return nil
+		}
+		reflect.ValueOf(obj).Elem().SetZero() // undo a part decoded
+	}
+	if err := json.Unmarshal(raw, obj); err != nil {
+		return err
+	}
+	b, err := po.Marshal()
+	if err != nil {
+		return nil
+	}
+	back := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(protoObject)
+	if back.Unmarshal(b) != nil {
+		return nil
+	}
+	back.GetObjectKind().SetGroupVersionKind(gvk)
+	want, err1 := json.Marshal(obj)
+	got, err2 := json.Marshal(back)
+	if err1 == nil && err2 == nil && bytes.Equal(want, got) {
+		writeEntry(path, summed(b))
+	}
+	return nil
+}
+
+// summed is an entry of the cache: the SHA-256 of payload, in hex, on a
+// line, then payload.
+func summed(payload []byte) []byte {
+	sum := sha256.Sum256(payload)
+	return append([]byte(hex.EncodeToString(sum[:])+"\n"), payload...)
+}
+
+// readSummed reads the payload of the entry at path; ok is false when
+// there is none or its sum does not hold.
+func readSummed(path string) ([]byte, bool) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	want, payload, found := bytes.Cut(raw, []byte("\n"))
+	sum := sha256.Sum256(payload)
+	return payload, found && string(want) == hex.EncodeToString(sum[:])
 }
 
 // readEntry reads the entry at path; ok is false when there is none or
 // one of its lines is not an object.
 func readEntry(path string) ([]doc, bool) {
-	raw, err := os.ReadFile(path)
-	if err != nil || len(raw) == 0 || raw[len(raw)-1] != '\n' {
-		return nil, false
-	}
-	want, raw, _ := bytes.Cut(raw, []byte("\n"))
-	sum := sha256.Sum256(raw)
-	if string(want) != hex.EncodeToString(sum[:]) || len(raw) == 0 {
+	raw, ok := readSummed(path)
+	if !ok || len(raw) == 0 || raw[len(raw)-1] != '\n' {
 		return nil, false
 	}
 	var out []doc

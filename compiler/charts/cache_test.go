@@ -1,12 +1,16 @@
 package charts
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 )
 
 // bigCRD is a file of two documents over cacheMin: a CRD with a long
@@ -112,5 +116,81 @@ func TestDecodeCacheKeepsNoFailureNorSmallFile(t *testing.T) {
 	}
 	if got, err := decodeIn(filepath.Join(blocked, "cache"), bigCRD()); err != nil || len(got) != 2 {
 		t.Errorf("with an unusable cache folder: %d documents, %v", len(got), err)
+	}
+}
+
+var crdKind = apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition")
+
+// The protobuf copy a typed decoding keeps gives, encoded as JSON, what
+// decoding the JSON gives, first and from the cache; a damaged copy is
+// decoded again, and an error is encoding/json's.
+func TestTypedCacheGivesWhatDecodingGives(t *testing.T) {
+	dir := t.TempDir()
+	files, err := filepath.Glob("../../charts/*/crds/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped CRDs: %v", err)
+	}
+	big := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, err := decodeAll(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range docs {
+			if len(d.raw) >= cacheMin {
+				big++
+			}
+			var want apiextensionsv1.CustomResourceDefinition
+			if err := json.Unmarshal(d.raw, &want); err != nil {
+				t.Fatal(err)
+			}
+			wantJSON, _ := json.Marshal(&want)
+			for _, pass := range []string{"first", "cached"} {
+				var got apiextensionsv1.CustomResourceDefinition
+				if err := decodeTypedIn(dir, d.raw, &got, crdKind); err != nil {
+					t.Fatal(err)
+				}
+				if gotJSON, _ := json.Marshal(&got); !bytes.Equal(gotJSON, wantJSON) {
+					t.Fatalf("%s, %s: the object differs from decoding its JSON", f, pass)
+				}
+			}
+		}
+	}
+	pbs, _ := filepath.Glob(filepath.Join(dir, "*", "*.pb"))
+	if big == 0 || len(pbs) != big {
+		t.Fatalf("%d protobuf copies kept for %d documents of cacheMin bytes or more", len(pbs), big)
+	}
+	// A damaged copy is decoded again and rewritten.
+	y, _ := os.ReadFile("../../charts/monitoring-stack/crds/monitoring.coreos.com_prometheuses.yaml")
+	docs, _ := decodeAll(y)
+	var want apiextensionsv1.CustomResourceDefinition
+	json.Unmarshal(docs[0].raw, &want)
+	wantJSON, _ := json.Marshal(&want)
+	for _, pb := range pbs {
+		b, _ := os.ReadFile(pb)
+		os.WriteFile(pb, append(b[:len(b)/2], 0xff, 0xff), 0o644)
+	}
+	var got apiextensionsv1.CustomResourceDefinition
+	if err := decodeTypedIn(dir, docs[0].raw, &got, crdKind); err != nil {
+		t.Fatal(err)
+	}
+	if gotJSON, _ := json.Marshal(&got); !bytes.Equal(gotJSON, wantJSON) {
+		t.Error("with a damaged copy: the object differs from decoding its JSON")
+	}
+	// A document that does not fit its type: encoding/json's error, and
+	// nothing kept.
+	bad := []byte(`{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"c","annotations":{"a":"` + strings.Repeat("x", cacheMin) + `"}},"spec":{"group":5}}`)
+	var crd, crd2 apiextensionsv1.CustomResourceDefinition
+	wantErr := json.Unmarshal(bad, &crd2)
+	empty := t.TempDir()
+	if err := decodeTypedIn(empty, bad, &crd, crdKind); err == nil || wantErr == nil || err.Error() != wantErr.Error() {
+		t.Errorf("a misfit document: %v, want %v", err, wantErr)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(empty, "*", "*")); len(kept) != 0 {
+		t.Errorf("a misfit document was kept: %v", kept)
 	}
 }

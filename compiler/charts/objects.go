@@ -158,12 +158,13 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 	if !ok {
 		return nil, fmt.Errorf("%s %s: not an object the API server stores", kind, name)
 	}
-	b := m.raw
 	if m.Object != nil {
-		b, err = json.Marshal(m.Object)
-	}
-	if err == nil {
-		err = json.Unmarshal(b, typed)
+		var b []byte
+		if b, err = json.Marshal(m.Object); err == nil {
+			err = json.Unmarshal(b, typed)
+		}
+	} else {
+		err = decodeTyped(m.raw, typed, gvk)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %v", kind, name, strings.TrimPrefix(err.Error(), "json: "))
