@@ -158,7 +158,11 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 	if !ok {
 		return nil, fmt.Errorf("%s %s: not an object the API server stores", kind, name)
 	}
-	if m.Object != nil {
+	if m.crd != nil {
+		// Decoded in Render; environments that install the chart alike
+		// share it, which only read it (a CRD has no namespace to set).
+		typed, om, err = m.crd, m.crd, m.crdErr
+	} else if m.Object != nil {
 		var b []byte
 		if b, err = json.Marshal(m.Object); err == nil {
 			err = json.Unmarshal(b, typed)

@@ -15,6 +15,7 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
 )
@@ -39,6 +40,19 @@ type Manifest struct {
 	// bytes, is decoded once, into its type, and not also into maps.
 	raw  []byte
 	head *head
+	// crd is a CRD file's object decoded into its type while the
+	// templates render, and the error of decoding it.
+	crd    *apiextensionsv1.CustomResourceDefinition
+	crdErr error
+}
+
+// decodeCRD decodes m into crd when it is a CRD of apiextensions.k8s.io/v1.
+func (m *Manifest) decodeCRD() {
+	if m.raw == nil || m.head.APIVersion != "apiextensions.k8s.io/v1" || m.head.Kind != "CustomResourceDefinition" {
+		return
+	}
+	m.crd = &apiextensionsv1.CustomResourceDefinition{}
+	m.crdErr = decodeTyped(m.raw, m.crd, apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 }
 
 // Head is what is read of m to place it and to know its type.
@@ -98,8 +112,8 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 	if err != nil {
 		return nil, err
 	}
-	// The CRDs are files, not templates: they are decoded while the
-	// templates render.
+	// The CRDs are files, not templates: they are decoded, into their
+	// type too, while the templates render.
 	type decoded struct {
 		ms  []Manifest
 		err error
@@ -114,7 +128,9 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 				break
 			}
 			for _, o := range objs {
-				d.ms = append(d.ms, Manifest{Template: crd.Filename, raw: o.raw, head: o.head})
+				m := Manifest{Template: crd.Filename, raw: o.raw, head: o.head}
+				m.decodeCRD()
+				d.ms = append(d.ms, m)
 			}
 		}
 		crds <- d

@@ -81,21 +81,18 @@ func Dir(dir string) (_ *model.Input, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := loadCharts(in); err != nil {
-		return nil, err
-	}
 	in.Arg = dir
 	return in, nil
 }
 
-// evaluateInput evaluates, validates and decodes a loaded instance,
-// leaving in *value what validation read. An input written as plain
-// data (plainInput; see plainData) is evaluated once, checked by the
-// fast check (shape.go) and decoded. Any other is evaluated twice, side
-// by side, in two CUE contexts (a context is not safe for concurrent
-// use): one unifies it with the schema, the other decodes it, which
-// need not wait, since its result is used only once validation has
-// passed.
+// evaluateInput evaluates, validates and decodes a loaded instance and
+// loads the charts it names, leaving in *value what validation read. An
+// input written as plain data (plainInput; see plainData) is evaluated
+// once, checked by the fast check (shape.go) and decoded. Any other is
+// evaluated twice, side by side, in two CUE contexts (a context is not
+// safe for concurrent use): one unifies it with the schema, the other
+// decodes it and loads its charts, which need not wait, since their
+// result is used only once validation has passed.
 func evaluateInput(abs string, inst *build.Instance, plainInput bool, value *cue.Value) (*model.Input, error) {
 	if plainInput {
 		// The fast check's shapes are compiled, in a context of their
@@ -111,12 +108,13 @@ func evaluateInput(abs string, inst *build.Instance, plainInput bool, value *cue
 		if len(errs) > 0 {
 			return nil, errs.Err()
 		}
-		return in, nil
+		return in, loadCharts(in)
 	}
 	type decoded struct {
-		in      *model.Input
-		errs    diag.List
-		panicky any
+		in       *model.Input
+		errs     diag.List
+		chartErr error
+		panicky  any
 	}
 	dch := make(chan decoded, 1)
 	go func() {
@@ -127,6 +125,9 @@ func evaluateInput(abs string, inst *build.Instance, plainInput bool, value *cue
 		}()
 		raw := cuecontext.New().BuildInstance(inst)
 		r.in, r.errs = decode(abs, raw, withAddresses(raw, inst.Files))
+		if len(r.errs) == 0 {
+			r.chartErr = loadCharts(r.in)
+		}
 	}()
 	plain := cuecontext.New().BuildInstance(inst)
 	v := withAddresses(plain, inst.Files)
@@ -141,7 +142,7 @@ func evaluateInput(abs string, inst *build.Instance, plainInput bool, value *cue
 	if len(r.errs) > 0 {
 		return nil, r.errs.Err()
 	}
-	return r.in, nil
+	return r.in, r.chartErr
 }
 
 // Schema evaluates the embedded schema in ctx.
