@@ -141,7 +141,7 @@ func TestTypedCacheGivesWhatDecodingGives(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, d := range docs {
-			if len(d.raw) >= cacheMin {
+			if len(d.raw) >= typedMin {
 				big++
 			}
 			var want apiextensionsv1.CustomResourceDefinition
@@ -162,7 +162,7 @@ func TestTypedCacheGivesWhatDecodingGives(t *testing.T) {
 	}
 	pbs, _ := filepath.Glob(filepath.Join(dir, "*", "*.pb"))
 	if big == 0 || len(pbs) != big {
-		t.Fatalf("%d protobuf copies kept for %d documents of cacheMin bytes or more", len(pbs), big)
+		t.Fatalf("%d protobuf copies kept for %d documents of typedMin bytes or more", len(pbs), big)
 	}
 	// A damaged copy is decoded again and rewritten.
 	y, _ := os.ReadFile("../../charts/monitoring-stack/crds/monitoring.coreos.com_prometheuses.yaml")

@@ -108,10 +108,22 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 	if err := chartutil.ProcessDependenciesWithMerge(ch, values); err != nil {
 		return nil, err
 	}
-	vals, err := chartutil.ToRenderValues(ch, values, chartutil.ReleaseOptions{Name: name, Namespace: namespace, Revision: 1, IsInstall: true}, caps)
+	// The values are checked against the chart's schema while the
+	// templates render, as a copy: a template may change them (sprig's
+	// set), and Helm checks them before it renders.
+	vals, err := chartutil.ToRenderValuesWithSchemaValidation(ch, values, chartutil.ReleaseOptions{Name: name, Namespace: namespace, Revision: 1, IsInstall: true}, caps, true)
 	if err != nil {
 		return nil, err
 	}
+	invalid := make(chan error, 1)
+	go func() {
+		coalesced, _ := vals["Values"].(chartutil.Values)
+		if err := chartutil.ValidateAgainstSchema(ch, copyValue(map[string]any(coalesced)).(map[string]any)); err != nil {
+			invalid <- fmt.Errorf("values don't meet the specifications of the schema(s) in the following chart(s):\n%s", err.Error())
+			return
+		}
+		invalid <- nil
+	}()
 	// The CRDs are files, not templates: they are decoded, into their
 	// type too, while the templates render.
 	type decoded struct {
@@ -136,6 +148,10 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 		crds <- d
 	}()
 	files, err := engine.Render(ch, vals)
+	if verr := <-invalid; verr != nil {
+		<-crds
+		return nil, verr
+	}
 	if err != nil {
 		<-crds
 		return nil, err
@@ -145,7 +161,34 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 			delete(files, f)
 		}
 	}
+	// Each document is decoded while Helm sorts them (it parses each
+	// one's head as YAML too): split as Helm splits a file, so that a
+	// sorted document's content finds its decoding.
+	type docs struct {
+		objs []doc
+		err  error
+	}
+	preCh := make(chan map[string]docs, 1)
+	go func() {
+		out := map[string]docs{}
+		for _, content := range files {
+			for _, entry := range releaseutil.SplitManifests(content) {
+				if _, done := out[entry]; !done {
+					objs, err := decodeCached([]byte(entry))
+					out[entry] = docs{objs, err}
+				}
+			}
+		}
+		preCh <- out
+	}()
+	decode := func(pre map[string]docs, content string) ([]doc, error) {
+		if d, ok := pre[content]; ok {
+			return d.objs, d.err
+		}
+		return decodeCached([]byte(content))
+	}
 	hooks, manifests, err := releaseutil.SortManifests(files, caps.APIVersions, releaseutil.InstallOrder)
+	pre := <-preCh
 	if err != nil {
 		<-crds
 		return nil, err
@@ -156,7 +199,7 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 	}
 	out := d.ms
 	for _, m := range manifests {
-		objs, err := decodeCached([]byte(m.Content))
+		objs, err := decode(pre, m.Content)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", m.Name, err)
 		}
@@ -175,7 +218,7 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 		if test {
 			continue
 		}
-		objs, err := decodeCached([]byte(h.Manifest))
+		objs, err := decode(pre, h.Manifest)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", h.Path, err)
 		}
