@@ -136,22 +136,8 @@ func TestHeadAgreesWithObject(t *testing.T) {
 		`{"kind":"PodList","items":[{"kind":"List","items":[{"kind":"Pod"}]}]}`,
 		`{}`,
 	}
-	files, err := filepath.Glob("../../charts/*/crds/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no shipped CRDs: %v", err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs, err := decodeAll(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range docs {
-			raws = append(raws, string(d.raw))
-		}
+	for _, d := range shippedCRDs(t) {
+		raws = append(raws, string(d.raw))
 	}
 	for _, raw := range raws {
 		headsAgree(t, raw)
@@ -161,6 +147,28 @@ func TestHeadAgreesWithObject(t *testing.T) {
 			t.Errorf("%q: read as an object", bad)
 		}
 	}
+}
+
+// shippedCRDs are the documents of the shipped charts' CRD files.
+func shippedCRDs(t testing.TB) []doc {
+	t.Helper()
+	files, err := filepath.Glob("../../charts/*/crds/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped CRDs: %v", err)
+	}
+	var out []doc
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, err := decodeAll(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, docs...)
+	}
+	return out
 }
 
 // headsAgree fails t when the head decodeHead reads of the JSON object
