@@ -113,11 +113,7 @@ func decodeTypedIn(dir string, raw []byte, obj any, gvk schema.GroupVersionKind)
 	if len(raw) < typedMin || dir == "" || !ok || gvk.Group != "apiextensions.k8s.io" {
 		return json.Unmarshal(raw, obj)
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%T\x00%s\x00", obj, gvk)
-	h.Write(raw)
-	name := hex.EncodeToString(h.Sum(nil))
-	path := filepath.Join(dir, name[:2], name+".pb")
+	path := typedPath(dir, raw, obj, gvk)
 	if b, ok := readSummed(path); ok {
 		if po.Unmarshal(b) == nil {
 			po.GetObjectKind().SetGroupVersionKind(gvk)
@@ -143,6 +139,32 @@ func decodeTypedIn(dir string, raw []byte, obj any, gvk schema.GroupVersionKind)
 		writeEntry(path, summed(b))
 	}
 	return nil
+}
+
+// typedPath is where the protobuf copy of raw, decoded into obj as kind
+// gvk, is kept in dir.
+func typedPath(dir string, raw []byte, obj any, gvk schema.GroupVersionKind) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%T\x00%s\x00", obj, gvk)
+	h.Write(raw)
+	name := hex.EncodeToString(h.Sum(nil))
+	return filepath.Join(dir, name[:2], name+".pb")
+}
+
+// typedKept reports whether dir keeps a protobuf copy of raw decoded
+// into obj as kind gvk: one is kept only for JSON that decodes without
+// an error, so that its decoding can wait until it is read (a CRD's
+// schema, which only diff reads). A copy that turns out not to read is
+// decoded from the JSON again then, as decodeTyped does.
+func typedKept(dir string, raw []byte, obj any, gvk schema.GroupVersionKind) bool {
+	if len(raw) < typedMin || dir == "" || gvk.Group != "apiextensions.k8s.io" {
+		return false
+	}
+	if _, ok := obj.(protoObject); !ok {
+		return false
+	}
+	st, err := os.Stat(typedPath(dir, raw, obj, gvk))
+	return err == nil && st.Mode().IsRegular()
 }
 
 // summed is an entry of the cache: the SHA-256 of payload, in hex, on a

@@ -162,6 +162,18 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 		// Decoded in Render; environments that install the chart alike
 		// share it, which only read it (a CRD has no namespace to set).
 		typed, om, err = m.crd, m.crd, m.crdErr
+	} else if m.lazy != nil {
+		var crd *apiextensionsv1.CustomResourceDefinition
+		if crd, err = crdHead(h); err == nil {
+			typed, om = crd, crd
+			o.Complete = func() (any, error) {
+				full, err := m.lazy()
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: %v", kind, name, strings.TrimPrefix(err.Error(), "json: "))
+				}
+				return full, nil
+			}
+		}
 	} else if m.Object != nil {
 		var b []byte
 		if b, err = json.Marshal(m.Object); err == nil {
@@ -191,6 +203,26 @@ func object(c *model.Chart, m Manifest, clusterCRs map[schema.GroupKind]bool) (*
 		}
 	}
 	return o, nil
+}
+
+// crdHead is the CRD whose head h is, with what the rules read of it
+// alone: its metadata, group, kind and scope.
+func crdHead(h *head) (*apiextensionsv1.CustomResourceDefinition, error) {
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	crd.APIVersion, _ = h.APIVersion.(string)
+	crd.Kind, _ = h.Kind.(string)
+	b, err := json.Marshal(h.Metadata)
+	if err == nil {
+		err = json.Unmarshal(b, &crd.ObjectMeta)
+	}
+	if err != nil {
+		return nil, err
+	}
+	crd.Spec.Group, _ = h.Spec.Group.(string)
+	crd.Spec.Names.Kind, _ = h.Spec.Names.Kind.(string)
+	scope, _ := h.Spec.Scope.(string)
+	crd.Spec.Scope = apiextensionsv1.ResourceScope(scope)
+	return crd, nil
 }
 
 // checkLabels refuses the labels the API server refuses. A value is not

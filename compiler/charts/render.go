@@ -9,6 +9,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -41,18 +42,33 @@ type Manifest struct {
 	raw  []byte
 	head *head
 	// crd is a CRD file's object decoded into its type while the
-	// templates render, and the error of decoding it.
+	// templates render, and the error of decoding it; lazy, instead, when
+	// the decode cache keeps its typed copy, and so it decodes: it is
+	// decoded when read (which only diff does; see model.Object.Complete).
 	crd    *apiextensionsv1.CustomResourceDefinition
 	crdErr error
+	lazy   func() (*apiextensionsv1.CustomResourceDefinition, error)
 }
 
 // decodeCRD decodes m into crd when it is a CRD of apiextensions.k8s.io/v1.
-func (m *Manifest) decodeCRD() {
+func (m *Manifest) decodeCRD(dir string) {
 	if m.raw == nil || m.head.APIVersion != "apiextensions.k8s.io/v1" || m.head.Kind != "CustomResourceDefinition" {
 		return
 	}
+	gvk := apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition")
+	if typedKept(dir, m.raw, (*apiextensionsv1.CustomResourceDefinition)(nil), gvk) {
+		raw := m.raw
+		m.lazy = sync.OnceValues(func() (*apiextensionsv1.CustomResourceDefinition, error) {
+			crd := &apiextensionsv1.CustomResourceDefinition{}
+			if err := decodeTypedIn(dir, raw, crd, gvk); err != nil {
+				return nil, err
+			}
+			return crd, nil
+		})
+		return
+	}
 	m.crd = &apiextensionsv1.CustomResourceDefinition{}
-	m.crdErr = decodeTyped(m.raw, m.crd, apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	m.crdErr = decodeTypedIn(dir, m.raw, m.crd, gvk)
 }
 
 // Head is what is read of m to place it and to know its type.
@@ -78,8 +94,14 @@ func (m *Manifest) Fields() (map[string]any, error) {
 // constraint. The chart's CRDs come first, then its
 // objects in Helm's install order, then its hooks but test hooks (which
 // Flux does not run unless asked). The values are checked against the
-// chart's values.schema.json.
+// chart's values.schema.json. What the templates render is kept in the
+// render cache (rendercache.go), beside the decode cache.
 func Render(ch *chart.Chart, name, namespace string, values map[string]any, kubeVersion string) ([]Manifest, error) {
+	return renderIn(cacheDirOnce(), ch, name, namespace, values, kubeVersion)
+}
+
+// renderIn is Render with the caches in dir ("": none).
+func renderIn(dir string, ch *chart.Chart, name, namespace string, values map[string]any, kubeVersion string) ([]Manifest, error) {
 	caps := chartutil.DefaultCapabilities.Copy()
 	kv, err := chartutil.ParseKubeVersion(kubeVersion)
 	if err != nil {
@@ -101,13 +123,61 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("Chart.yaml names dependencies the chart does not hold in charts/: %s (run helm dependency build before packaging it)", strings.Join(missing, ", "))
 	}
-	ch = copyChart(ch) // processing dependencies changes the chart
 	if values == nil {
 		values = map[string]any{}
 	}
+	var key string
+	if dir != "" {
+		key = renderKey(ch, name, namespace, values, kubeVersion)
+	}
+	ch = copyChart(ch) // processing dependencies changes the chart
 	if err := chartutil.ProcessDependenciesWithMerge(ch, values); err != nil {
 		return nil, err
 	}
+	// The CRDs are files, not templates: they are decoded, into their
+	// type too, while the templates render (or since Prefetch began).
+	type decoded struct {
+		ms  []Manifest
+		err error
+	}
+	crds := make(chan decoded, 1)
+	go func() {
+		var d decoded
+		for _, crd := range ch.CRDObjects() {
+			ms, err := decodeCRDFile(dir, crd.File)
+			if err != nil {
+				d.err = fmt.Errorf("%s: %v", crd.Filename, err)
+				break
+			}
+			for _, m := range ms {
+				m.Template = crd.Filename
+				d.ms = append(d.ms, m)
+			}
+		}
+		crds <- d
+	}()
+	templated, cached := readRender(dir, key)
+	if !cached {
+		templated, err = renderTemplates(dir, ch, name, namespace, values, caps)
+		if err != nil {
+			<-crds
+			return nil, err
+		}
+	}
+	d := <-crds
+	if d.err != nil {
+		return nil, d.err
+	}
+	if !cached {
+		writeRender(dir, key, templated)
+	}
+	return append(d.ms, templated...), nil
+}
+
+// renderTemplates renders the templates of ch, its dependencies processed,
+// into its objects in Helm's install order, then its hooks but test
+// hooks.
+func renderTemplates(dir string, ch *chart.Chart, name, namespace string, values map[string]any, caps *chartutil.Capabilities) ([]Manifest, error) {
 	// The values are checked against the chart's schema while the
 	// templates render, as a copy: a template may change them (sprig's
 	// set), and Helm checks them before it renders.
@@ -124,36 +194,11 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 		}
 		invalid <- nil
 	}()
-	// The CRDs are files, not templates: they are decoded, into their
-	// type too, while the templates render.
-	type decoded struct {
-		ms  []Manifest
-		err error
-	}
-	crds := make(chan decoded, 1)
-	go func() {
-		var d decoded
-		for _, crd := range ch.CRDObjects() {
-			objs, err := decodeCached(crd.File.Data)
-			if err != nil {
-				d.err = fmt.Errorf("%s: %v", crd.Filename, err)
-				break
-			}
-			for _, o := range objs {
-				m := Manifest{Template: crd.Filename, raw: o.raw, head: o.head}
-				m.decodeCRD()
-				d.ms = append(d.ms, m)
-			}
-		}
-		crds <- d
-	}()
 	files, err := engine.Render(ch, vals)
 	if verr := <-invalid; verr != nil {
-		<-crds
 		return nil, verr
 	}
 	if err != nil {
-		<-crds
 		return nil, err
 	}
 	for f := range files {
@@ -174,7 +219,7 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 		for _, content := range files {
 			for _, entry := range releaseutil.SplitManifests(content) {
 				if _, done := out[entry]; !done {
-					objs, err := decodeCached([]byte(entry))
+					objs, err := decodeIn(dir, []byte(entry))
 					out[entry] = docs{objs, err}
 				}
 			}
@@ -185,19 +230,14 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 		if d, ok := pre[content]; ok {
 			return d.objs, d.err
 		}
-		return decodeCached([]byte(content))
+		return decodeIn(dir, []byte(content))
 	}
 	hooks, manifests, err := releaseutil.SortManifests(files, caps.APIVersions, releaseutil.InstallOrder)
 	pre := <-preCh
 	if err != nil {
-		<-crds
 		return nil, err
 	}
-	d := <-crds
-	if d.err != nil {
-		return nil, d.err
-	}
-	out := d.ms
+	var out []Manifest
 	for _, m := range manifests {
 		objs, err := decode(pre, m.Content)
 		if err != nil {
@@ -227,6 +267,65 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any, kube
 		}
 	}
 	return out, nil
+}
+
+// crdDecodings are the CRD files whose decoding Prefetch began, by file.
+var crdDecodings sync.Map // *chart.File → *crdDecoding
+
+type crdDecoding struct {
+	done chan struct{}
+	ms   []Manifest
+	err  error
+}
+
+// Prefetch begins to decode the CRDs of ch and of its dependencies, for
+// Render to find decoded: they are files, the same whatever the values,
+// and most of what a chart costs. The loader calls it as it loads a
+// chart, while the input is still being validated.
+func Prefetch(ch *chart.Chart) {
+	var todo []*chart.File
+	var ds []*crdDecoding
+	for _, crd := range ch.CRDObjects() {
+		d := &crdDecoding{done: make(chan struct{})}
+		if _, loaded := crdDecodings.LoadOrStore(crd.File, d); !loaded {
+			todo, ds = append(todo, crd.File), append(ds, d)
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	dir := cacheDirOnce()
+	go func() {
+		for i, f := range todo {
+			ds[i].ms, ds[i].err = decodeCRDs(dir, f.Data)
+			close(ds[i].done)
+		}
+	}()
+}
+
+// decodeCRDFile is the objects of a chart's CRD file f, each CRD decoded
+// into its type too, without their template: from Prefetch's decoding
+// when it began one.
+func decodeCRDFile(dir string, f *chart.File) ([]Manifest, error) {
+	if v, ok := crdDecodings.Load(f); ok {
+		d := v.(*crdDecoding)
+		<-d.done
+		return d.ms, d.err
+	}
+	return decodeCRDs(dir, f.Data)
+}
+
+func decodeCRDs(dir string, b []byte) ([]Manifest, error) {
+	objs, err := decodeIn(dir, b)
+	if err != nil {
+		return nil, err
+	}
+	ms := make([]Manifest, len(objs))
+	for i, o := range objs {
+		ms[i] = Manifest{raw: o.raw, head: o.head}
+		ms[i].decodeCRD(dir)
+	}
+	return ms, nil
 }
 
 // doc is one decoded YAML document: its JSON, and its head.

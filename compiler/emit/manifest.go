@@ -45,11 +45,19 @@ func marshal(o *render.Object, prefix []byte) ([]byte, error) {
 	if o.Raw != nil {
 		return o.Raw, nil
 	}
+	obj := o.Obj
+	if o.Complete != nil {
+		whole, err := o.Complete()
+		if err != nil {
+			return nil, err
+		}
+		obj = whole
+	}
 	buf := yamlBufs.Get().(*bytes.Buffer)
 	defer yamlBufs.Put(buf)
 	buf.Reset()
 	buf.Write(prefix)
-	s, err := writeYAML(buf, o.Obj)
+	s, err := writeYAML(buf, obj)
 	if err == nil && s != wroteObject && s != wasEmpty {
 		err = errors.New("not an object")
 	}

@@ -161,6 +161,7 @@ func loadCharts(in *model.Input) error {
 				errs.Add(c.LocalPathPos, "%s.path: cannot load the chart in %s: %s", c.Path, c.LocalPath, err)
 				continue
 			}
+			charts.Prefetch(ch)
 			in.Charts[key] = &model.LoadedChart{Chart: ch}
 			continue
 		}
@@ -196,6 +197,7 @@ func loadCharts(in *model.Input) error {
 			if err != nil {
 				lc.Problem = fmt.Sprintf("%s is not a chart archive: %s", e.Archive(), err)
 			} else {
+				charts.Prefetch(ch)
 				lc.Chart = ch
 			}
 		}

@@ -29,6 +29,12 @@ type Object struct {
 	// k8s.io/api type (*appsv1.Deployment); nil for a custom resource.
 	// It is shared by the environments: copy it before changing it.
 	Typed any
+	// Complete, when set, decodes the whole of Typed, which holds only
+	// what the rules read: a chart's CRD whose decoding is known to
+	// succeed (the decode cache keeps its typed copy) holds its metadata,
+	// group, kind and scope, and its schema, most of a chart's bytes, is
+	// decoded for what shows the object (diff) alone.
+	Complete func() (any, error)
 	// Fields is a custom resource as written; nil for a built-in kind.
 	Fields map[string]any
 	// Group is the API group of APIVersion ("" for the core group).

@@ -38,6 +38,7 @@ func (rd *renderer) rawObjects() {
 			layer = LayerConfigs
 		}
 		var obj any
+		var complete func() (any, error)
 		if o.Typed != nil {
 			var c runtime.Object
 			if crd, ok := o.Typed.(*apiextensionsv1.CustomResourceDefinition); ok {
@@ -46,6 +47,17 @@ func (rd *renderer) rawObjects() {
 				cp := *crd
 				crd.ObjectMeta.DeepCopyInto(&cp.ObjectMeta)
 				c = &cp
+				if o.Complete != nil {
+					complete = func() (any, error) {
+						full, err := o.Complete()
+						if err != nil {
+							return nil, err
+						}
+						whole := *full.(*apiextensionsv1.CustomResourceDefinition)
+						whole.ObjectMeta = cp.ObjectMeta
+						return &whole, nil
+					}
+				}
 			} else {
 				c = o.Typed.(runtime.Object).DeepCopyObject()
 			}
@@ -78,7 +90,7 @@ func (rd *renderer) rawObjects() {
 			obj = c
 		}
 		ro := &Object{Layer: layer, APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
-			Obj: obj, Pos: o.Pos, Source: o}
+			Obj: obj, Complete: complete, Pos: o.Pos, Source: o}
 		if o.Chart != "" {
 			// Helm installs it: gitopsc checks it and writes nothing.
 			ro.Layer = ChartLayer(o.Chart)

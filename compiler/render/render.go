@@ -51,6 +51,10 @@ type Object struct {
 	Name       string
 	// Obj is the typed object; nil for a file copied verbatim.
 	Obj any
+	// Complete, when set, gives the whole of Obj, which holds only what
+	// the rules read of it (see model.Object.Complete): the object
+	// decoded whole, with Obj's metadata.
+	Complete func() (any, error)
 	// Raw is the exact content of a copied file (a SOPS-encrypted Secret).
 	Raw []byte
 	// Component is the component the object belongs to, if any.
