@@ -2,11 +2,14 @@ package load
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/literal"
 	"cuelang.org/go/cue/token"
 
 	"github.com/gitopsc/gitopsc/compiler/diag"
@@ -60,6 +63,175 @@ func withAddresses(v cue.Value, files []*ast.File) cue.Value {
 		return v
 	}
 	return v.Unify(v.Context().Encode(map[string]any{pathSystem: fill}))
+}
+
+// addressFile does what withAddresses does before the input is evaluated,
+// for an input written as plain data (see plainData): each component's
+// namespace is read from the syntax, and the hosts are a file of their
+// own, evaluated with the input's. Unifying the evaluated input with them
+// costs about as much as evaluating it. f is nil when nothing reads an
+// address. ok is false when the syntax does not tell every host: a
+// component's namespace is written other than as one string literal (or
+// as two), a struct on the way to it is not a struct literal, or the
+// input writes a host itself, whose conflict withAddresses words; then
+// withAddresses does it.
+func addressFile(files []*ast.File, pkg string) (f *ast.File, ok bool) {
+	if !namesHost(files) {
+		return nil, true
+	}
+	for _, f := range files {
+		if writesHost(f.Decls, nil) {
+			return nil, false
+		}
+	}
+	namespaces := map[string][]string{} // a component's, as written
+	templates := map[string][]string{}  // a template's components
+	// Where each component is written, and how many times. CUE gives a
+	// field written once the position of its label, and one written more
+	// than once that of the last struct with a position: the fill of a
+	// component written once is at its label, the fill of another has no
+	// position, so that the component keeps the position it has without.
+	at := map[string]token.Pos{}
+	written := map[string]int{}
+	var walk func(decls []ast.Decl, path []string) bool
+	walk = func(decls []ast.Decl, path []string) bool {
+		for _, d := range decls {
+			switch d := d.(type) {
+			case *ast.EmbedDecl:
+				s, isStruct := d.Expr.(*ast.StructLit)
+				if !isStruct || !walk(s.Elts, path) {
+					return false
+				}
+			case *ast.Field:
+				name, isIdent, err := ast.LabelName(d.Label)
+				if err != nil || d.Constraint != token.ILLEGAL {
+					return false
+				}
+				if isIdent && strings.HasPrefix(name, "_") {
+					continue // hidden: not a field the input has
+				}
+				p := append(path[:len(path):len(path)], name)
+				inComponent := len(p) == 4 && p[0] == pathSystem && p[1] == "components"
+				if inComponent && p[3] == "namespace" {
+					lit, isLit := d.Value.(*ast.BasicLit)
+					if !isLit || lit.Kind != token.STRING {
+						return false
+					}
+					ns, err := literal.Unquote(lit.Value)
+					if err != nil {
+						return false
+					}
+					namespaces[p[2]] = append(namespaces[p[2]], ns)
+					continue
+				}
+				switch {
+				case len(p) == 3 && p[0] == pathSystem && p[1] == "components":
+					if _, seen := namespaces[p[2]]; !seen {
+						namespaces[p[2]] = nil
+						at[p[2]] = d.Label.Pos()
+					}
+					written[p[2]]++
+				case len(p) == 5 && p[0] == pathSystem && p[1] == "templates" && p[3] == "components":
+					key := "\x00" + p[2] + "\x00" + p[4]
+					if _, seen := at[key]; !seen {
+						templates[p[2]] = append(templates[p[2]], p[4])
+						at[key] = d.Label.Pos()
+					}
+					written[key]++
+					continue // the host is the label's alone
+				}
+				if !onAddressPath(p) {
+					continue
+				}
+				s, isStruct := d.Value.(*ast.StructLit)
+				if !isStruct || !walk(s.Elts, p) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	for _, f := range files {
+		if !walk(f.Decls, nil) {
+			return nil, false
+		}
+	}
+	var comps []any
+	for _, name := range slices.Sorted(maps.Keys(namespaces)) {
+		ns := namespaces[name]
+		for _, n := range ns[min(1, len(ns)):] {
+			if n != ns[0] {
+				return nil, false // CUE reports the conflict
+			}
+		}
+		if len(ns) == 0 || !dnsLabel.MatchString(name) || !dnsLabel.MatchString(ns[0]) {
+			continue
+		}
+		comps = append(comps, hostField(name, model.ServiceDNSName(name, ns[0]), fillPos(at, written, name)))
+	}
+	var tmpls []any
+	for _, t := range slices.Sorted(maps.Keys(templates)) {
+		var th []any
+		for _, c := range slices.Sorted(slices.Values(templates[t])) {
+			if dnsLabel.MatchString(c) {
+				th = append(th, hostField(c, c, fillPos(at, written, "\x00"+t+"\x00"+c)))
+			}
+		}
+		if len(th) > 0 {
+			tmpls = append(tmpls, &ast.Field{Label: ast.NewString(t), Value: ast.NewStruct(&ast.Field{Label: ast.NewIdent("components"), Value: ast.NewStruct(th...)})})
+		}
+	}
+	if len(comps) == 0 && len(tmpls) == 0 {
+		return nil, true
+	}
+	var sys []any
+	if len(comps) > 0 {
+		sys = append(sys, &ast.Field{Label: ast.NewIdent("components"), Value: ast.NewStruct(comps...)})
+	}
+	if len(tmpls) > 0 {
+		sys = append(sys, &ast.Field{Label: ast.NewIdent("templates"), Value: ast.NewStruct(tmpls...)})
+	}
+	return &ast.File{Decls: []ast.Decl{
+		&ast.Package{Name: ast.NewIdent(pkg)},
+		&ast.Field{Label: ast.NewIdent(pathSystem), Value: ast.NewStruct(sys...)},
+	}}, true
+}
+
+// onAddressPath reports whether path leads to where addressFile reads a
+// namespace or a template's components.
+func onAddressPath(p []string) bool {
+	switch {
+	case len(p) == 0 || p[0] != pathSystem:
+		return false
+	case len(p) == 1:
+		return true
+	case p[1] == "components":
+		return len(p) <= 3
+	case p[1] == "templates":
+		return len(p) <= 4 && (len(p) < 4 || p[3] == "components")
+	}
+	return false
+}
+
+// fillPos is where the fill of the component at key goes (see at).
+func fillPos(at map[string]token.Pos, written map[string]int, key string) token.Pos {
+	if written[key] == 1 {
+		return at[key]
+	}
+	return token.NoPos
+}
+
+// hostField is the field NAME: host: HOST, all of it at pos.
+func hostField(name, host string, pos token.Pos) *ast.Field {
+	label := ast.NewString(name)
+	label.ValuePos = pos
+	value := ast.NewString(host)
+	value.ValuePos = pos
+	hostLabel := ast.NewIdent("host")
+	hostLabel.NamePos = pos
+	s := ast.NewStruct(&ast.Field{Label: hostLabel, Value: value})
+	s.Lbrace, s.Rbrace = pos, pos
+	return &ast.Field{Label: label, Value: s}
 }
 
 // namesHost reports whether the input selects a field called host

@@ -98,10 +98,28 @@ func evaluateInput(abs string, inst *build.Instance, plainInput bool, value *cue
 		// The fast check's shapes are compiled, in a context of their
 		// own, while the input is evaluated.
 		go schemaShape()
+		files := inst.Files
+		if hosts, ok := addressFile(files, inst.PkgName); ok && hosts != nil && fillAtBuild {
+			// The hosts are a file of the input, evaluated with it. An
+			// input with errors is evaluated again as below, so that
+			// each message and position is the input's alone.
+			if inst.AddSyntax(hosts) == nil {
+				v := cuecontext.New().BuildInstance(inst)
+				inst.Files = files
+				if validate(v.Context(), v, v, files, true) == nil {
+					if in, errs := decode(abs, cue.Value{}, v); len(errs) == 0 {
+						filledAtBuild()
+						*value = v
+						return in, loadCharts(in)
+					}
+				}
+			}
+			inst.Files = files
+		}
 		plain := cuecontext.New().BuildInstance(inst)
-		v := withAddresses(plain, inst.Files)
+		v := withAddresses(plain, files)
 		*value = v
-		if err := validate(v.Context(), v, plain, inst.Files, true); err != nil {
+		if err := validate(v.Context(), v, plain, files, true); err != nil {
 			return nil, err
 		}
 		in, errs := decode(abs, plain, v)
@@ -144,6 +162,13 @@ func evaluateInput(abs string, inst *build.Instance, plainInput bool, value *cue
 	}
 	return r.in, r.chartErr
 }
+
+// fillAtBuild lets an input written as plain data get its addresses as
+// a file of its own (addressFile); tests turn it off, to compare.
+var fillAtBuild = true
+
+// filledAtBuild is called when an input was loaded so: for tests.
+var filledAtBuild = func() {}
 
 // Schema evaluates the embedded schema in ctx.
 func Schema(ctx *cue.Context) (cue.Value, error) {
