@@ -185,3 +185,36 @@ environments: local: cluster: {distribution: "k3s", arch: ["amd64"]}
 		t.Errorf("errors differ:\n%v\nunifying:\n%v", ferr, uerr)
 	}
 }
+
+// An input written as plain data loads in two CUE contexts, which share
+// out its components: the model is the one a single context gives,
+// positions included.
+func TestSplitLoadGivesWhatOneContextGives(t *testing.T) {
+	defer func() { splitAtBuild, splitLoaded = true, func() {} }()
+	for seed := range uint64(3) {
+		dir := t.TempDir()
+		if err := synth.Write(dir, 40+30*int(seed), 3, seed+1); err != nil {
+			t.Fatal(err)
+		}
+		splitAtBuild = false
+		one, err := Dir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		splitAtBuild = true
+		split := false
+		splitLoaded = func() { split = true }
+		two, err := Dir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !split {
+			t.Fatalf("seed %d: not loaded in two contexts", seed)
+		}
+		var diffs []string
+		modelDiff(reflect.ValueOf(two), reflect.ValueOf(one), "input", map[[2]uintptr]bool{}, &diffs)
+		for _, d := range diffs {
+			t.Errorf("seed %d: the model differs from one context's: %s", seed, d)
+		}
+	}
+}

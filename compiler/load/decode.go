@@ -89,6 +89,9 @@ type decoder struct {
 	// fills in; the decoder reads the addressed value, and positions
 	// that filling moves from plain.
 	plain cue.Value
+	// components, when set, decodes the system's components (see
+	// splitLoad).
+	components func(cue.Value) []*model.Component
 }
 
 func (d *decoder) label(f field, what, path string) bool {
@@ -178,9 +181,13 @@ func (d *decoder) system(v cue.Value) *model.System {
 	}
 	s.Objects = append(s.Objects, d.objects(v.LookupPath(cuePath("objects")), "system.objects", "")...)
 	s.Charts = d.systemCharts(v.LookupPath(cuePath("charts")))
-	for _, f := range sortedFields(v.LookupPath(cuePath("components"))) {
-		if d.label(f, "component", "system.components."+f.label) {
-			s.Components = append(s.Components, d.component(f, "system.components."+f.label))
+	if d.components != nil {
+		s.Components = d.components(v.LookupPath(cuePath("components")))
+	} else {
+		for _, f := range sortedFields(v.LookupPath(cuePath("components"))) {
+			if d.label(f, "component", "system.components."+f.label) {
+				s.Components = append(s.Components, d.component(f, "system.components."+f.label))
+			}
 		}
 	}
 	for _, f := range sortedFields(v.LookupPath(cuePath("externals"))) {

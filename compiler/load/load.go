@@ -99,22 +99,14 @@ func evaluateInput(abs string, inst *build.Instance, plainInput bool, value *cue
 		// own, while the input is evaluated.
 		go schemaShape()
 		files := inst.Files
-		if hosts, ok := addressFile(files, inst.PkgName); ok && hosts != nil && fillAtBuild {
-			// The hosts are a file of the input, evaluated with it. An
-			// input with errors is evaluated again as below, so that
-			// each message and position is the input's alone.
-			if inst.AddSyntax(hosts) == nil {
-				v := cuecontext.New().BuildInstance(inst)
-				inst.Files = files
-				if validate(v.Context(), v, v, files, true) == nil {
-					if in, errs := decode(abs, cue.Value{}, v); len(errs) == 0 {
-						filledAtBuild()
-						*value = v
-						return in, loadCharts(in)
-					}
-				}
-			}
+		if hosts, ok := addressFile(files, inst.PkgName); ok && fillAtBuild {
+			in, v, ok := loadFilled(abs, inst, hosts)
 			inst.Files = files
+			if ok {
+				filledAtBuild()
+				*value = v
+				return in, loadCharts(in)
+			}
 		}
 		plain := cuecontext.New().BuildInstance(inst)
 		v := withAddresses(plain, files)
@@ -169,6 +161,31 @@ var fillAtBuild = true
 
 // filledAtBuild is called when an input was loaded so: for tests.
 var filledAtBuild = func() {}
+
+// loadFilled loads an input written as plain data with its addresses as
+// the file hosts (nil when nothing reads one), in two CUE contexts
+// (splitLoad) or else in one. ok is false when the fast check does not
+// accept it or anything is wrong: it is then loaded with the addresses
+// filled in after evaluation, so that each message and position is the
+// input's alone.
+func loadFilled(abs string, inst *build.Instance, hosts *ast.File) (*model.Input, cue.Value, bool) {
+	if hosts != nil && inst.AddSyntax(hosts) != nil {
+		return nil, cue.Value{}, false
+	}
+	if splitAtBuild {
+		if in, v, ok, tried := splitLoad(abs, inst); ok || tried {
+			return in, v, ok
+		}
+	}
+	v := cuecontext.New().BuildInstance(inst)
+	var errs diag.List
+	s, _ := schemaShape()
+	if checkSecretLiterals(v, &errs); len(errs) > 0 || v.Err() != nil || !s.accepts(v) {
+		return nil, cue.Value{}, false
+	}
+	in, errs := decode(abs, cue.Value{}, v)
+	return in, v, len(errs) == 0
+}
 
 // Schema evaluates the embedded schema in ctx.
 func Schema(ctx *cue.Context) (cue.Value, error) {
@@ -249,17 +266,16 @@ func decode(dir string, plain, addressed cue.Value) (*model.Input, diag.List) {
 // returns their paths, so that CUE's own conflict, which would quote the
 // value, is not printed.
 func checkSecretLiterals(v cue.Value, errs *diag.List) []string {
+	seen := secretLiterals("system.components", v.LookupPath(cuePath(pathSystem+".components")), errs)
+	return append(seen, templateSecretLiterals(v, errs)...)
+}
+
+// templateSecretLiterals is checkSecretLiterals for the components of
+// the system's templates.
+func templateSecretLiterals(v cue.Value, errs *diag.List) []string {
 	var seen []string
-	type block struct {
-		path string
-		v    cue.Value
-	}
-	blocks := []block{{"system.components", v.LookupPath(cuePath(pathSystem + ".components"))}}
 	for _, t := range fields(v.LookupPath(cuePath(pathSystem + ".templates"))) {
-		blocks = append(blocks, block{"system.templates." + t.label + ".components", t.v.LookupPath(cuePath("components"))})
-	}
-	for _, b := range blocks {
-		seen = append(seen, secretLiterals(b.path, b.v, errs)...)
+		seen = append(seen, secretLiterals("system.templates."+t.label+".components", t.v.LookupPath(cuePath("components")), errs)...)
 	}
 	return seen
 }
@@ -269,13 +285,20 @@ func checkSecretLiterals(v cue.Value, errs *diag.List) []string {
 func secretLiterals(path string, comps cue.Value, errs *diag.List) []string {
 	var seen []string
 	for _, c := range fields(comps) {
-		for _, s := range fields(c.v.LookupPath(cuePath("secrets"))) {
-			if k := s.v.IncompleteKind(); k&cue.StructKind == 0 {
-				p := path + "." + c.label + ".secrets." + s.label
-				*errs = append(*errs, diag.Diagnostic{Pos: s.v.Pos(), Class: diag.ClassSchema,
-					Msg: p + ": a secret is a reference, not a value: write {secret: NAME, key: KEY} and keep the value in a SOPS file or an external store"})
-				seen = append(seen, p)
-			}
+		seen = append(seen, componentSecretLiterals(path, c, errs)...)
+	}
+	return seen
+}
+
+// componentSecretLiterals is secretLiterals for the component c.
+func componentSecretLiterals(path string, c field, errs *diag.List) []string {
+	var seen []string
+	for _, s := range fields(c.v.LookupPath(cuePath("secrets"))) {
+		if k := s.v.IncompleteKind(); k&cue.StructKind == 0 {
+			p := path + "." + c.label + ".secrets." + s.label
+			*errs = append(*errs, diag.Diagnostic{Pos: s.v.Pos(), Class: diag.ClassSchema,
+				Msg: p + ": a secret is a reference, not a value: write {secret: NAME, key: KEY} and keep the value in a SOPS file or an external store"})
+			seen = append(seen, p)
 		}
 	}
 	return seen

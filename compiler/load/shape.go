@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"sync"
@@ -51,6 +52,9 @@ type shape struct {
 	// conjunct must.
 	anyOf []*shape
 	allOf []*shape
+	// always marks a place another check reads (see splitAt): any value
+	// is accepted here.
+	always bool
 }
 
 type structShape struct {
@@ -416,6 +420,9 @@ func (a verdict) and(b verdict) verdict {
 func (s *shape) accepts(x cue.Value) bool { return s.check(x) == yes }
 
 func (s *shape) check(x cue.Value) verdict {
+	if s.always {
+		return yes
+	}
 	if s.unknown {
 		return maybe
 	}
@@ -513,29 +520,12 @@ func (st *structShape) check(x cue.Value) verdict {
 			continue
 		}
 		name := sel.Unquoted()
-		v := it.Value()
-		matched, undecided := false, false
-		if f := st.fields[name]; f != nil {
-			if r = r.and(f.s.check(v)); r == no {
-				return no
-			}
-			if !f.optional {
-				required++
-			}
-			matched = true
+		fr, matched, undecided := st.field(name, it.Value())
+		if r = r.and(fr); r == no {
+			return no
 		}
-		for _, p := range st.patterns {
-			if p.key != nil && !p.key.plainKey() {
-				undecided = true // whether it applies is not known
-				continue
-			}
-			if p.key != nil && !p.key.acceptsScalar(name) {
-				continue
-			}
-			if r = r.and(p.value.check(v)); r == no {
-				return no
-			}
-			matched = true
+		if f := st.fields[name]; f != nil && !f.optional {
+			required++
 		}
 		switch {
 		case undecided:
@@ -556,6 +546,73 @@ func (st *structShape) check(x cue.Value) verdict {
 		}
 	}
 	return r
+}
+
+// field checks the value v of the field name against the field of st
+// that it is and the patterns that apply to it; matched is false when
+// none is, and undecided true when whether a pattern applies is not
+// known.
+func (st *structShape) field(name string, v cue.Value) (r verdict, matched, undecided bool) {
+	r = yes
+	if f := st.fields[name]; f != nil {
+		if r = r.and(f.s.check(v)); r == no {
+			return no, true, false
+		}
+		matched = true
+	}
+	for _, p := range st.patterns {
+		if p.key != nil && !p.key.plainKey() {
+			undecided = true // whether it applies is not known
+			continue
+		}
+		if p.key != nil && !p.key.acceptsScalar(name) {
+			continue
+		}
+		if r = r.and(p.value.check(v)); r == no {
+			return no, true, false
+		}
+		matched = true
+	}
+	return r, matched, undecided
+}
+
+// splitAt is s with the place at path (field names) accepting any value,
+// and the shape of that place, for a check that reads it apart: the
+// verdict of s is that of the two. ok is false when a struct on the way
+// is not one that only its field of that name reads.
+func (s *shape) splitAt(path ...string) (rest, at *shape, ok bool) {
+	if len(path) == 0 {
+		return &shape{always: true}, s, true
+	}
+	if s.always || s.unknown || s.anyOf != nil || len(s.allOf) > 0 || s.st == nil {
+		return nil, nil, false
+	}
+	f := s.st.fields[path[0]]
+	if f == nil {
+		return nil, nil, false
+	}
+	for _, p := range s.st.patterns {
+		if p.key == nil || !p.key.plainKey() || p.key.acceptsScalar(path[0]) {
+			return nil, nil, false // a pattern may read the place too
+		}
+	}
+	inner, at, ok := f.s.splitAt(path[1:]...)
+	if !ok {
+		return nil, nil, false
+	}
+	cs, st, nf := *s, *s.st, *f
+	st.fields = maps.Clone(s.st.fields)
+	nf.s = inner
+	st.fields[path[0]] = &nf
+	cs.st = &st
+	return &cs, at, true
+}
+
+// patternsOnly reports whether s is a struct of patterns and nothing
+// else, whose fields are checked one by one (structShape.field).
+func (s *shape) patternsOnly() bool {
+	return !s.always && !s.unknown && s.anyOf == nil && len(s.allOf) == 0 && len(s.leaf) == 0 && s.list == nil &&
+		s.st != nil && len(s.st.fields) == 0 && len(s.st.required) == 0 && s.kinds&cue.StructKind != 0
 }
 
 func (l *listShape) check(x cue.Value) verdict {
