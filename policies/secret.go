@@ -124,7 +124,7 @@ func checkSourcePlaintext(ctx *Context) []Finding {
 			}
 			// A file's name says what it holds as a config key's does:
 			// /etc/app/db-password holds a password.
-			name := strings.NewReplacer("-", "_", ".", "_").Replace(path.Base(f.Path))
+			name := model.SettingChars.Replace(path.Base(f.Path))
 			if why := LooksSecret(name, f.Content); why != "" {
 				fs = append(fs, Finding{Pos: f.Pos, Target: c.Name,
 					Message: fmt.Sprintf("file %s of %s holds a plaintext value and %s; mount it from a secret: files: %q: {secret: NAME, key: KEY}", f.Path, c.Name, why, f.Path)})
@@ -182,7 +182,7 @@ func argvSecrets(list []string, report func(i int, what, why string)) {
 		if !flagName.MatchString(flag) {
 			continue
 		}
-		name := strings.NewReplacer("-", "_", ".", "_").Replace(strings.TrimLeft(flag, "-"))
+		name := model.SettingChars.Replace(strings.TrimLeft(flag, "-"))
 		if !model.SecretLikeName(name) {
 			continue
 		}

@@ -259,7 +259,7 @@ func (r *redactor) collectFlags(x ast.Expr) {
 	}
 	for i, w := range words {
 		flag, value, joined := strings.Cut(w.text, "=")
-		if !strings.HasPrefix(flag, "-") || !model.SecretLikeName(strings.NewReplacer("-", "_", ".", "_").Replace(strings.TrimLeft(flag, "-"))) {
+		if !strings.HasPrefix(flag, "-") || !model.SecretLikeName(model.SettingChars.Replace(strings.TrimLeft(flag, "-"))) {
 			continue
 		}
 		if joined {

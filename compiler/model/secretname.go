@@ -3,6 +3,7 @@ package model
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 var (
@@ -14,8 +15,17 @@ var (
 // credential (DB_PASSWORD, API_KEY), rather than naming one (a path, a
 // file, an ID).
 func SecretLikeName(name string) bool {
-	return secretName.MatchString(name) && !notSecretName.MatchString(name)
+	if v, ok := secretLike.Load(name); ok {
+		return v.(bool)
+	}
+	like := secretName.MatchString(name) && !notSecretName.MatchString(name)
+	secretLike.Store(name, like)
+	return like
 }
+
+// secretLike holds the names SecretLikeName was asked about: each
+// environment's rules ask again of the same settings.
+var secretLike sync.Map // string → bool
 
 // MetadataKeySecretLike reports whether a label or annotation key names a
 // credential as a config key would: "example.com/db-password" does.
@@ -28,8 +38,12 @@ func MetadataKeyName(key string) string {
 	if i := strings.LastIndexByte(key, '/'); i >= 0 {
 		key = key[i+1:]
 	}
-	return strings.NewReplacer("-", "_", ".", "_").Replace(key)
+	return SettingChars.Replace(key)
 }
+
+// SettingChars turns a key or a file name into a setting's name: '-'
+// and '.' become '_'.
+var SettingChars = strings.NewReplacer("-", "_", ".", "_")
 
 // MetadataPaths are where a component holds labels and annotations,
 // relative to it, each a map of key to value.

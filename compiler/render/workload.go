@@ -67,8 +67,10 @@ const (
 // "planner-agent" becomes "PLANNER_AGENT", and another tenant's
 // "tenant-b/api" "TENANT_B_API".
 func EnvKey(name string) string {
-	return strings.ToUpper(strings.NewReplacer("-", "_", "/", "_").Replace(name))
+	return strings.ToUpper(envKeyChars.Replace(name))
 }
+
+var envKeyChars = strings.NewReplacer("-", "_", "/", "_")
 
 // configData is the component's config plus one service-discovery pair
 // per declared flow: TARGET_HOST and TARGET_PORTNAME_PORT, the port
