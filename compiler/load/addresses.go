@@ -76,13 +76,13 @@ func withAddresses(v cue.Value, files []*ast.File) cue.Value {
 // input writes a host itself, whose conflict withAddresses words; then
 // withAddresses does it.
 func addressFile(files []*ast.File, pkg string) (f *ast.File, ok bool) {
-	if !namesHost(files) {
-		return nil, true
-	}
 	for _, f := range files {
 		if writesHost(f.Decls, nil) {
 			return nil, false
 		}
+	}
+	if !namesHost(files) {
+		return nil, true
 	}
 	namespaces := map[string][]string{} // a component's, as written
 	templates := map[string][]string{}  // a template's components
@@ -263,6 +263,13 @@ func namesHost(files []*ast.File) bool {
 	return found
 }
 
+// hostPrefix reports whether path may lead to a host writesHost looks
+// for: the top, system, system.components and system.templates, and what
+// is below them.
+func hostPrefix(p []string) bool {
+	return len(p) == 0 || p[0] == "system" && (len(p) == 1 || p[1] == "components" || p[1] == "templates")
+}
+
 // writesHost reports whether decls, at path, declare
 // system.components.NAME.host.
 func writesHost(decls []ast.Decl, path []string) bool {
@@ -284,7 +291,7 @@ func writesHost(decls []ast.Decl, path []string) bool {
 		case *ast.EmbedDecl:
 			x = d.Expr
 		}
-		if s, ok := x.(*ast.StructLit); ok && len(p) < 6 && writesHost(s.Elts, p) {
+		if s, ok := x.(*ast.StructLit); ok && len(p) < 6 && hostPrefix(p) && writesHost(s.Elts, p) {
 			return true
 		}
 	}

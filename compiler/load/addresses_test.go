@@ -151,6 +151,8 @@ func TestAddressFileGivesUp(t *testing.T) {
 		"namespace interpolated": `system: components: web: namespace: "\(system.name)"` + "\nsystem: components: api: env: X: \"\\(system.components.web.host)\"\n",
 		"two namespaces":         "system: components: web: namespace: \"a\"\nsystem: components: web: namespace: \"b\"\nx: \"\\(system.components.web.host)\"\n",
 		"host written":           "system: components: web: {namespace: \"a\", host: \"h\"}\nx: \"\\(system.components.web.host)\"\n",
+		"template host written":  "system: templates: t: components: db: {host: \"h\"}\nx: \"\\(system.components.web.host)\"\n",
+		"host in an embedding":   "{system: components: web: {namespace: \"a\", host: \"h\"}}\nx: \"\\(system.components.web.host)\"\n",
 		"component unified":      "system: components: web: {namespace: \"a\"} & {image: \"i\"}\nx: \"\\(system.components.web.host)\"\n",
 		"templates unified":      "system: templates: t: {components: {}} & {}\nx: \"\\(system.components.web.host)\"\n",
 	} {
