@@ -28,7 +28,14 @@ func bigCRD() []byte {
 
 func entries(t *testing.T, dir string) []string {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(dir, "*", "*.json"))
+	return cacheFiles(t, dir, "*.json")
+}
+
+// cacheFiles are the entries of the cache in dir whose names match
+// pattern.
+func cacheFiles(t *testing.T, dir, pattern string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*", pattern))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,7 @@ import (
 
 func renderEntries(t *testing.T, dir string) []string {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(dir, "*", "*.render"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return cacheFiles(t, dir, "*.render")
 }
 
 // sameManifests fails t when got is not want: the same templates, hooks,
