@@ -142,22 +142,22 @@ func decodeTypedIn(dir string, raw []byte, obj any, gvk schema.GroupVersionKind)
 }
 
 // typedPath is where the protobuf copy of raw, decoded into obj as kind
-// gvk, is kept in dir.
+// gvk by this gitopsc binary (whose types decode it), is kept in dir.
 func typedPath(dir string, raw []byte, obj any, gvk schema.GroupVersionKind) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%T\x00%s\x00", obj, gvk)
+	fmt.Fprintf(h, "%s\x00%T\x00%s\x00", binaryIdentity(), obj, gvk)
 	h.Write(raw)
 	name := hex.EncodeToString(h.Sum(nil))
 	return filepath.Join(dir, name[:2], name+".pb")
 }
 
 // typedKept reports whether dir keeps a protobuf copy of raw decoded
-// into obj as kind gvk: one is kept only for JSON that decodes without
-// an error, so that its decoding can wait until it is read (a CRD's
-// schema, which only diff reads). A copy that turns out not to read is
+// into obj as kind gvk: one is kept only for JSON that this binary's
+// types decode without an error, so that its decoding can wait until it
+// is read (a CRD's schema, which only diff reads). A copy that turns out not to read is
 // decoded from the JSON again then, as decodeTyped does.
 func typedKept(dir string, raw []byte, obj any, gvk schema.GroupVersionKind) bool {
-	if len(raw) < typedMin || dir == "" || gvk.Group != "apiextensions.k8s.io" {
+	if len(raw) < typedMin || dir == "" || gvk.Group != "apiextensions.k8s.io" || binaryIdentity() == "" {
 		return false
 	}
 	if _, ok := obj.(protoObject); !ok {
