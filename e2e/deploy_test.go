@@ -655,7 +655,11 @@ func chartObjects(t *testing.T, dir, env string) map[string][]file {
 	out := map[string][]file{}
 	for _, r := range results {
 		for _, o := range r.Output.Charted {
-			b, err := json.Marshal(o.Obj)
+			whole, err := o.Whole()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(whole)
 			if err != nil {
 				t.Fatal(err)
 			}

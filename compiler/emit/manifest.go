@@ -45,13 +45,9 @@ func marshal(o *render.Object, prefix []byte) ([]byte, error) {
 	if o.Raw != nil {
 		return o.Raw, nil
 	}
-	obj := o.Obj
-	if o.Complete != nil {
-		whole, err := o.Complete()
-		if err != nil {
-			return nil, err
-		}
-		obj = whole
+	obj, err := o.Whole()
+	if err != nil {
+		return nil, err
 	}
 	buf := yamlBufs.Get().(*bytes.Buffer)
 	defer yamlBufs.Put(buf)

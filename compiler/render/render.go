@@ -65,6 +65,15 @@ type Object struct {
 	Source *model.Object
 }
 
+// Whole is the object whole: Obj, or what Complete gives when Obj holds
+// only what the rules read. What shows or applies an object reads it.
+func (o *Object) Whole() (any, error) {
+	if o.Complete != nil {
+		return o.Complete()
+	}
+	return o.Obj, nil
+}
+
 // FileName is the object's file inside its layer folder:
 // "<kind>-<name>.yaml". The platform and infrastructure layers hold
 // objects of every namespace, so there the namespace is part of the name:
