@@ -76,12 +76,10 @@ func withAddresses(v cue.Value, files []*ast.File) cue.Value {
 // input writes a host itself, whose conflict withAddresses words; then
 // withAddresses does it.
 func addressFile(files []*ast.File, pkg string) (f *ast.File, ok bool) {
-	for _, f := range files {
-		if writesHost(f.Decls, nil) {
-			return nil, false
-		}
+	if writesAnyHost(files) {
+		return nil, false
 	}
-	if !namesHost(files) {
+	if !readsHost(files) {
 		return nil, true
 	}
 	namespaces := map[string][]string{} // a component's, as written
@@ -238,11 +236,24 @@ func hostField(name, host string, pos token.Pos) *ast.Field {
 // anywhere (x.host, x["host"]), the one way to read an address, or
 // writes a component's host itself, which the fill then refuses.
 func namesHost(files []*ast.File) bool {
-	found := false
+	return writesAnyHost(files) || readsHost(files)
+}
+
+// writesAnyHost reports whether a file declares a component's host.
+func writesAnyHost(files []*ast.File) bool {
 	for _, f := range files {
 		if writesHost(f.Decls, nil) {
 			return true
 		}
+	}
+	return false
+}
+
+// readsHost reports whether the input selects a field called host
+// anywhere: x.host, x["host"].
+func readsHost(files []*ast.File) bool {
+	found := false
+	for _, f := range files {
 		ast.Walk(f, func(n ast.Node) bool {
 			if found {
 				return false
