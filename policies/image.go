@@ -75,8 +75,17 @@ type imageUse struct {
 	arch   string // a raw object's pods' kubernetes.io/arch nodeSelector
 }
 
+// imageUses lists every container's image, the components' and the raw
+// objects', once per environment: five rules read the list.
 func imageUses(ctx *Context) []imageUse {
-	var out []imageUse
+	if ctx.images == nil {
+		ctx.images = listImageUses(ctx)
+	}
+	return ctx.images
+}
+
+func listImageUses(ctx *Context) []imageUse {
+	out := []imageUse{}
 	for _, c := range ctx.Env.System.Components {
 		out = append(out, imageUse{c: c, target: c.Name, what: "container " + c.ObjectName, img: c.Image})
 		for _, sc := range c.Sidecars {

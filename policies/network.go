@@ -132,7 +132,15 @@ func checkEnforcement(ctx *Context) []Finding {
 func Analysis(out *render.Output) (*reach.Result, error) {
 	var nss []reach.Namespace
 	var ws []reach.Workload
-	var pols []networkingv1.NetworkPolicy
+	// The policies are copied, into a list made once: an environment of
+	// 5,000 components has some 20,000.
+	n := 0
+	for _, o := range out.Objects {
+		if _, ok := o.Obj.(*networkingv1.NetworkPolicy); ok {
+			n++
+		}
+	}
+	pols := make([]networkingv1.NetworkPolicy, 0, n)
 	for _, o := range out.Objects {
 		switch t := o.Obj.(type) {
 		case *corev1.Namespace:

@@ -30,7 +30,7 @@ func checkPodFitsNode(ctx *Context) []Finding {
 			allocatable[render.ResourceGPU] = fmt.Sprint(np.GPUs)
 			resources = append(resources[:len(resources):len(resources)], render.ResourceGPU)
 		}
-		requests, _ := PodUsage(&w.Template.Spec)
+		requests, _ := w.usage()
 		for _, res := range resources {
 			node, err := resource.ParseQuantity(allocatable[res])
 			if err != nil {

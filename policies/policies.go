@@ -87,6 +87,7 @@ type Context struct {
 	Today time.Time
 
 	workloads []*workload // see workloads
+	images    []imageUse  // see imageUses
 }
 
 // Rules returns every built-in rule, sorted by ID.

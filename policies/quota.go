@@ -250,7 +250,7 @@ func checkQuotaFits(ctx *Context) []Finding {
 				if res == corev1.ResourcePods {
 					per = *resource.NewQuantity(1, resource.DecimalSI)
 				} else {
-					req, lim := PodUsage(&w.Template.Spec)
+					req, lim := w.usage()
 					list := req
 					if strings.HasPrefix(string(res), "limits.") {
 						list = lim
@@ -373,7 +373,7 @@ func checkNodePool(ctx *Context) []Finding {
 			on[w.Namespace][np.Name] = corev1.ResourceList{}
 		}
 		pods := w.Replicas + w.Surge
-		req, _ := PodUsage(&w.Template.Spec)
+		req, _ := w.usage()
 		addTo(on[w.Namespace][np.Name], corev1.ResourceList{
 			corev1.ResourceRequestsCPU:    mul(req[corev1.ResourceCPU], pods),
 			corev1.ResourceRequestsMemory: mul(req[corev1.ResourceMemory], pods),

@@ -30,6 +30,18 @@ type workload struct {
 	// Runs is set for a Job or CronJob (job.go): Replicas is then the
 	// pods of its runs at once, and Surge 0.
 	Runs *runs
+	// requests and limits are what one pod asks for (PodUsage), once
+	// asked: the quota rules ask for each resource they check.
+	requests, limits corev1.ResourceList
+}
+
+// usage is PodUsage of w's pods, computed once. The lists are shared:
+// callers read them.
+func (w *workload) usage() (requests, limits corev1.ResourceList) {
+	if w.requests == nil {
+		w.requests, w.limits = PodUsage(&w.Template.Spec)
+	}
+	return w.requests, w.limits
 }
 
 func (w *workload) object() string { return w.Kind + " " + w.Namespace + "/" + w.Name }
