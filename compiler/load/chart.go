@@ -46,7 +46,7 @@ func (d *decoder) charts(v cue.Value, path string, system bool) []*model.ChartOv
 		c.Version, c.VersionPos = str(f.v, "version")
 		c.CRDs, _ = str(f.v, "crds")
 		c.Timeout, _ = str(f.v, "timeout")
-		if vv := f.v.LookupPath(cuePath("values")); vv.Exists() {
+		if vv := lookup(f.v, "values"); vv.Exists() {
 			c.ValuesPos = vv.Pos()
 			if b, err := vv.MarshalJSON(); err != nil {
 				d.errs.Add(vv.Pos(), "%s.values: %v", p, err)
@@ -62,7 +62,7 @@ func (d *decoder) charts(v cue.Value, path string, system bool) []*model.ChartOv
 				d.errs.Add(vv.Pos(), "%s.values.%s: null removes a key only in an environment's values, from the system's; to turn off a chart's default, write the value that does", p, k)
 			}
 		}
-		if dv := f.v.LookupPath(cuePath("dependsOn")); dv.Exists() {
+		if dv := lookup(f.v, "dependsOn"); dv.Exists() {
 			c.HasDependsOn = true
 			names, pos := strsPos(f.v, "dependsOn")
 			for i, n := range names {

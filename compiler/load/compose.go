@@ -19,7 +19,7 @@ const DefaultSecretsDir = "../../.secrets"
 // and the host's architecture, so that the rules about images read it as
 // any cluster's.
 func (d *decoder) composeHost(e *model.Environment, v cue.Value, where string) {
-	hv, cv := v.LookupPath(cuePath("compose")), v.LookupPath(cuePath("cluster"))
+	hv, cv := lookup(v, "compose"), lookup(v, "cluster")
 	if cv.Exists() {
 		d.errs.Add(cv.Pos(), "%s.cluster: the environment runs on Docker Compose (compose, line %d); give cluster or compose, not both", where, hv.Pos().Line())
 	}
@@ -47,23 +47,23 @@ func (d *decoder) composeHost(e *model.Environment, v cue.Value, where string) {
 		{"flux", "Flux reconciles clusters, and docker compose applies the compose.yaml gitopsc renders"},
 		{"objects", "objects are Kubernetes objects, which Compose has no API for"},
 	} {
-		if x := v.LookupPath(cuePath(f.path)); x.Exists() && (f.path != "objects" || len(fields(x)) > 0) {
+		if x := lookup(v, f.path); x.Exists() && (f.path != "objects" || len(fields(x)) > 0) {
 			d.errs.Add(x.Pos(), "%s.%s: the environment runs on Docker Compose: %s", where, f.path, f.why)
 		}
 	}
 	for _, group := range []string{"namespaces", "tenants"} {
-		for _, n := range fields(v.LookupPath(cuePath(group))) {
+		for _, n := range fields(lookup(v, group)) {
 			for _, f := range []string{"quota", "podSecurity", "objects"} {
-				if x := n.v.LookupPath(cuePath(f)); x.Exists() && (f != "objects" || len(fields(x)) > 0) {
+				if x := lookup(n.v, f); x.Exists() && (f != "objects" || len(fields(x)) > 0) {
 					d.errs.Add(x.Pos(), "%s.%s.%s.%s: the environment runs on Docker Compose, where a namespace is a network, with no %s", where, group, n.label, f, map[string]string{
 						"quota": "ResourceQuota (compose.cpu and compose.memory bound the host)", "podSecurity": "Pod Security admission", "objects": "Kubernetes API for objects"}[f])
 				}
 			}
 		}
 	}
-	for _, c := range fields(v.LookupPath(cuePath("components"))) {
+	for _, c := range fields(lookup(v, "components")) {
 		for _, f := range []string{"pool", "serviceAccount"} {
-			if x := c.v.LookupPath(cuePath(f)); x.Exists() {
+			if x := lookup(c.v, f); x.Exists() {
 				d.errs.Add(x.Pos(), "%s.components.%s.%s: the environment runs on Docker Compose, which has no %s", where, c.label, f, map[string]string{"pool": "node pools: every service runs on the host", "serviceAccount": "service accounts or IAM roles for them"}[f])
 			}
 		}

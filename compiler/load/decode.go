@@ -56,6 +56,9 @@ func fields(v cue.Value) []field {
 	if !v.Exists() {
 		return nil
 	}
+	if fs, ok := indexedFields(v); ok {
+		return fs
+	}
 	it, err := v.Fields()
 	if err != nil {
 		return nil
@@ -103,8 +106,8 @@ func (d *decoder) label(f field, what, path string) bool {
 }
 
 func (d *decoder) input(v cue.Value) *model.Input {
-	in := &model.Input{Dir: d.dir, System: d.system(v.LookupPath(cuePath(pathSystem)))}
-	for _, f := range sortedFields(v.LookupPath(cuePath(pathEnvironments))) {
+	in := &model.Input{Dir: d.dir, System: d.system(lookup(v, pathSystem))}
+	for _, f := range sortedFields(lookup(v, pathEnvironments)) {
 		if d.label(f, "environment", "environments."+f.label) {
 			in.Environments = append(in.Environments, d.environment(f, in.System))
 		}
@@ -115,7 +118,7 @@ func (d *decoder) input(v cue.Value) *model.Input {
 func str(v cue.Value, path string) (string, model.Pos) {
 	f := v
 	if path != "" {
-		f = v.LookupPath(cuePath(path))
+		f = lookup(v, path)
 	}
 	if !f.Exists() {
 		return "", model.Pos{}
@@ -125,7 +128,7 @@ func str(v cue.Value, path string) (string, model.Pos) {
 }
 
 func num(v cue.Value, path string) (int, model.Pos, bool) {
-	f := v.LookupPath(cuePath(path))
+	f := lookup(v, path)
 	if !f.Exists() {
 		return 0, model.Pos{}, false
 	}
@@ -134,7 +137,7 @@ func num(v cue.Value, path string) (int, model.Pos, bool) {
 }
 
 func strs(v cue.Value, path string) []string {
-	f := v.LookupPath(cuePath(path))
+	f := lookup(v, path)
 	var out []string
 	if it, err := f.List(); err == nil {
 		for it.Next() {
@@ -149,7 +152,7 @@ func strs(v cue.Value, path string) []string {
 func strsPos(v cue.Value, path string) ([]string, []model.Pos) {
 	var out []string
 	var pos []model.Pos
-	if it, err := v.LookupPath(cuePath(path)).List(); err == nil {
+	if it, err := lookup(v, path).List(); err == nil {
 		for it.Next() {
 			s, _ := it.Value().String()
 			out = append(out, s)
@@ -163,7 +166,7 @@ func (d *decoder) system(v cue.Value) *model.System {
 	s := &model.System{}
 	s.Name, s.NamePos = str(v, "name")
 	d.systemName = s.Name
-	for _, f := range sortedFields(v.LookupPath(cuePath("namespaces"))) {
+	for _, f := range sortedFields(lookup(v, "namespaces")) {
 		if !d.label(f, "namespace", "system.namespaces."+f.label) {
 			continue
 		}
@@ -175,22 +178,22 @@ func (d *decoder) system(v cue.Value) *model.System {
 		if p, pos := str(f.v, "podSecurity"); p != "" {
 			ns.PodSecurity, ns.PodSecurityPos = p, pos
 		}
-		ns.Quota = quota(f.v.LookupPath(cuePath("quota")))
+		ns.Quota = quota(lookup(f.v, "quota"))
 		s.Namespaces = append(s.Namespaces, ns)
-		s.Objects = append(s.Objects, d.objects(f.v.LookupPath(cuePath("objects")), "system.namespaces."+f.label+".objects", f.label)...)
+		s.Objects = append(s.Objects, d.objects(lookup(f.v, "objects"), "system.namespaces."+f.label+".objects", f.label)...)
 	}
-	s.Objects = append(s.Objects, d.objects(v.LookupPath(cuePath("objects")), "system.objects", "")...)
-	s.Charts = d.systemCharts(v.LookupPath(cuePath("charts")))
+	s.Objects = append(s.Objects, d.objects(lookup(v, "objects"), "system.objects", "")...)
+	s.Charts = d.systemCharts(lookup(v, "charts"))
 	if d.components != nil {
-		s.Components = d.components(v.LookupPath(cuePath("components")))
+		s.Components = d.components(lookup(v, "components"))
 	} else {
-		for _, f := range sortedFields(v.LookupPath(cuePath("components"))) {
+		for _, f := range sortedFields(lookup(v, "components")) {
 			if d.label(f, "component", "system.components."+f.label) {
 				s.Components = append(s.Components, d.component(f, "system.components."+f.label))
 			}
 		}
 	}
-	for _, f := range sortedFields(v.LookupPath(cuePath("externals"))) {
+	for _, f := range sortedFields(lookup(v, "externals")) {
 		if !d.label(f, "external", "system.externals."+f.label) {
 			continue
 		}
@@ -198,19 +201,19 @@ func (d *decoder) system(v cue.Value) *model.System {
 		e.Ports = sortedPorts(tcpByDefault(e.Ports))
 		s.Externals = append(s.Externals, e)
 	}
-	for _, f := range sortedFields(v.LookupPath(cuePath("secrets"))) {
+	for _, f := range sortedFields(lookup(v, "secrets")) {
 		if !d.label(f, "secret", "system.secrets."+f.label) {
 			continue
 		}
 		sec := &model.Secret{Name: f.label, ObjectName: f.label, Path: "system.secrets." + f.label, Pos: f.v.Pos(), Keys: strs(f.v, "keys")}
 		sec.Namespace, sec.NsPos = str(f.v, "namespace")
-		sec.Source = d.secretSource(f.v.LookupPath(cuePath("from")))
+		sec.Source = d.secretSource(lookup(f.v, "from"))
 		s.Secrets = append(s.Secrets, sec)
 	}
 	// Tenants last: their namespaces, components, secrets and objects
 	// join the system's, sorted in with them.
 	d.tenants(v, s)
-	s.Monitoring = d.monitoring(v.LookupPath(cuePath("monitoring")), "system.monitoring")
+	s.Monitoring = d.monitoring(lookup(v, "monitoring"), "system.monitoring")
 	model.SortObjects(s.Objects)
 	d.duplicateObjects(s.Objects)
 	return s
@@ -279,12 +282,12 @@ func (d *decoder) component(f field, path string) *model.Component {
 	if k, pos := str(v, "kind"); k != "" {
 		c.Kind, c.KindPos = k, pos
 	}
-	c.Image = image(v.LookupPath(cuePath("image")))
+	c.Image = image(lookup(v, "image"))
 	c.Replicas = 1
 	if n, pos, ok := num(v, "replicas"); ok {
 		c.Replicas, c.ReplicasPos, c.ReplicasSet = n, pos, true
 	}
-	if a := v.LookupPath(cuePath("autoscale")); a.Exists() {
+	if a := lookup(v, "autoscale"); a.Exists() {
 		as := &model.Autoscale{Pos: a.Pos(), CPUUtilization: 80}
 		as.Min, _, _ = num(a, "min")
 		as.Max, as.MaxPos, _ = num(a, "max")
@@ -293,20 +296,20 @@ func (d *decoder) component(f field, path string) *model.Component {
 		}
 		c.Autoscale = as
 	}
-	c.Resources = resources(v.LookupPath(cuePath("resources")))
-	c.Resources.GPUs, c.Resources.GPUsPos = d.gpus(v.LookupPath(cuePath("resources")), path+".resources")
+	c.Resources = resources(lookup(v, "resources"))
+	c.Resources.GPUs, c.Resources.GPUsPos = d.gpus(lookup(v, "resources"), path+".resources")
 	c.Pool, c.PoolPos = str(v, "pool")
-	c.Ports = tcpByDefault(d.ports(v.LookupPath(cuePath("ports")), path+".ports"))
-	if l, err := v.LookupPath(cuePath("talksTo")).List(); err == nil {
+	c.Ports = tcpByDefault(d.ports(lookup(v, "ports"), path+".ports"))
+	if l, err := lookup(v, "talksTo").List(); err == nil {
 		for l.Next() {
 			s, _ := l.Value().String()
 			target, port, _ := strings.Cut(s, ":")
 			c.TalksTo = append(c.TalksTo, model.Flow{Target: target, Ref: target, Port: port, Pos: l.Value().Pos()})
 		}
 	}
-	c.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
-	c.Secrets = d.secretRefs(v.LookupPath(cuePath("secrets")), path+".secrets")
-	for _, s := range fields(v.LookupPath(cuePath("storage"))) {
+	c.Config = d.settings(lookup(v, "config"), path+".config")
+	c.Secrets = d.secretRefs(lookup(v, "secrets"), path+".secrets")
+	for _, s := range fields(lookup(v, "storage")) {
 		if !d.label(s, "volume", path+".storage."+s.label) {
 			continue
 		}
@@ -316,32 +319,32 @@ func (d *decoder) component(f field, path string) *model.Component {
 		vol.Class, _ = str(s.v, "class")
 		c.Storage = append(c.Storage, vol)
 	}
-	if l, err := v.LookupPath(cuePath("writable")).List(); err == nil {
+	if l, err := lookup(v, "writable").List(); err == nil {
 		for l.Next() {
 			s, _ := l.Value().String()
 			c.Writable = append(c.Writable, model.Path{Path: s, Pos: l.Value().Pos()})
 		}
 	}
-	c.Files = d.files(v.LookupPath(cuePath("files")), path+".files")
-	c.Expose = d.expose(v.LookupPath(cuePath("expose")), path+".expose")
-	pv := v.LookupPath(cuePath("probes"))
+	c.Files = d.files(lookup(v, "files"), path+".files")
+	c.Expose = d.expose(lookup(v, "expose"), path+".expose")
+	pv := lookup(v, "probes")
 	c.Probes = model.Probes{
-		Readiness: probe(pv.LookupPath(cuePath("readiness"))),
-		Liveness:  probe(pv.LookupPath(cuePath("liveness"))),
-		Startup:   probe(pv.LookupPath(cuePath("startup"))),
+		Readiness: probe(lookup(pv, "readiness")),
+		Liveness:  probe(lookup(pv, "liveness")),
+		Startup:   probe(lookup(pv, "startup")),
 	}
 	c.Rolling = model.RollingUpdate{MaxSurge: "25%", MaxUnavailable: "25%"}
-	if r := v.LookupPath(cuePath("rollingUpdate")); r.Exists() {
+	if r := lookup(v, "rollingUpdate"); r.Exists() {
 		c.Rolling.Pos = r.Pos()
-		if s := intOrPercent(r.LookupPath(cuePath("maxSurge"))); s != "" {
+		if s := intOrPercent(lookup(r, "maxSurge")); s != "" {
 			c.Rolling.MaxSurge = s
 		}
-		if s := intOrPercent(r.LookupPath(cuePath("maxUnavailable"))); s != "" {
+		if s := intOrPercent(lookup(r, "maxUnavailable")); s != "" {
 			c.Rolling.MaxUnavailable = s
 		}
 		c.Rolling.MinReadySeconds, _, _ = num(r, "minReadySeconds")
 	}
-	if m := v.LookupPath(cuePath("metrics")); m.Exists() {
+	if m := lookup(v, "metrics"); m.Exists() {
 		c.Metrics = &model.Metrics{Pos: m.Pos(), Path: "/metrics"}
 		c.Metrics.Port, _ = str(m, "port")
 		if p, _ := str(m, "path"); p != "" {
@@ -350,7 +353,7 @@ func (d *decoder) component(f field, path string) *model.Component {
 	}
 	c.Command, c.CommandPos = strsPos(v, "command")
 	c.Args, c.ArgsPos = strsPos(v, "args")
-	if l, err := v.LookupPath(cuePath("initContainers")).List(); err == nil {
+	if l, err := lookup(v, "initContainers").List(); err == nil {
 		for i := 0; l.Next(); i++ {
 			iv := l.Value()
 			ic := d.container(iv, fmt.Sprintf("%s.initContainers[%d]", path, i))
@@ -358,40 +361,40 @@ func (d *decoder) component(f field, path string) *model.Component {
 			c.Init = append(c.Init, ic)
 		}
 	}
-	for _, f := range sortedFields(v.LookupPath(cuePath("sidecars"))) {
+	for _, f := range sortedFields(lookup(v, "sidecars")) {
 		spath := path + ".sidecars." + f.label
 		sc := model.Sidecar{InitContainer: d.container(f.v, spath)}
 		sc.Name = f.label
-		for _, p := range tcpByDefault(d.ports(f.v.LookupPath(cuePath("ports")), spath+".ports")) {
+		for _, p := range tcpByDefault(d.ports(lookup(f.v, "ports"), spath+".ports")) {
 			p.Container = f.label
 			c.Ports = append(c.Ports, p)
 		}
-		for _, file := range d.files(f.v.LookupPath(cuePath("files")), spath+".files") {
+		for _, file := range d.files(lookup(f.v, "files"), spath+".files") {
 			file.Container = f.label
 			c.Files = append(c.Files, file)
 		}
-		pv := f.v.LookupPath(cuePath("probes"))
+		pv := lookup(f.v, "probes")
 		sc.Probes = model.Probes{
-			Readiness: probe(pv.LookupPath(cuePath("readiness"))),
-			Liveness:  probe(pv.LookupPath(cuePath("liveness"))),
-			Startup:   probe(pv.LookupPath(cuePath("startup"))),
+			Readiness: probe(lookup(pv, "readiness")),
+			Liveness:  probe(lookup(pv, "liveness")),
+			Startup:   probe(lookup(pv, "startup")),
 		}
 		c.Sidecars = append(c.Sidecars, sc)
 	}
 	sort.SliceStable(c.Files, func(i, j int) bool { return c.Files[i].Path < c.Files[j].Path })
-	if s := v.LookupPath(cuePath("security")); s.Exists() {
+	if s := lookup(v, "security"); s.Exists() {
 		se := &model.SecurityException{Pos: s.Pos(), AddCapabilities: strs(s, "addCapabilities")}
 		se.Reason, _ = str(s, "reason")
 		se.RunAsUser = optInt(s, "runAsUser")
 		se.RunAsGroup = optInt(s, "runAsGroup")
 		se.FSGroup = optInt(s, "fsGroup")
-		if b := s.LookupPath(cuePath("readOnlyRootFilesystem")); b.Exists() {
+		if b := lookup(s, "readOnlyRootFilesystem"); b.Exists() {
 			x, _ := b.Bool()
 			se.ReadOnlyRootFilesystem = &x
 		}
 		c.Security = se
 	}
-	c.Pod = d.metadata(v.LookupPath(cuePath("pod")), path+".pod", c.RunsToCompletion())
+	c.Pod = d.metadata(lookup(v, "pod"), path+".pod", c.RunsToCompletion())
 	if c.Metrics != nil {
 		for _, a := range c.Pod.Annotations {
 			if slices.Contains(model.MetricsAnnotations, a.Key) {
@@ -399,7 +402,7 @@ func (d *decoder) component(f field, path string) *model.Component {
 			}
 		}
 	}
-	c.ServiceAccount = d.serviceAccount(v.LookupPath(cuePath("serviceAccount")), path+".serviceAccount", c.Namespace)
+	c.ServiceAccount = d.serviceAccount(lookup(v, "serviceAccount"), path+".serviceAccount", c.Namespace)
 	d.job(c, v, path)
 	return c
 }
@@ -409,10 +412,10 @@ func (d *decoder) container(v cue.Value, path string) model.InitContainer {
 	ic := model.InitContainer{Pos: v.Pos()}
 	ic.Command, ic.CommandPos = strsPos(v, "command")
 	ic.Args, ic.ArgsPos = strsPos(v, "args")
-	ic.Image = image(v.LookupPath(cuePath("image")))
-	ic.Resources = resources(v.LookupPath(cuePath("resources")))
-	ic.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
-	ic.Secrets = d.secretRefs(v.LookupPath(cuePath("secrets")), path+".secrets")
+	ic.Image = image(lookup(v, "image"))
+	ic.Resources = resources(lookup(v, "resources"))
+	ic.Config = d.settings(lookup(v, "config"), path+".config")
+	ic.Secrets = d.secretRefs(lookup(v, "secrets"), path+".secrets")
 	return ic
 }
 
@@ -470,9 +473,9 @@ func (d *decoder) ports(v cue.Value, path string) []model.Port {
 func (d *decoder) reach(v cue.Value, path string) model.Reach {
 	var r model.Reach
 	r.Hosts, _ = strsPos(v, "hosts")
-	r.HostsPos = v.LookupPath(cuePath("hosts")).Pos()
+	r.HostsPos = lookup(v, "hosts").Pos()
 	r.CIDRs, r.CIDRsPos = strsPos(v, "cidrs")
-	r.Ports = d.ports(v.LookupPath(cuePath("ports")), path+".ports")
+	r.Ports = d.ports(lookup(v, "ports"), path+".ports")
 	return r
 }
 
@@ -492,7 +495,7 @@ func sortedPorts(ps []model.Port) []model.Port {
 }
 
 func optInt(v cue.Value, path string) *int64 {
-	f := v.LookupPath(cuePath(path))
+	f := lookup(v, path)
 	if !f.Exists() {
 		return nil
 	}
@@ -538,8 +541,8 @@ func (d *decoder) expose(v cue.Value, path string) *model.Expose {
 		return nil
 	}
 	e := &model.Expose{Pos: v.Pos()}
-	if in := v.LookupPath(cuePath("ingress")); in.Exists() {
-		e.Annotations = d.annotations(in.LookupPath(cuePath("annotations")), path+".ingress.annotations")
+	if in := lookup(v, "ingress"); in.Exists() {
+		e.Annotations = d.annotations(lookup(in, "annotations"), path+".ingress.annotations")
 		for _, a := range e.Annotations {
 			switch {
 			case a.Key == ingressClassAnnotation:
@@ -559,7 +562,7 @@ func (d *decoder) expose(v cue.Value, path string) *model.Expose {
 		return e
 	}
 	e.LoadBalancer = true
-	e.Annotations = d.annotations(v.LookupPath(cuePath("loadBalancer.annotations")), path+".loadBalancer.annotations")
+	e.Annotations = d.annotations(lookup(v, "loadBalancer.annotations"), path+".loadBalancer.annotations")
 	e.Port, _ = str(v, "loadBalancer.port")
 	e.ServicePort, _, _ = num(v, "loadBalancer.servicePort")
 	return e
@@ -571,21 +574,21 @@ func probe(v cue.Value) *model.Probe {
 	}
 	p := &model.Probe{Pos: v.Pos()}
 	switch {
-	case v.LookupPath(cuePath("http")).Exists():
+	case lookup(v, "http").Exists():
 		p.Kind = model.ProbeHTTP
 		p.Path, _ = str(v, "http.path")
 		p.Port, _ = str(v, "http.port")
-		for _, h := range fields(v.LookupPath(cuePath("http.headers"))) {
+		for _, h := range fields(lookup(v, "http.headers")) {
 			value, _ := h.v.String()
 			p.Headers = append(p.Headers, model.Header{Name: h.label, Value: value, Pos: h.v.Pos()})
 		}
 		// Sorted once here, so the rendered httpHeaders and every message
 		// come out in the same order whatever order the source has.
 		sort.Slice(p.Headers, func(i, j int) bool { return p.Headers[i].Name < p.Headers[j].Name })
-	case v.LookupPath(cuePath("tcp")).Exists():
+	case lookup(v, "tcp").Exists():
 		p.Kind = model.ProbeTCP
 		p.Port, _ = str(v, "tcp.port")
-	case v.LookupPath(cuePath("grpc")).Exists():
+	case lookup(v, "grpc").Exists():
 		p.Kind = model.ProbeGRPC
 		p.Port, _ = str(v, "grpc.port")
 		p.Service, _ = str(v, "grpc.service")
@@ -604,8 +607,8 @@ func (d *decoder) environment(f field, sys *model.System) *model.Environment {
 	v := f.v
 	path := "environments." + f.label
 	e := &model.Environment{Name: f.label, Pos: v.Pos()}
-	cv := v.LookupPath(cuePath("cluster"))
-	if v.LookupPath(cuePath("compose")).Exists() {
+	cv := lookup(v, "cluster")
+	if lookup(v, "compose").Exists() {
 		d.composeHost(e, v, path)
 	} else if !cv.Exists() {
 		d.errs.Add(v.Pos(), "%s: give cluster (the Kubernetes cluster it runs on) or compose (the host Docker Compose runs it on)", path)
@@ -614,7 +617,7 @@ func (d *decoder) environment(f field, sys *model.System) *model.Environment {
 		e.Cluster.Pos = cv.Pos()
 		e.Cluster.Distribution, e.Cluster.DistributionPos = str(cv, "distribution")
 		e.Cluster.Arch = strs(cv, "arch")
-		e.Cluster.ArchPos = cv.LookupPath(cuePath("arch")).Pos()
+		e.Cluster.ArchPos = lookup(cv, "arch").Pos()
 		e.Cluster.StorageClass, _ = str(cv, "storageClass")
 		e.Cluster.IngressClass, _ = str(cv, "ingressClass")
 		if e.Cluster.StorageClass == "" {
@@ -644,7 +647,7 @@ func (d *decoder) environment(f field, sys *model.System) *model.Environment {
 			e.Cluster.KubernetesMinorPos = pos
 		}
 	}
-	fv := v.LookupPath(cuePath("flux"))
+	fv := lookup(v, "flux")
 	e.Flux = model.Flux{SourceName: "flux-system", SourceNamespace: "flux-system", Branch: "main", PathPrefix: "out",
 		Interval: "10m", Timeout: "5m", DecryptionSecret: "sops-age"}
 	if u, _ := str(fv, "url"); u != "" {
@@ -665,50 +668,50 @@ func (d *decoder) environment(f field, sys *model.System) *model.Environment {
 	if name, pos := str(fv, "sourceRef.name"); e.Flux.ManagedSource && name == "flux-system" && e.Flux.SourceNamespace == "flux-system" {
 		d.errs.Add(pos, "%s.flux.sourceRef.name: with url set, gitopsc renders a GitRepository of its own; flux-system/flux-system is the one flux bootstrap creates, and Flux refuses the two in one build: choose another name, or leave out url to use bootstrap's", path)
 	}
-	for _, n := range sortedFields(v.LookupPath(cuePath("namespaces"))) {
-		no := &model.NamespaceOverride{Name: n.label, Pos: n.v.Pos(), Quota: quota(n.v.LookupPath(cuePath("quota")))}
+	for _, n := range sortedFields(lookup(v, "namespaces")) {
+		no := &model.NamespaceOverride{Name: n.label, Pos: n.v.Pos(), Quota: quota(lookup(n.v, "quota"))}
 		no.PodSecurity, no.PodSecurityPos = str(n.v, "podSecurity")
 		e.Namespaces = append(e.Namespaces, no)
-		e.Objects = append(e.Objects, d.objects(n.v.LookupPath(cuePath("objects")), path+".namespaces."+n.label+".objects", n.label)...)
+		e.Objects = append(e.Objects, d.objects(lookup(n.v, "objects"), path+".namespaces."+n.label+".objects", n.label)...)
 	}
-	for _, t := range sortedFields(v.LookupPath(cuePath("tenants"))) {
+	for _, t := range sortedFields(lookup(v, "tenants")) {
 		tpath := path + ".tenants." + t.label
-		no := &model.NamespaceOverride{Name: t.label, Pos: t.v.Pos(), Tenant: true, Quota: quota(t.v.LookupPath(cuePath("quota")))}
+		no := &model.NamespaceOverride{Name: t.label, Pos: t.v.Pos(), Tenant: true, Quota: quota(lookup(t.v, "quota"))}
 		no.PodSecurity, no.PodSecurityPos = str(t.v, "podSecurity")
 		e.Namespaces = append(e.Namespaces, no)
-		e.Objects = append(e.Objects, d.objects(t.v.LookupPath(cuePath("objects")), tpath+".objects", t.label)...)
-		for _, c := range sortedFields(t.v.LookupPath(cuePath("components"))) {
+		e.Objects = append(e.Objects, d.objects(lookup(t.v, "objects"), tpath+".objects", t.label)...)
+		for _, c := range sortedFields(lookup(t.v, "components")) {
 			o := d.override(c, tpath+".components."+c.label)
 			o.Name = model.TenantName(t.label, c.label)
 			e.Components = append(e.Components, o)
 		}
-		for _, s := range sortedFields(t.v.LookupPath(cuePath("secrets"))) {
+		for _, s := range sortedFields(lookup(t.v, "secrets")) {
 			e.Secrets = append(e.Secrets, &model.SecretOverride{Name: model.TenantName(t.label, s.label), Path: tpath + ".secrets." + s.label, Pos: s.v.Pos(),
-				Source: d.secretSource(s.v.LookupPath(cuePath("from")))})
+				Source: d.secretSource(lookup(s.v, "from"))})
 		}
 	}
-	e.Objects = append(e.Objects, d.objects(v.LookupPath(cuePath("objects")), path+".objects", "")...)
+	e.Objects = append(e.Objects, d.objects(lookup(v, "objects"), path+".objects", "")...)
 	model.SortObjects(e.Objects)
 	d.duplicateObjects(e.Objects)
-	e.Charts = d.envCharts(v.LookupPath(cuePath("charts")), path+".charts", sys)
-	e.Monitoring = d.monitoring(v.LookupPath(cuePath("monitoring")), path+".monitoring")
-	for _, c := range sortedFields(v.LookupPath(cuePath("components"))) {
+	e.Charts = d.envCharts(lookup(v, "charts"), path+".charts", sys)
+	e.Monitoring = d.monitoring(lookup(v, "monitoring"), path+".monitoring")
+	for _, c := range sortedFields(lookup(v, "components")) {
 		e.Components = append(e.Components, d.override(c, path+".components."+c.label))
 	}
-	for _, s := range sortedFields(v.LookupPath(cuePath("secrets"))) {
+	for _, s := range sortedFields(lookup(v, "secrets")) {
 		e.Secrets = append(e.Secrets, &model.SecretOverride{Name: s.label, Path: path + ".secrets." + s.label, Pos: s.v.Pos(),
-			Source: d.secretSource(s.v.LookupPath(cuePath("from")))})
+			Source: d.secretSource(lookup(s.v, "from"))})
 	}
-	for _, x := range sortedFields(v.LookupPath(cuePath("externals"))) {
+	for _, x := range sortedFields(lookup(v, "externals")) {
 		o := &model.ExternalOverride{Name: x.label, Pos: x.v.Pos(), Reach: d.reach(x.v, path+".externals."+x.label)}
 		e.Externals = append(e.Externals, o)
 	}
-	pv := v.LookupPath(cuePath("policy"))
+	pv := lookup(v, "policy")
 	e.Policy.RequireArch = strs(pv, "requireArch")
-	e.Policy.RequireArchPos = pv.LookupPath(cuePath("requireArch")).Pos()
+	e.Policy.RequireArchPos = lookup(pv, "requireArch").Pos()
 	e.Policy.Registries = strs(pv, "registries")
-	e.Policy.RegistriesPos = pv.LookupPath(cuePath("registries")).Pos()
-	if l, err := pv.LookupPath(cuePath("waivers")).List(); err == nil {
+	e.Policy.RegistriesPos = lookup(pv, "registries").Pos()
+	if l, err := lookup(pv, "waivers").List(); err == nil {
 		for i := 0; l.Next(); i++ {
 			w := model.Waiver{Pos: l.Value().Pos()}
 			w.Rule, w.RulePos = str(l.Value(), "rule")
@@ -749,7 +752,7 @@ func (d *decoder) override(f field, path string) *model.Override {
 	if n, pos, ok := num(v, "replicas"); ok {
 		o.Replicas, o.ReplicasPos = &n, pos
 	}
-	if a := v.LookupPath(cuePath("autoscale")); a.Exists() {
+	if a := lookup(v, "autoscale"); a.Exists() {
 		ao := &model.AutoscaleOverride{Pos: a.Pos()}
 		if n, _, ok := num(a, "min"); ok {
 			ao.Min = &n
@@ -762,7 +765,7 @@ func (d *decoder) override(f field, path string) *model.Override {
 		}
 		o.Autoscale = ao
 	}
-	if r := v.LookupPath(cuePath("resources")); r.Exists() {
+	if r := lookup(v, "resources"); r.Exists() {
 		ro := &model.ResourcesOverride{Pos: r.Pos()}
 		for _, f := range []struct {
 			path string
@@ -788,12 +791,12 @@ func (d *decoder) override(f field, path string) *model.Override {
 		o.Resources = ro
 	}
 	o.Tag, o.TagPos = str(v, "tag")
-	o.Config = d.settings(v.LookupPath(cuePath("config")), path+".config")
-	o.Files = d.files(v.LookupPath(cuePath("files")), path+".files")
-	o.Expose = d.expose(v.LookupPath(cuePath("expose")), path+".expose")
-	o.Pod = d.metadata(v.LookupPath(cuePath("pod")), path+".pod", false)
-	sa := v.LookupPath(cuePath("serviceAccount"))
-	o.SAAnnotations = d.annotations(sa.LookupPath(cuePath("annotations")), path+".serviceAccount.annotations")
+	o.Config = d.settings(lookup(v, "config"), path+".config")
+	o.Files = d.files(lookup(v, "files"), path+".files")
+	o.Expose = d.expose(lookup(v, "expose"), path+".expose")
+	o.Pod = d.metadata(lookup(v, "pod"), path+".pod", false)
+	sa := lookup(v, "serviceAccount")
+	o.SAAnnotations = d.annotations(lookup(sa, "annotations"), path+".serviceAccount.annotations")
 	d.noRoleAnnotation(o.SAAnnotations, path+".serviceAccount.annotations")
 	o.IAMRole, o.IAMRolePos = str(sa, "iamRole")
 	return o

@@ -37,7 +37,7 @@ const albTargetType = "alb.ingress.kubernetes.io/target-type"
 // checks them; job is set for a component whose pods a Job runs.
 func (d *decoder) metadata(v cue.Value, path string, job bool) model.Metadata {
 	var m model.Metadata
-	for _, f := range sortedFields(v.LookupPath(cuePath("labels"))) {
+	for _, f := range sortedFields(lookup(v, "labels")) {
 		s := d.keyValue(f, path+".labels")
 		if s == nil {
 			continue
@@ -58,7 +58,7 @@ func (d *decoder) metadata(v cue.Value, path string, job bool) model.Metadata {
 		}
 		m.Labels = append(m.Labels, *s)
 	}
-	m.Annotations = d.annotations(v.LookupPath(cuePath("annotations")), path+".annotations")
+	m.Annotations = d.annotations(lookup(v, "annotations"), path+".annotations")
 	return m
 }
 
@@ -100,15 +100,15 @@ func (d *decoder) keyValue(f field, path string) *model.Setting {
 // names no namespace reads own, the component's.
 func (d *decoder) serviceAccount(v cue.Value, path, own string) model.ServiceAccount {
 	var sa model.ServiceAccount
-	sa.Annotations = d.annotations(v.LookupPath(cuePath("annotations")), path+".annotations")
+	sa.Annotations = d.annotations(lookup(v, "annotations"), path+".annotations")
 	d.noRoleAnnotation(sa.Annotations, path+".annotations")
 	sa.IAMRole, sa.IAMRolePos = str(v, "iamRole")
-	if l, err := v.LookupPath(cuePath("reads")).List(); err == nil {
+	if l, err := lookup(v, "reads").List(); err == nil {
 		for i := 0; l.Next(); i++ {
 			rv := l.Value()
 			r := model.APIRead{Pos: rv.Pos()}
 			rpath := fmt.Sprintf("%s.reads[%d]", path, i)
-			if it, err := rv.LookupPath(cuePath("resources")).List(); err == nil {
+			if it, err := lookup(rv, "resources").List(); err == nil {
 				for it.Next() {
 					s, _ := it.Value().String()
 					if res, ok := d.apiResource(s, it.Value().Pos(), rpath+".resources"); ok {
@@ -225,7 +225,7 @@ func checkReads(s *model.System, c *model.Component, path string, errs *diag.Lis
 // apiServer decodes where the cluster's pods reach the API server, with
 // the distribution's port when none is given.
 func apiServer(cv cue.Value, distribution string) model.APIServer {
-	v := cv.LookupPath(cuePath("apiServer"))
+	v := lookup(cv, "apiServer")
 	a := model.APIServer{Pos: v.Pos()}
 	a.CIDRs, a.CIDRsPos = strsPos(v, "cidrs")
 	a.Port, a.PortPos, _ = num(v, "port")

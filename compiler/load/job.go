@@ -24,8 +24,8 @@ const cronJobNameMax = 52
 // fit its kind: a job or cronjob ends when its work is done, so it takes
 // no replicas, autoscaling, rolling update, exposure or probes.
 func (d *decoder) job(c *model.Component, v cue.Value, path string) {
-	jv := v.LookupPath(cuePath("job"))
-	sv := v.LookupPath(cuePath("schedule"))
+	jv := lookup(v, "job")
+	sv := lookup(v, "schedule")
 	if !c.RunsToCompletion() {
 		if jv.Exists() {
 			d.errs.Add(jv.Pos(), "%s.job: a %s component runs until it is stopped; job needs kind: \"job\" or \"cronjob\"", path, c.Kind)
@@ -38,7 +38,7 @@ func (d *decoder) job(c *model.Component, v cue.Value, path string) {
 	j := &model.JobSpec{Pos: jv.Pos(), RestartPolicy: "Never"}
 	j.BackoffLimit = optInt32(jv, "backoffLimit")
 	j.ActiveDeadlineSeconds = optInt32(jv, "activeDeadlineSeconds")
-	j.ActiveDeadlinePos = jv.LookupPath(cuePath("activeDeadlineSeconds")).Pos()
+	j.ActiveDeadlinePos = lookup(jv, "activeDeadlineSeconds").Pos()
 	j.TTLSecondsAfterFinished = optInt32(jv, "ttlSecondsAfterFinished")
 	j.Parallelism = optInt32(jv, "parallelism")
 	j.Completions = optInt32(jv, "completions")
@@ -47,7 +47,7 @@ func (d *decoder) job(c *model.Component, v cue.Value, path string) {
 	}
 	c.Job = j
 	if c.Kind == model.Job && j.TTLSecondsAfterFinished != nil {
-		d.errs.Add(jv.LookupPath(cuePath("ttlSecondsAfterFinished")).Pos(), "%s.job.ttlSecondsAfterFinished: Flux applies a job again when it is gone, so a job deleted after it finished would run again at every reconcile; ttlSecondsAfterFinished is for cronjobs' runs", path)
+		d.errs.Add(lookup(jv, "ttlSecondsAfterFinished").Pos(), "%s.job.ttlSecondsAfterFinished: Flux applies a job again when it is gone, so a job deleted after it finished would run again at every reconcile; ttlSecondsAfterFinished is for cronjobs' runs", path)
 	}
 	switch {
 	case c.Kind == model.Job && sv.Exists():
@@ -91,7 +91,7 @@ func (d *decoder) schedule(v cue.Value, path string) *model.Schedule {
 	if c, pos := str(v, "concurrency"); c != "" {
 		s.Concurrency, s.ConcurrencyPos = c, pos
 	}
-	if b := v.LookupPath(cuePath("suspend")); b.Exists() {
+	if b := lookup(v, "suspend"); b.Exists() {
 		s.Suspend, _ = b.Bool()
 	}
 	s.StartingDeadlineSeconds = optInt32(v, "startingDeadlineSeconds")
@@ -151,7 +151,7 @@ func timeZoneProblem(tz string) string {
 }
 
 func optInt32(v cue.Value, path string) *int32 {
-	f := v.LookupPath(cuePath(path))
+	f := lookup(v, path)
 	if !f.Exists() {
 		return nil
 	}

@@ -202,7 +202,9 @@ func loadFilled(abs string, inst *build.Instance, hosts *ast.File) (*model.Input
 			return in, v, ok
 		}
 	}
-	v := cuecontext.New().BuildInstance(inst)
+	ctx := cuecontext.New()
+	defer indexing(ctx)()
+	v := ctx.BuildInstance(inst)
 	var errs diag.List
 	s, _ := schemaShape()
 	if checkSecretLiterals(v, &errs); len(errs) > 0 || v.Err() != nil || !s.accepts(v) {

@@ -37,11 +37,11 @@ func (d *decoder) monitoring(v cue.Value, path string) *model.Monitoring {
 	}
 	m := &model.Monitoring{Pos: v.Pos()}
 	m.Discovery, m.DiscoveryPos = str(v, "discovery")
-	if pv := v.LookupPath(cuePath("prometheus")); pv.Exists() {
+	if pv := lookup(v, "prometheus"); pv.Exists() {
 		p := &model.PrometheusPods{Pos: pv.Pos(), Path: path + ".prometheus"}
 		p.Namespace, p.NamespacePos = str(pv, "namespace")
 		p.Labels = []model.Setting{model.PrometheusPodLabel}
-		if lv := pv.LookupPath(cuePath("labels")); lv.Exists() {
+		if lv := lookup(pv, "labels"); lv.Exists() {
 			p.Labels = d.labelSet(lv, path+".prometheus.labels", false)
 			if len(sortedFields(lv)) == 0 {
 				d.errs.Add(lv.Pos(), "%s.prometheus.labels: no labels select every pod of the namespace; give the labels of the Prometheus pods, or leave labels out for the operator's app.kubernetes.io/name: prometheus", path)
@@ -49,10 +49,10 @@ func (d *decoder) monitoring(v cue.Value, path string) *model.Monitoring {
 		}
 		m.Prometheus = p
 	}
-	if lv := v.LookupPath(cuePath("labels")); lv.Exists() {
+	if lv := lookup(v, "labels"); lv.Exists() {
 		m.Labels, m.LabelsSet, m.LabelsPos = d.labelSet(lv, path+".labels", true), true, lv.Pos()
 	}
-	for _, f := range sortedFields(v.LookupPath(cuePath("alerts"))) {
+	for _, f := range sortedFields(lookup(v, "alerts")) {
 		m.Alerts = append(m.Alerts, d.alert(f, path+".alerts."+f.label))
 	}
 	return m
@@ -110,7 +110,7 @@ func (d *decoder) alert(f field, path string) *model.Alert {
 		{"labels", &a.Labels, []string{"severity", "alertname"}},
 		{"annotations", &a.Annotations, []string{"summary", "description"}},
 	} {
-		for _, s := range sortedFields(f.v.LookupPath(cuePath(kind.name))) {
+		for _, s := range sortedFields(lookup(f.v, kind.name)) {
 			val, _ := s.v.String()
 			where := path + "." + kind.name + "." + quoteLabel(s.label)
 			switch {

@@ -50,11 +50,11 @@ func (d *decoder) object(f field, path, block string) *model.Object {
 		return nil
 	}
 	o := &model.Object{Key: f.label, Block: block, Path: path, Pos: v.Pos()}
-	apiVersionPos, kindPos := v.LookupPath(cuePath("apiVersion")).Pos(), v.LookupPath(cuePath("kind")).Pos()
+	apiVersionPos, kindPos := lookup(v, "apiVersion").Pos(), lookup(v, "kind").Pos()
 	o.APIVersion, _ = str(v, "apiVersion")
 	o.Kind, _ = str(v, "kind")
 	o.Name, _ = str(v, "metadata.name")
-	namePos := v.LookupPath(cuePath("metadata.name")).Pos()
+	namePos := lookup(v, "metadata.name").Pos()
 	ns, nsPos := str(v, "metadata.namespace")
 	errs := len(*d.errs)
 
@@ -80,15 +80,15 @@ func (d *decoder) object(f field, path, block string) *model.Object {
 		d.errs.Add(pos, "%s.%s: %s", path, field, msg)
 		return nil
 	}
-	if v.LookupPath(cuePath("status")).Exists() {
-		d.errs.Add(v.LookupPath(cuePath("status")).Pos(), "%s.status: the status is written by the cluster's controllers, not by the source; leave it out", path)
+	if lookup(v, "status").Exists() {
+		d.errs.Add(lookup(v, "status").Pos(), "%s.status: the status is written by the cluster's controllers, not by the source; leave it out", path)
 	}
 	for _, m := range serverMetadata {
-		if x := v.LookupPath(cuePath("metadata." + m)); x.Exists() {
+		if x := lookup(v, "metadata."+m); x.Exists() {
 			d.errs.Add(x.Pos(), "%s.metadata.%s: set by the API server; leave it out", path, m)
 		}
 	}
-	if x := v.LookupPath(cuePath("metadata.generateName")); x.Exists() {
+	if x := lookup(v, "metadata.generateName"); x.Exists() {
 		d.errs.Add(x.Pos(), "%s.metadata.generateName: Flux applies objects by name, and a generated one would be a new object at each reconciliation; give metadata.name only", path)
 	}
 
@@ -118,14 +118,14 @@ func (d *decoder) object(f field, path, block string) *model.Object {
 	if msgs := objectNameProblems(gv.Group, builtin, o.Name); len(msgs) > 0 {
 		d.errs.Add(namePos, "%s.metadata.name: %q is not a valid %s name: %s", path, o.Name, o.Kind, strings.Join(msgs, "; "))
 	}
-	for _, l := range sortedFields(v.LookupPath(cuePath("metadata.labels"))) {
+	for _, l := range sortedFields(lookup(v, "metadata.labels")) {
 		if s := d.keyValue(l, path+".metadata.labels"); s != nil {
 			if msgs := validation.IsValidLabelValue(s.Value); len(msgs) > 0 {
 				d.errs.Add(s.Pos, "%s.metadata.labels: %q: the value is not a label value: %s", path, s.Key, strings.Join(msgs, "; "))
 			}
 		}
 	}
-	d.annotations(v.LookupPath(cuePath("metadata.annotations")), path+".metadata.annotations")
+	d.annotations(lookup(v, "metadata.annotations"), path+".metadata.annotations")
 
 	if len(*d.errs) > errs {
 		return nil
@@ -153,7 +153,7 @@ func (d *decoder) object(f field, path, block string) *model.Object {
 			return nil
 		}
 	} else {
-		d.checkFields(v.LookupPath(cuePath("metadata")), reflect.TypeOf(metav1.ObjectMeta{}), path+".metadata")
+		d.checkFields(lookup(v, "metadata"), reflect.TypeOf(metav1.ObjectMeta{}), path+".metadata")
 		if len(*d.errs) > errs {
 			return nil
 		}

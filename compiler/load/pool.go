@@ -24,7 +24,7 @@ const GPUResource = "nvidia.com/gpu"
 // pools decodes cluster.nodes or cluster.pools into cl.Pools and picks the
 // default pool. path is the cluster's path.
 func (d *decoder) pools(cv cue.Value, path string, cl *model.Cluster) {
-	nv, pv := cv.LookupPath(cuePath("nodes")), cv.LookupPath(cuePath("pools"))
+	nv, pv := lookup(cv, "nodes"), lookup(cv, "pools")
 	if nv.Exists() && pv.Exists() {
 		d.errs.Add(pv.Pos(), "%s.pools: nodes is shorthand for one pool; give nodes or pools, not both", path)
 		return
@@ -49,10 +49,10 @@ func (d *decoder) pools(cv cue.Value, path string, cl *model.Cluster) {
 			d.errs.Add(apos, "%s.arch: %s is not one of the cluster's architectures (arch: [%s]); add it there", ppath, arch, strings.Join(cl.Arch, ", "))
 		}
 		np.GPUs, _, _ = num(f.v, "gpus")
-		if b := f.v.LookupPath(cuePath("default")); b.Exists() {
+		if b := lookup(f.v, "default"); b.Exists() {
 			np.Default, _ = b.Bool()
 		}
-		for _, l := range fields(f.v.LookupPath(cuePath("labels"))) {
+		for _, l := range fields(lookup(f.v, "labels")) {
 			value, _ := l.v.String()
 			d.k8sName(l.v.Pos(), ppath+".labels", "label key", l.label, validation.IsQualifiedName(l.label))
 			d.k8sName(l.v.Pos(), ppath+".labels."+l.label, "label value", value, validation.IsValidLabelValue(value))
@@ -62,7 +62,7 @@ func (d *decoder) pools(cv cue.Value, path string, cl *model.Cluster) {
 			np.Labels = []model.Label{{Key: LabelNodeGroup, Value: np.Name, Pos: np.Pos}}
 		}
 		sort.Slice(np.Labels, func(i, j int) bool { return np.Labels[i].Key < np.Labels[j].Key })
-		d.taints(f.v.LookupPath(cuePath("taints")), ppath+".taints", np)
+		d.taints(lookup(f.v, "taints"), ppath+".taints", np)
 		if np.Default {
 			marked = append(marked, np.Name)
 		}

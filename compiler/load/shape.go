@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -513,6 +514,8 @@ func (st *structShape) check(x cue.Value) verdict {
 	}
 	r := yes
 	required := 0
+	var labels []string
+	var values []cue.Value
 	for it.Next() {
 		sel := it.Selector()
 		if sel.LabelType() != cue.StringLabel || sel.ConstraintType() != 0 {
@@ -520,7 +523,9 @@ func (st *structShape) check(x cue.Value) verdict {
 			continue
 		}
 		name := sel.Unquoted()
-		fr, matched, undecided := st.field(name, it.Value())
+		fv := it.Value()
+		labels, values = append(labels, name), append(values, fv)
+		fr, matched, undecided := st.field(name, fv)
 		if r = r.and(fr); r == no {
 			return no
 		}
@@ -534,14 +539,18 @@ func (st *structShape) check(x cue.Value) verdict {
 			return no // field not allowed
 		}
 	}
+	if r == yes {
+		listed(x, labels, values) // for the decoder (index.go)
+	}
 	if required == len(st.required) {
 		return r
 	}
 	// A required field left out is fine when the schema's own value of
 	// it is concrete: an empty struct of patterns, a list that may be
-	// empty; otherwise the value is incomplete.
+	// empty; otherwise the value is incomplete. The fields listed are
+	// those LookupPath finds: regular ones.
 	for _, name := range st.required {
-		if f := st.fields[name]; !x.LookupPath(cue.MakePath(cue.Str(name))).Exists() && (f.required || !f.s.absentOK()) {
+		if f := st.fields[name]; !slices.Contains(labels, name) && (f.required || !f.s.absentOK()) {
 			return maybe
 		}
 	}

@@ -235,7 +235,7 @@ func TestShapeAgreesOnEdits(t *testing.T) {
 		edit := rnd.Intn(len(mutations) + 2)
 		var d any
 		json.Unmarshal(b, &d)
-		parent := lookup(d, p[:len(p)-1])
+		parent := dataAt(d, p[:len(p)-1])
 		last := p[len(p)-1]
 		what := ""
 		switch {
@@ -249,7 +249,7 @@ func TestShapeAgreesOnEdits(t *testing.T) {
 			}
 		case edit == len(mutations)+1:
 			what = "add zz"
-			if m, ok := lookup(d, p).(map[string]any); ok {
+			if m, ok := dataAt(d, p).(map[string]any); ok {
 				m["zz"] = "x"
 			} else {
 				continue
@@ -281,7 +281,7 @@ func TestShapeAgreesOnEdits(t *testing.T) {
 	}
 }
 
-func lookup(d any, p []any) any {
+func dataAt(d any, p []any) any {
 	for _, s := range p {
 		switch s := s.(type) {
 		case string:
@@ -294,7 +294,7 @@ func lookup(d any, p []any) any {
 }
 
 func set(d any, p []any, x any) {
-	parent := lookup(d, p[:len(p)-1])
+	parent := dataAt(d, p[:len(p)-1])
 	switch s := p[len(p)-1].(type) {
 	case string:
 		parent.(map[string]any)[s] = x

@@ -44,7 +44,9 @@ func splitLoad(abs string, inst *build.Instance) (in *model.Input, v cue.Value, 
 	go func() {
 		defer p.others.Done()
 		defer p.recover()
-		p.work(cuecontext.New().BuildInstance(inst).LookupPath(cuePath(pathSystem + ".components")))
+		ctx := cuecontext.New()
+		defer indexing(ctx)()
+		p.work(ctx.BuildInstance(inst).LookupPath(cuePath(pathSystem + ".components")))
 	}()
 	defer p.others.Wait()
 	defer func() {
@@ -53,7 +55,9 @@ func splitLoad(abs string, inst *build.Instance) (in *model.Input, v cue.Value, 
 			in, v, ok = nil, cue.Value{}, false
 		}
 	}()
-	v = cuecontext.New().BuildInstance(inst)
+	ctx := cuecontext.New()
+	defer indexing(ctx)()
+	v = ctx.BuildInstance(inst)
 	var errs diag.List
 	if templateSecretLiterals(v, &errs); len(errs) > 0 || v.Err() != nil || !rest.accepts(v) {
 		p.failed.Store(true)

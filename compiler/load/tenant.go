@@ -31,20 +31,20 @@ func (t *template) hasSecret(label string) bool {
 func (d *decoder) tenants(v cue.Value, s *model.System) {
 	templates := map[string]*template{}
 	var names []string
-	for _, f := range sortedFields(v.LookupPath(cuePath("templates"))) {
+	for _, f := range sortedFields(lookup(v, "templates")) {
 		path := "system.templates." + f.label
 		if !d.label(f, "template", path) {
 			continue
 		}
-		t := &template{name: f.label, quota: quota(f.v.LookupPath(cuePath("quota")))}
+		t := &template{name: f.label, quota: quota(lookup(f.v, "quota"))}
 		t.podSecurity, t.podSecurityPos = str(f.v, "podSecurity")
-		for _, cf := range sortedFields(f.v.LookupPath(cuePath("components"))) {
+		for _, cf := range sortedFields(lookup(f.v, "components")) {
 			cpath := path + ".components." + cf.label
 			if d.label(cf, "component", cpath) {
 				t.components = append(t.components, d.component(cf, cpath))
 			}
 		}
-		for _, sf := range sortedFields(f.v.LookupPath(cuePath("secrets"))) {
+		for _, sf := range sortedFields(lookup(f.v, "secrets")) {
 			spath := path + ".secrets." + sf.label
 			if d.label(sf, "secret", spath) {
 				t.secrets = append(t.secrets, &model.Secret{Name: sf.label, ObjectName: sf.label, Path: spath, Pos: sf.v.Pos(), Keys: strs(sf.v, "keys")})
@@ -53,7 +53,7 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 		templates[f.label] = t
 		names = append(names, f.label)
 	}
-	for _, f := range sortedFields(v.LookupPath(cuePath("tenants"))) {
+	for _, f := range sortedFields(lookup(v, "tenants")) {
 		path := "system.tenants." + f.label
 		if !d.label(f, "tenant", path) {
 			continue
@@ -82,18 +82,18 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 		if p, pos := str(f.v, "podSecurity"); p != "" {
 			ns.PodSecurity, ns.PodSecurityPos = p, pos
 		}
-		if q := quota(f.v.LookupPath(cuePath("quota"))); q != nil {
+		if q := quota(lookup(f.v, "quota")); q != nil {
 			ns.Quota = q
 		}
 		s.Namespaces = append(s.Namespaces, ns)
-		s.Objects = append(s.Objects, d.objects(f.v.LookupPath(cuePath("objects")), path+".objects", f.label)...)
+		s.Objects = append(s.Objects, d.objects(lookup(f.v, "objects"), path+".objects", f.label)...)
 		copies := map[string]*model.Component{}
 		for _, c := range t.components {
 			ic := instantiate(c, t, f.label)
 			copies[c.ObjectName] = ic
 			s.Components = append(s.Components, ic)
 		}
-		for _, o := range sortedFields(f.v.LookupPath(cuePath("components"))) {
+		for _, o := range sortedFields(lookup(f.v, "components")) {
 			ov := d.override(o, path+".components."+o.label)
 			if !slices.ContainsFunc(t.components, func(c *model.Component) bool { return c.ObjectName == o.label }) {
 				d.errs.Add(o.v.Pos(), "%s.components: template %s has no component %q%s (components: %s); a tenant changes its template's components, it does not add them",
@@ -105,7 +105,7 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 			// Flows of this tenant's copy alone, named as in the
 			// template, after the template's.
 			ic := copies[o.label]
-			if l, err := o.v.LookupPath(cuePath("talksTo")).List(); err == nil {
+			if l, err := lookup(o.v, "talksTo").List(); err == nil {
 				for l.Next() {
 					ref, _ := l.Value().String()
 					target, port, _ := strings.Cut(ref, ":")
@@ -114,12 +114,12 @@ func (d *decoder) tenants(v cue.Value, s *model.System) {
 			}
 		}
 		sources := map[string]model.SecretSource{}
-		for _, sf := range sortedFields(f.v.LookupPath(cuePath("secrets"))) {
+		for _, sf := range sortedFields(lookup(f.v, "secrets")) {
 			if !t.hasSecret(sf.label) {
 				d.errs.Add(sf.v.Pos(), "%s.secrets: template %s has no secret %q%s (secrets: %s); a tenant gives the sources of its template's secrets", path, t.name, sf.label, didYouMean(sf.label, secretLabels(t)), nameList(secretLabels(t)))
 				continue
 			}
-			sources[sf.label] = d.secretSource(sf.v.LookupPath(cuePath("from")))
+			sources[sf.label] = d.secretSource(lookup(sf.v, "from"))
 		}
 		for _, ts := range t.secrets {
 			src, ok := sources[ts.ObjectName]

@@ -1,0 +1,147 @@
+package load
+
+import (
+	"strings"
+	"sync"
+
+	"cuelang.org/go/cue"
+)
+
+// The decoder reads each struct of the input by name, field after field,
+// most of them absent: a component is asked for some forty fields and
+// states a dozen. cue.Value.LookupPath makes an evaluation context for
+// every call, and an error value for every field it does not find; at
+// 5,000 components that was a quarter of what loading allocated. In a
+// context of the fast check's, lookup lists a struct's fields once, the
+// first time one is asked for, and answers from the list.
+//
+// A field found is the value LookupPath finds: the same field of the
+// same struct, evaluated. A field not found is the value LookupPath gave
+// for the first field of that struct not found, which differs from what
+// it gives for another only in its message, and the decoder reads no
+// message of an absent field: whether it exists, and where its struct is.
+// Only contexts of inputs written as plain data are indexed (see
+// plainData): no disjunction, default or reference that would make the
+// struct LookupPath reads differ from the one Fields lists.
+func lookup(v cue.Value, path string) cue.Value {
+	ix, _ := indexed.Load(v.Context())
+	if ix == nil || path == "" || strings.Contains(path, "#") {
+		return v.LookupPath(cuePath(path))
+	}
+	return ix.(*fieldIndexes).lookup(v, path)
+}
+
+// indexed holds the fieldIndexes of each indexed context. A context is
+// used by one goroutine at a time, and so is its fieldIndexes.
+var indexed sync.Map // *cue.Context → *fieldIndexes
+
+// indexing lookup's answers in ctx until the returned function is
+// called; indexAtBuild off turns it off, for the tests that compare.
+func indexing(ctx *cue.Context) (done func()) {
+	if !indexAtBuild {
+		return func() {}
+	}
+	indexed.Store(ctx, &fieldIndexes{})
+	return func() { indexed.Delete(ctx) }
+}
+
+var indexAtBuild = true
+
+// fieldIndexes are the structs listed so far: by the fast check, which
+// lists every struct of a component before the decoder reads it, or by
+// lookup. The decoder reaches a struct through the values of the list
+// of its parent, the values the check was given, so the check's lists
+// serve it. All go when there are too many.
+type fieldIndexes struct {
+	byValue map[cue.Value]*fieldIndex
+}
+
+// maxIndexes bounds the lists kept, some 4 MB.
+const maxIndexes = 1 << 14
+
+type fieldIndex struct {
+	listed bool // a struct whose fields are listed
+	labels []string
+	values []cue.Value
+	// missing is what looking up an absent field gave, once asked.
+	missing    cue.Value
+	hasMissing bool
+}
+
+func (fx *fieldIndexes) lookup(v cue.Value, path string) cue.Value {
+	for path != "" {
+		label, rest, _ := strings.Cut(path, ".")
+		ix := fx.of(v)
+		if !ix.listed {
+			return v.LookupPath(cuePath(path))
+		}
+		i := 0
+		for i < len(ix.labels) && ix.labels[i] != label {
+			i++
+		}
+		if i == len(ix.labels) {
+			if !ix.hasMissing {
+				ix.missing, ix.hasMissing = v.LookupPath(cuePath(path)), true
+			}
+			return ix.missing
+		}
+		v, path = ix.values[i], rest
+	}
+	return v
+}
+
+// of is the index of v, listing its fields when it has none yet.
+func (fx *fieldIndexes) of(v cue.Value) *fieldIndex {
+	if ix := fx.byValue[v]; ix != nil {
+		return ix
+	}
+	ix := &fieldIndex{}
+	if v.IncompleteKind() == cue.StructKind {
+		if it, err := v.Fields(cue.Optional(true)); err == nil {
+			ix.listed = true
+			for it.Next() {
+				// LookupPath finds regular fields only: an optional or
+				// required one is a constraint, not a field.
+				if sel := it.Selector(); sel.LabelType() == cue.StringLabel && sel.ConstraintType() == 0 {
+					ix.labels = append(ix.labels, sel.Unquoted())
+					ix.values = append(ix.values, it.Value())
+				}
+			}
+		}
+	}
+	fx.put(v, ix)
+	return ix
+}
+
+func (fx *fieldIndexes) put(v cue.Value, ix *fieldIndex) {
+	if fx.byValue == nil || len(fx.byValue) >= maxIndexes {
+		fx.byValue = make(map[cue.Value]*fieldIndex, 256)
+	}
+	fx.byValue[v] = ix
+}
+
+// listed records the regular fields of the struct v that the fast check
+// read, in the order Fields gave them, when v's context is indexed.
+func listed(v cue.Value, labels []string, values []cue.Value) {
+	if fx, _ := indexed.Load(v.Context()); fx != nil {
+		fx.(*fieldIndexes).put(v, &fieldIndex{listed: true, labels: labels, values: values})
+	}
+}
+
+// indexedFields are the fields of v lookup has listed, in the order
+// Fields gives them; ok is false when it has listed none.
+func indexedFields(v cue.Value) (fs []field, ok bool) {
+	fx, _ := indexed.Load(v.Context())
+	if fx == nil {
+		return nil, false
+	}
+	ix := fx.(*fieldIndexes).byValue[v]
+	if ix == nil || !ix.listed {
+		return nil, false
+	}
+	fs = make([]field, len(ix.labels))
+	for i := range fs {
+		fs[i] = field{label: ix.labels[i], v: ix.values[i]}
+	}
+	return fs, true
+}
