@@ -231,7 +231,7 @@ func quota(v cue.Value) *model.Quota {
 	q.RequestsEphemeral, _ = str(v, "requests.ephemeral-storage")
 	q.LimitsEphemeral, _ = str(v, "limits.ephemeral-storage")
 	q.Pods, _, _ = num(v, "pods")
-	if g := v.LookupPath(cue.MakePath(cue.Str("requests"), cue.Str(GPUResource))); g.Exists() {
+	if g := lookupLabels(v, "requests", GPUResource); g.Exists() {
 		n, _ := g.Int64()
 		gpus := int(n)
 		q.RequestsGPU = &gpus
@@ -783,7 +783,7 @@ func (d *decoder) override(f field, path string) *model.Override {
 				*f.dst, *f.pos = &s, pos
 			}
 		}
-		if g := r.LookupPath(cue.MakePath(cue.Str("limits"), cue.Str(GPUResource))); g.Exists() {
+		if g := lookupLabels(r, "limits", GPUResource); g.Exists() {
 			n, _ := g.Int64()
 			gpus := int(n)
 			ro.GPUs, ro.GPUsPos = &gpus, g.Pos()

@@ -17,18 +17,37 @@ import (
 //
 // A field found is the value LookupPath finds: the same field of the
 // same struct, evaluated. A field not found is the value LookupPath gave
-// for the first field of that struct not found, which differs from what
-// it gives for another only in its message, and the decoder reads no
-// message of an absent field: whether it exists, and where its struct is.
+// for the first field not found in that context, which differs from what
+// it gives for another only in its message and its Path (the struct's):
+// it does not exist, has no position and is an error, and the decoder
+// reads no more of an absent field than that.
 // Only contexts of inputs written as plain data are indexed (see
 // plainData): no disjunction, default or reference that would make the
 // struct LookupPath reads differ from the one Fields lists.
 func lookup(v cue.Value, path string) cue.Value {
-	ix, _ := indexed.Load(v.Context())
-	if ix == nil || path == "" || strings.Contains(path, "#") {
+	fx, _ := indexed.Load(v.Context())
+	if fx == nil || path == "" || strings.Contains(path, "#") {
 		return v.LookupPath(cuePath(path))
 	}
-	return ix.(*fieldIndexes).lookup(v, path)
+	return fx.(*fieldIndexes).lookup(v, strings.Split(path, "."))
+}
+
+// lookupLabels is v.LookupPath of the path of these labels, string
+// labels all, answered as lookup answers.
+func lookupLabels(v cue.Value, labels ...string) cue.Value {
+	fx, _ := indexed.Load(v.Context())
+	if fx == nil {
+		return v.LookupPath(strPath(labels))
+	}
+	return fx.(*fieldIndexes).lookup(v, labels)
+}
+
+func strPath(labels []string) cue.Path {
+	sels := make([]cue.Selector, len(labels))
+	for i, l := range labels {
+		sels[i] = cue.Str(l)
+	}
+	return cue.MakePath(sels...)
 }
 
 // indexed holds the fieldIndexes of each indexed context. A context is
@@ -54,6 +73,9 @@ var indexAtBuild = true
 // serve it. All go when there are too many.
 type fieldIndexes struct {
 	byValue map[cue.Value]*fieldIndex
+	// missing is what looking up an absent field gave, once asked.
+	missing    cue.Value
+	hasMissing bool
 }
 
 // maxIndexes bounds the lists kept, some 4 MB.
@@ -63,29 +85,29 @@ type fieldIndex struct {
 	listed bool // a struct whose fields are listed
 	labels []string
 	values []cue.Value
-	// missing is what looking up an absent field gave, once asked.
-	missing    cue.Value
-	hasMissing bool
 }
 
-func (fx *fieldIndexes) lookup(v cue.Value, path string) cue.Value {
-	for path != "" {
-		label, rest, _ := strings.Cut(path, ".")
+func (fx *fieldIndexes) lookup(v cue.Value, labels []string) cue.Value {
+	for k, label := range labels {
 		ix := fx.of(v)
 		if !ix.listed {
-			return v.LookupPath(cuePath(path))
+			// Nothing is found in what does not exist.
+			if fx.hasMissing && !v.Exists() {
+				return fx.missing
+			}
+			return v.LookupPath(strPath(labels[k:]))
 		}
 		i := 0
 		for i < len(ix.labels) && ix.labels[i] != label {
 			i++
 		}
 		if i == len(ix.labels) {
-			if !ix.hasMissing {
-				ix.missing, ix.hasMissing = v.LookupPath(cuePath(path)), true
+			if !fx.hasMissing {
+				fx.missing, fx.hasMissing = v.LookupPath(strPath(labels[k:])), true
 			}
-			return ix.missing
+			return fx.missing
 		}
-		v, path = ix.values[i], rest
+		v = ix.values[i]
 	}
 	return v
 }

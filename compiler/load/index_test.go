@@ -60,6 +60,7 @@ func TestLookupAnswersAsLookupPath(t *testing.T) {
 a: {b: 1, c: {d: "x"}, "e-f": [1, 2], opt?: 3, req!: 4, _hid: 5, #def: 6}
 s: "str"
 l: [{b: 1}]
+g: {"x.y": 2}
 `)
 	if v.Err() != nil {
 		t.Fatal(v.Err())
@@ -67,10 +68,25 @@ l: [{b: 1}]
 	defer indexing(ctx)()
 	paths := []string{"a", "a.b", "a.c", "a.c.d", "a.c.zz", "a.zz", "a.zz.b", "a.e-f", "a.opt", "a.req", "a._hid",
 		"a.b.c", "s", "s.x", "l", "l.b", "zz", "zz.y", "a.zz", "a.c.d"}
+	type ask struct {
+		name      string
+		got, want func() cue.Value
+	}
+	var asks []ask
 	for _, p := range paths {
-		want := v.LookupPath(cuePath(p))
+		asks = append(asks, ask{p, func() cue.Value { return lookup(v, p) }, func() cue.Value { return v.LookupPath(cuePath(p)) }})
+	}
+	asks = append(asks,
+		ask{"under an absent field", func() cue.Value { return lookup(lookup(v, "a.zz"), "b") },
+			func() cue.Value { return v.LookupPath(cuePath("a.zz")).LookupPath(cuePath("b")) }},
+		ask{"a label with a dot", func() cue.Value { return lookupLabels(v, "g", "x.y") },
+			func() cue.Value { return v.LookupPath(cue.MakePath(cue.Str("g"), cue.Str("x.y"))) }},
+		ask{"an absent label with a dot", func() cue.Value { return lookupLabels(v, "g", "x.z") },
+			func() cue.Value { return v.LookupPath(cue.MakePath(cue.Str("g"), cue.Str("x.z"))) }})
+	for _, a := range asks {
+		p, want := a.name, a.want()
 		for range 2 { // listed, then from the list
-			got := lookup(v, p)
+			got := a.got()
 			if got.Exists() != want.Exists() || got.Pos() != want.Pos() || got.Kind() != want.Kind() ||
 				got.IncompleteKind() != want.IncompleteKind() || fmtValue(got) != fmtValue(want) {
 				t.Errorf("%s: lookup gives %v (exists %v, at %v), LookupPath %v (exists %v, at %v)",

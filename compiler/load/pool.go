@@ -146,7 +146,7 @@ func (d *decoder) k8sName(pos model.Pos, path, what, s string, problems []string
 // is what counts.
 func (d *decoder) gpus(v cue.Value, path string) (int, model.Pos) {
 	gpu := func(kind string) (int, model.Pos, bool) {
-		f := v.LookupPath(cue.MakePath(cue.Str(kind), cue.Str(GPUResource)))
+		f := lookupLabels(v, kind, GPUResource)
 		if !f.Exists() {
 			return 0, model.Pos{}, false
 		}
