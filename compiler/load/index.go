@@ -12,8 +12,9 @@ import (
 // states a dozen. cue.Value.LookupPath makes an evaluation context for
 // every call, and an error value for every field it does not find; at
 // 5,000 components that was a quarter of what loading allocated. In a
-// context of the fast check's, lookup lists a struct's fields once, the
-// first time one is asked for, and answers from the list.
+// context of the fast check's, lookup answers from the list of a
+// struct's fields that the check made as it checked the struct, or
+// lists them once itself, the first time one is asked for.
 //
 // A field found is the value LookupPath finds: the same field of the
 // same struct, evaluated. A field not found is the value LookupPath gave
