@@ -143,12 +143,15 @@ func (fx *fieldIndexes) put(v cue.Value, ix *fieldIndex) {
 	fx.byValue[v] = ix
 }
 
-// listed records the regular fields of the struct v that the fast check
-// read, in the order Fields gave them, when v's context is indexed.
-func listed(v cue.Value, labels []string, values []cue.Value) {
-	if fx, _ := indexed.Load(v.Context()); fx != nil {
-		fx.(*fieldIndexes).put(v, &fieldIndex{listed: true, labels: labels, values: values})
+// indexOf is the fieldIndexes of v's context, nil when it is not
+// indexed. The fast check records in it the fields of each struct it
+// reads, in the order Fields gives them.
+func indexOf(v cue.Value) *fieldIndexes {
+	fx, _ := indexed.Load(v.Context())
+	if fx == nil {
+		return nil
 	}
+	return fx.(*fieldIndexes)
 }
 
 // indexedFields are the fields of v lookup has listed, in the order

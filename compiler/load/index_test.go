@@ -66,6 +66,9 @@ g: {"x.y": 2}
 		t.Fatal(v.Err())
 	}
 	defer indexing(ctx)()
+	if lookup(v, "a.b"); indexOf(v) == nil || indexOf(v).byValue[v] == nil {
+		t.Fatal("lookup answered without listing the struct it read")
+	}
 	paths := []string{"a", "a.b", "a.c", "a.c.d", "a.c.zz", "a.zz", "a.zz.b", "a.e-f", "a.opt", "a.req", "a._hid",
 		"a.b.c", "s", "s.x", "l", "l.b", "zz", "zz.y", "a.zz", "a.c.d"}
 	type ask struct {

@@ -515,7 +515,8 @@ func (st *structShape) check(x cue.Value) verdict {
 	r := yes
 	required := 0
 	var labels []string
-	var values []cue.Value
+	var values []cue.Value // for the decoder, in an indexed context
+	fx := indexOf(x)
 	for it.Next() {
 		sel := it.Selector()
 		if sel.LabelType() != cue.StringLabel || sel.ConstraintType() != 0 {
@@ -524,7 +525,10 @@ func (st *structShape) check(x cue.Value) verdict {
 		}
 		name := sel.Unquoted()
 		fv := it.Value()
-		labels, values = append(labels, name), append(values, fv)
+		labels = append(labels, name)
+		if fx != nil {
+			values = append(values, fv)
+		}
 		fr, matched, undecided := st.field(name, fv)
 		if r = r.and(fr); r == no {
 			return no
@@ -539,8 +543,8 @@ func (st *structShape) check(x cue.Value) verdict {
 			return no // field not allowed
 		}
 	}
-	if r == yes {
-		listed(x, labels, values) // for the decoder (index.go)
+	if r == yes && fx != nil {
+		fx.put(x, &fieldIndex{listed: true, labels: labels, values: values}) // for the decoder (index.go)
 	}
 	if required == len(st.required) {
 		return r
